@@ -1,0 +1,98 @@
+"""FastAPI dependencies: services, DB session, the authenticated user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlmodel import Session
+
+from gateway_api.api_keys import find_valid_key
+from gateway_api.db.models import ApiKey, Role, Scope, User
+from gateway_api.services import AppServices
+from gateway_api.settings import Settings
+
+
+def get_services(request: Request) -> AppServices:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[AppServices, Depends(get_services)]
+
+
+def get_settings_dep(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with Session(services.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def bearer_token(request: Request) -> str | None:
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key") or None
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    key: ApiKey
+
+
+def get_principal(request: Request, services: ServicesDep, session: SessionDep) -> Principal:
+    """A ``ui`` key of any active user, or any key of an admin (automation)."""
+    client = client_address(request)
+    wait = services.login_throttle.retry_after(client)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed attempts; try again later",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    token = bearer_token(request)
+    found = find_valid_key(session, services.key_pepper, token) if token else None
+    if found is None:
+        if token:
+            services.login_throttle.record_failure(client)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing, invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    key, user = found
+    if Scope.ui not in key.scope_set and user.role != Role.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this key cannot use the REST API; sign in for a ui token")
+    return Principal(user=user, key=key)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_current_user(principal: PrincipalDep) -> User:
+    return principal.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    if user.role != Role.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "administrators only")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]

@@ -1,0 +1,64 @@
+"""Browser sessions: exchange email + password for a ``ui`` key, and revoke it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address
+from gateway_api.api_keys import expiry_from_days, issue_key, revoke_key
+from gateway_api.db.models import Scope
+from gateway_api.security.passwords import verify_password
+from gateway_api.users import find_user
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class LoginRequest(BaseModel):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+    scope: Scope = Scope.ui
+    name: str = Field(default="", max_length=200)
+    no_expiration: bool = False
+
+
+class LoginResponse(BaseModel):
+    token: str
+    key_id: int
+    scope: Scope
+    expires_at: datetime | None
+
+
+@router.post("/login", response_model=LoginResponse)
+def login(body: LoginRequest, request: Request, services: ServicesDep, session: SessionDep) -> LoginResponse:
+    """Check the password and issue a key (``ui`` for the browser; ``llm`` for `gateway login`)."""
+    client = client_address(request)
+    wait = services.login_throttle.retry_after(client)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed sign-in attempts; try again later",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    user = find_user(session, body.email)
+    if user is None or not user.active or not verify_password(body.password, user.password_hash if user else None):
+        services.login_throttle.record_failure(client)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    services.login_throttle.reset(client)
+    days = None if body.no_expiration else services.settings.default_key_expiry_days
+    name = body.name or ("browser session" if body.scope == Scope.ui else "gateway login")
+    key, secret = issue_key(
+        session, services.key_pepper, user, {body.scope}, name=name, expires_at=expiry_from_days(days)
+    )
+    session.commit()
+    return LoginResponse(token=secret, key_id=key.id or 0, scope=body.scope, expires_at=key.expires_at)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(principal: PrincipalDep, session: SessionDep) -> None:
+    """Revoke the key this request was made with."""
+    key = session.merge(principal.key)
+    revoke_key(session, key)
+    session.commit()

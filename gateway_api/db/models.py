@@ -1,0 +1,171 @@
+"""SQLModel tables shared by the proxy, the REST API and the CLI.
+
+Times are timezone-aware UTC (SQLModel stores them as UTC and returns them aware on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    user = "user"
+
+
+class ProviderKind(StrEnum):
+    openai = "openai"
+    anthropic = "anthropic"
+
+
+class Scope(StrEnum):
+    llm = "llm"
+    ui = "ui"
+
+
+class Outcome(StrEnum):
+    ok = "ok"
+    upstream_error = "upstream_error"
+    client_closed = "client_closed"
+    gateway_error = "gateway_error"
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(default="", max_length=200)
+    password_hash: str = Field(default="", max_length=255)
+    role: Role = Field(default=Role.user, max_length=16)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Group(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserGroup(SQLModel, table=True):
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    group_id: int = Field(foreign_key="group.id", primary_key=True, ondelete="CASCADE")
+
+
+class ApiKey(SQLModel, table=True):
+    """An issued key. Only an HMAC digest of the secret is stored; ``prefix`` identifies it to humans."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    name: str = Field(default="", max_length=200)
+    prefix: str = Field(max_length=32)
+    digest: str = Field(max_length=128, unique=True, index=True)
+    scopes: str = Field(default="llm", max_length=64)  # comma-separated Scope values
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(s for s in self.scopes.split(",") if s)
+
+
+class Provider(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, index=True)
+    kind: ProviderKind = Field(max_length=16)
+    base_url: str = Field(max_length=500)
+    credential_encrypted: str | None = Field(default=None, max_length=4000)
+    credential_last4: str | None = Field(default=None, max_length=4)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Model(SQLModel, table=True):
+    """A provider-native model id the gateway serves. Names are unique across providers."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int = Field(foreign_key="provider.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=200, unique=True, index=True)
+    display_name: str = Field(default="", max_length=200)
+    active: bool = True
+    # USD per million tokens; None means unknown (cost counted as 0 and flagged in the UI).
+    price_input: float | None = None
+    price_output: float | None = None
+    price_cache_read: float | None = None
+    price_cache_write: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Policy(SQLModel, table=True):
+    """A model access policy: ``subjects`` (``user:EMAIL``, ``group:NAME`` or ``*``) may call ``models``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True, index=True)
+    subjects: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class UsageRecord(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_usage_user_time", "user_id", "created_at"),
+        Index("ix_usage_model_time", "model", "created_at"),
+        Index("ix_usage_key_time", "api_key_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    user_id: int | None = Field(default=None)
+    api_key_id: int | None = Field(default=None)
+    provider: str = Field(max_length=100)
+    provider_kind: str = Field(max_length=16)
+    model: str = Field(max_length=200)
+    endpoint: str = Field(max_length=64)
+    streamed: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    status_code: int = 0
+    outcome: Outcome = Field(default=Outcome.ok, max_length=20)
+    latency_ms: float = 0.0
+    ttfb_ms: float | None = None
+    client: str = Field(default="", max_length=300)
+    session_id: str | None = Field(default=None, max_length=200)
+    request_id: str | None = Field(default=None, max_length=200)
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    actor_user_id: int | None = Field(default=None, index=True)
+    actor_email: str = Field(default="", max_length=320)
+    action: str = Field(max_length=64, index=True)  # e.g. "provider.update"
+    target_type: str = Field(max_length=32)
+    target_id: str = Field(default="", max_length=64)
+    before: dict | None = Field(default=None, sa_column=Column(JSON))
+    after: dict | None = Field(default=None, sa_column=Column(JSON))
+
+
+class ConfigVersion(SQLModel, table=True):
+    """One row whose ``version`` grows on every change the proxy caches, so every replica can notice."""
+
+    __table_args__ = (UniqueConstraint("name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="catalog", max_length=32)
+    version: int = 0

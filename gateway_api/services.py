@@ -1,0 +1,27 @@
+"""Everything long-lived that request handlers need, built once per process in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from gateway_api.catalog import Catalog
+from gateway_api.security.crypto import CredentialCipher
+from gateway_api.security.throttle import FailureThrottle
+from gateway_api.settings import Settings
+from gateway_api.usage.recorder import UsageRecorder
+
+
+@dataclass
+class AppServices:
+    settings: Settings
+    engine: Engine
+    cipher: CredentialCipher
+    key_pepper: bytes
+    catalog: Catalog
+    recorder: UsageRecorder
+    login_throttle: FailureThrottle
+    # Set by the proxy when it starts (its pooled upstream client and other per-worker state).
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,106 @@
+"""Gateway settings, read from the environment (prefix ``GATEWAY_``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("gateway.settings")
+
+SECRET_KEY_FILE = "secret.key"
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message names it. Start-up stops with this one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    secret_key: str = ""
+    admin_email: str = "admin@localhost"
+    admin_password: str = ""
+    config: Path | None = None
+    public_url: str = "http://localhost:8080"
+    redis_url: str = ""
+    log_level: str = "INFO"
+    # `gateway serve` bootstraps once in the parent and turns this off for its workers, so N workers do not race
+    # to apply the config file or create the first admin.
+    bootstrap: bool = True
+
+    # Proxy behaviour.
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    upstream_connect_timeout: float = Field(default=10.0, gt=0)
+    upstream_first_byte_timeout: float = Field(default=600.0, gt=0)
+    upstream_idle_timeout: float = Field(default=600.0, gt=0)
+    usage_flush_interval: float = Field(default=0.5, gt=0)
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    default_key_expiry_days: int = Field(default=7, gt=0)
+
+    # Brute-force protection for logins and key guessing.
+    login_max_failures: int = Field(default=5, gt=0)
+    login_failure_window_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'gateway.db').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into one clear line."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "GATEWAY_" + str(first["loc"][0]).upper() if first["loc"] else "GATEWAY settings"
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
+    if settings.config is not None and not settings.config.is_file():
+        raise SettingsError(f"invalid setting GATEWAY_CONFIG: no such file {settings.config}")
+    return settings
+
+
+def ensure_secret_key(settings: Settings) -> str:
+    """Return the secret key, generating one into the data folder (mode 0600) on first start."""
+    if settings.secret_key:
+        if len(settings.secret_key) < 16:
+            raise SettingsError("invalid setting GATEWAY_SECRET_KEY: must be at least 16 characters")
+        return settings.secret_key
+    path = settings.data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    log.warning("generated a new secret key in %s (keep it: it decrypts provider credentials)", path)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings for entry points (CLI, UI); the app receives its own via create_app."""
+    return load_settings()

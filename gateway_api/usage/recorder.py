@@ -1,0 +1,87 @@
+"""Usage records are queued in memory and written in batches, off the response path.
+
+A failed write (database away) keeps the batch queued and retries, so records are delayed, never lost while the
+process lives; shutdown flushes what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, update
+from sqlmodel import Session
+
+from gateway_api.db.models import ApiKey, UsageRecord
+
+log = logging.getLogger("gateway.usage")
+
+MAX_BATCH = 1000
+
+
+class UsageRecorder:
+    def __init__(self, engine: Engine, flush_interval: float) -> None:
+        self._engine = engine
+        self._flush_interval = flush_interval
+        self._pending: deque[dict[str, Any]] = deque()
+        self._wakeup = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self.written = 0
+
+    def record(self, row: dict[str, Any]) -> None:
+        """Queue one UsageRecord's column values. Never blocks, never raises."""
+        self._pending.append(row)
+        if len(self._pending) >= MAX_BATCH:
+            self._wakeup.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._flush_interval)
+            except TimeoutError:
+                pass
+            self._wakeup.clear()
+            await self.flush()
+
+    async def flush(self) -> bool:
+        """Write everything queued; False if the database refused (the rows stay queued)."""
+        async with self._write_lock:
+            while self._pending:
+                batch = [self._pending.popleft() for _ in range(min(MAX_BATCH, len(self._pending)))]
+                try:
+                    await asyncio.to_thread(self._write, batch)
+                except Exception as exc:  # noqa: BLE001 - any DB failure: keep the rows and retry later
+                    self._pending.extendleft(reversed(batch))
+                    log.warning("usage write failed, %d records queued: %s", len(self._pending), exc)
+                    return False
+                self.written += len(batch)
+        return True
+
+    async def close(self, deadline: float = 30.0) -> None:
+        """Flush before exit, retrying while the database is away, up to ``deadline`` seconds."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + deadline
+        while not await self.flush():
+            if loop.time() >= give_up_at:
+                log.error("shutting down with %d usage records unwritten", len(self._pending))
+                return
+            await asyncio.sleep(0.5)
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        last_used: dict[int, datetime] = {}
+        for row in batch:
+            key_id = row.get("api_key_id")
+            if key_id is not None:
+                last_used[key_id] = max(row["created_at"], last_used.get(key_id, row["created_at"]))
+        with Session(self._engine) as session:
+            session.execute(insert(UsageRecord), batch)
+            for key_id, when in last_used.items():
+                session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+            session.commit()
