@@ -1,0 +1,145 @@
+"""This gateway, run exactly as users run it: the `gateway` CLI, a fresh SQLite DB, a declarative YAML config,
+a key from `gateway keys create`, key auth + policy + usage accounting on. Afterwards the usage rows are counted.
+"""
+
+import os
+import secrets
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import canned
+from bench.procs import Managed, free_port, start_pinned, wait_for_port
+from bench.subjects import PROVIDER_PATHS, PROVIDERS, SubjectUnavailable, Target, probe, provider_headers
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GATEWAY_CLI = REPO_ROOT / ".venv" / "bin" / "gateway"
+ADMIN_EMAIL = "admin@localhost"
+PROXY_PREFIX = "/api/llm-proxy"
+
+
+def gateway_config_yaml(upstream_port: int) -> str:
+    base = f"http://127.0.0.1:{upstream_port}"
+    return f"""providers:
+  - name: anthropic
+    kind: anthropic
+    base_url: {base}
+    api_key: {canned.UPSTREAM_API_KEY}
+    models: [{{name: {canned.ANTHROPIC_MODEL}}}]
+  - name: openai
+    kind: openai
+    base_url: {base}
+    api_key: {canned.UPSTREAM_API_KEY}
+    models: [{{name: {canned.OPENAI_MODEL}}}]
+policies:
+  - {{name: everyone, subjects: ["*"], models: ["*"]}}
+"""
+
+
+@dataclass
+class GatewayRun:
+    target: Target
+    database_path: Path
+
+
+def _environment(work_dir: Path, upstream_port: int) -> tuple[dict[str, str], Path]:
+    database_path = work_dir / "gateway.db"
+    config_path = work_dir / "gateway.yaml"
+    config_path.write_text(gateway_config_yaml(upstream_port))
+    env = {
+        "GATEWAY_DATABASE_URL": f"sqlite:///{database_path}",
+        "GATEWAY_CONFIG": str(config_path),
+        "GATEWAY_ADMIN_EMAIL": ADMIN_EMAIL,
+        "GATEWAY_ADMIN_PASSWORD": secrets.token_urlsafe(18),
+    }
+    return env, database_path
+
+
+def _start_server(core: str, port: int, env: dict[str, str], log_dir: Path) -> Managed:
+    process = start_pinned(
+        "gateway",
+        core,
+        [str(GATEWAY_CLI), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        log_dir,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    if not wait_for_port(port, 60, process):
+        tail = process.log_tail()
+        process.stop()
+        raise SubjectUnavailable(f"gateway serve did not listen on {port}: {tail}")
+    return process
+
+
+def _create_key(env: dict[str, str]) -> str:
+    completed = subprocess.run(
+        [str(GATEWAY_CLI), "keys", "create", "--user", ADMIN_EMAIL, "--scope", "llm", "--no-expiration"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+        cwd=REPO_ROOT,
+    )
+    lines = [line.strip() for line in completed.stdout.splitlines() if line.strip()]
+    if completed.returncode != 0 or not lines:
+        # stderr may describe the failure; the key itself is only ever on stdout, which is not echoed here.
+        raise SubjectUnavailable(
+            f"gateway keys create failed (rc={completed.returncode}): {completed.stderr.strip()[-400:]}"
+        )
+    return lines[-1]
+
+
+def _target(port: int, key: str, process: Managed) -> Target:
+    return Target(
+        name="gateway",
+        urls={
+            provider: f"http://127.0.0.1:{port}{PROXY_PREFIX}/{provider}{PROVIDER_PATHS[provider]}"
+            for provider in PROVIDERS
+        },
+        headers={provider: provider_headers(provider, key) for provider in PROVIDERS},
+        processes=[process],
+        notes=["gateway serve --workers 1, SQLite, key auth + policy + usage on"],
+    )
+
+
+def start_gateway(core: str, upstream_port: int, work_dir: Path, log_dir: Path) -> GatewayRun:
+    if not GATEWAY_CLI.exists():
+        raise SubjectUnavailable(f"{GATEWAY_CLI} does not exist yet (pip install -e . ?)")
+    env, database_path = _environment(work_dir, upstream_port)
+    port = free_port()
+    process = _start_server(core, port, env, log_dir)
+    try:
+        key = _create_key(env)
+    except (SubjectUnavailable, subprocess.TimeoutExpired):
+        process.stop()
+        raise
+    target = _target(port, key, process)
+    failures = probe(target)
+    if failures:
+        # A key created by another process may only be seen after the server (re)loads its catalog.
+        process.stop()
+        process = _start_server(core, port, env, log_dir)
+        probes_so_far = target.probe_requests
+        target = _target(port, key, process)
+        target.probe_requests = probes_so_far
+        failures = probe(target)
+        if failures:
+            process.stop()
+            raise SubjectUnavailable(f"gateway probe failed: {'; '.join(failures)}; log: {process.log_tail(800)}")
+        target.notes.append("key became usable only after a server restart")
+    return GatewayRun(target=target, database_path=database_path)
+
+
+def count_usage_rows(database_path: Path) -> tuple[str, int] | None:
+    """(table name, row count) of the usage table, or None when no usage table exists."""
+    with sqlite3.connect(database_path) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        candidates = [name for name in tables if name.lower() == "usagerecord"]
+        candidates += [name for name in tables if "usage" in name.lower() and name not in candidates]
+        if not candidates:
+            return None
+        table = candidates[0]
+        (count,) = connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
+        return table, int(count)

@@ -1,0 +1,330 @@
+"""Side-by-side proxy benchmark: `make bench` (or `.venv/bin/python bench/run.py --quick` for a smoke run).
+
+Starts a fake provider (nginx + njs, plus a slow SSE server) on the load core, then, one subject at a time on
+the proxy core: direct, nginx hop, this gateway, LiteLLM, Portkey. Prints the tables and writes JSON lines to
+bench/results/. Only 127.0.0.1 is ever loaded; every load run is bounded in time. See bench/README.md.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # run as a script (`python bench/run.py`): make `bench` importable
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench import canned, gateway_subject, peers, report, subjects, upstream
+from bench.procs import RssSampler, cpu_layout, free_port
+from bench.subjects import SubjectUnavailable, Target
+from bench.system_tools import ensure_system_tools
+from bench.wrk_runner import run_wrk
+
+BENCH_DIR = Path(__file__).resolve().parent
+ALL_SUBJECTS = ("direct", "nginx", "gateway", "litellm", "portkey")
+BODIES = ("json-1k", "json-100k", "stream-1k")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 s per case, 1,000 slow streams kept")
+    parser.add_argument("--subjects", default=",".join(ALL_SUBJECTS), help="comma list of " + ",".join(ALL_SUBJECTS))
+    parser.add_argument("--concurrency", default="1,64", help="comma list of wrk connection counts")
+    parser.add_argument("--providers", default="anthropic,openai")
+    parser.add_argument("--bodies", default=",".join(BODIES))
+    parser.add_argument("--slow-streams", type=int, default=1000, help="concurrent slow streams (0 to skip)")
+    parser.add_argument("--slow-hold-seconds", type=float, default=2.0)
+    parser.add_argument("--no-install", action="store_true", help="never apt-get / pip / npm install anything")
+    parser.add_argument("--skip-usage-queries", action="store_true")
+    parser.add_argument("--keep-work-dir", action="store_true", help="keep configs, DBs and logs for inspection")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration = min(args.duration, 2.0)
+    return args
+
+
+def machine_info() -> dict:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
+
+
+def raise_open_file_limit() -> None:
+    """1,000 streams need ~2,000 sockets per process; children inherit the raised soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work_dir: Path) -> None:
+        self.args = args
+        self.work_dir = work_dir
+        self.log_dir = work_dir / "logs"
+        self.log_dir.mkdir()
+        self.proxy_core, self.load_core = cpu_layout()
+        self.upstream_port = free_port()
+        self.slow_port = free_port()
+        self.load_rows: list[dict] = []
+        self.slow_rows: list[dict] = []
+        self.records: list[dict] = []
+        self.body_files: dict[tuple[str, str], Path] = {}
+
+    def log(self, message: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    def body_file(self, provider: str, body_kind: str) -> Path:
+        key = (provider, body_kind)
+        if key not in self.body_files:
+            path = self.work_dir / f"body-{provider}-{body_kind}.json"
+            path.write_bytes(canned.request_body(provider, body_kind))
+            self.body_files[key] = path
+        return self.body_files[key]
+
+    def start_subject(self, name: str) -> tuple[Target, Callable[[Target], None] | None]:
+        """The running target and, for the gateway, what to do after it stopped (count usage rows)."""
+        peers_dir = BENCH_DIR / ".peers"
+        if name == "direct":
+            return subjects.plain_target("direct", self.upstream_port, []), None
+        if name == "nginx":
+            port = free_port()
+            hop = upstream.start_nginx_hop(self.proxy_core, port, self.upstream_port, self.work_dir, self.log_dir)
+            return subjects.plain_target("nginx", port, [hop]), None
+        if name == "gateway":
+            run = gateway_subject.start_gateway(self.proxy_core, self.upstream_port, self.work_dir, self.log_dir)
+            return run.target, lambda target: self.report_usage_rows(target, run.database_path)
+        if self.args.no_install and not (peers_dir / name).exists() and not (peers_dir / f"{name}-venv").exists():
+            raise SubjectUnavailable("not installed and --no-install given")
+        if name == "litellm":
+            return peers.start_litellm(
+                self.proxy_core, self.upstream_port, peers_dir, self.work_dir, self.log_dir
+            ), None
+        if name == "portkey":
+            return peers.start_portkey(self.proxy_core, self.upstream_port, peers_dir, self.log_dir), None
+        raise SubjectUnavailable(f"unknown subject {name!r}")
+
+    def run_subject(self, name: str) -> None:
+        self.log(f"starting subject {name}")
+        try:
+            target, after_stop = self.start_subject(name)
+        except (SubjectUnavailable, RuntimeError) as error:
+            self.log(f"subject {name} unavailable: {error}")
+            self.records.append({"kind": "subject", "subject": name, "available": False, "reason": str(error)})
+            return
+        try:
+            failures = subjects.probe(target)
+            for failure in failures:
+                self.log(f"{name} probe failure (its cases still run, errors will show): {failure}")
+            target.notes += [f"probe failure: {failure}" for failure in failures]
+            self.records.append({"kind": "subject", "subject": name, "available": True, "notes": target.notes})
+            self.run_load_cases(target)
+            if self.args.slow_streams > 0:
+                self.run_slow_streams(target)
+        finally:
+            target.stop()
+        if after_stop is not None:
+            after_stop(target)
+
+    def run_load_cases(self, target: Target) -> None:
+        providers = [p for p in self.args.providers.split(",") if p]
+        bodies = [b for b in self.args.bodies.split(",") if b]
+        levels = [int(c) for c in self.args.concurrency.split(",") if c]
+        # Warm up (connection pools, lazy imports) once per subject; counted for the usage-row check.
+        warm = run_wrk(
+            target.urls["anthropic"],
+            self.body_file("anthropic", "json-1k"),
+            target.headers["anthropic"],
+            max(levels),
+            1,
+            self.load_core,
+        )
+        target.probe_requests += warm["requests"] - warm["errors_status"]
+        for provider in providers:
+            for body_kind in bodies:
+                for concurrency in levels:
+                    self.run_one_case(target, provider, body_kind, concurrency)
+
+    def run_one_case(self, target: Target, provider: str, body_kind: str, concurrency: int) -> None:
+        with RssSampler(target.root_pids()) as sampler:
+            result = run_wrk(
+                target.urls[provider],
+                self.body_file(provider, body_kind),
+                target.headers[provider],
+                concurrency,
+                self.args.duration,
+                self.load_core,
+            )
+        row = {
+            "kind": "load",
+            "subject": target.name,
+            "provider": provider,
+            "body": body_kind,
+            "concurrency": concurrency,
+            "duration_s": self.args.duration,
+            "rps": round(result["rps"], 1),
+            "requests": result["requests"],
+            "ok_requests": result["requests"] - result["errors_status"],
+            "errors": result["errors"],
+            "p50_ms": result["latency_p50_us"] / 1000,
+            "p90_ms": result["latency_p90_us"] / 1000,
+            "p99_ms": result["latency_p99_us"] / 1000,
+            "rss_mib": round(sampler.peak_mib, 1) if target.processes else None,
+            "wrk": result,
+        }
+        self.load_rows.append(row)
+        self.log(
+            f"{target.name:8} {provider:9} {body_kind:9} c={concurrency:<3} {row['rps']:>9,.0f} req/s "
+            f"p50 {row['p50_ms']:.3f} ms p99 {row['p99_ms']:.3f} ms errors {row['errors']}"
+        )
+
+    def run_slow_streams(self, target: Target) -> None:
+        headers_file = self.work_dir / f"slow-headers-{target.name}.json"
+        headers_file.write_text(json.dumps(target.headers["anthropic"]))
+        timeout = self.args.slow_hold_seconds + 60
+        argv = [
+            "taskset",
+            "-c",
+            self.load_core,
+            sys.executable,
+            "-m",
+            "bench.slow_streams",
+            "--url",
+            target.urls["anthropic"],
+            "--provider",
+            "anthropic",
+            "--count",
+            str(self.args.slow_streams),
+            "--headers-file",
+            str(headers_file),
+            "--timeout-seconds",
+            str(timeout),
+        ]
+        with RssSampler(target.root_pids()) as sampler:
+            completed = subprocess.run(
+                argv, check=False, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout + 60
+            )
+        line = next((x for x in completed.stdout.splitlines() if x.startswith("SLOW_JSON ")), None)
+        if line is None:
+            self.log(f"{target.name} slow streams: client failed: {completed.stderr.strip()[-600:]}")
+            return
+        result = json.loads(line.removeprefix("SLOW_JSON "))
+        result.update(
+            kind="slow_streams", subject=target.name, rss_mib=round(sampler.peak_mib, 1) if target.processes else None
+        )
+        target.probe_requests += result["ok"]
+        self.slow_rows.append(result)
+        self.log(
+            f"{target.name:8} {result['streams']} slow streams: ok {result['ok']} errors {result['errors']} "
+            f"{result['error_kinds'] or ''} peak RSS {result['rss_mib']} MB"
+        )
+
+    def report_usage_rows(self, target: Target, database_path: Path) -> None:
+        rows = [r for r in self.load_rows if r["subject"] == target.name]
+        sent_ok = target.probe_requests + sum(r["ok_requests"] for r in rows)
+        # wrk stops with up to `concurrency` requests in flight; those may or may not have been recorded.
+        in_flight_bound = sum(r["concurrency"] for r in rows) + max(self.args.concurrency_levels_max, 0)
+        counted = gateway_subject.count_usage_rows(database_path)
+        record = {
+            "kind": "usage_rows",
+            "subject": target.name,
+            "completed_requests": sent_ok,
+            "in_flight_at_cutoff_max": in_flight_bound,
+            "table": counted[0] if counted else None,
+            "rows": counted[1] if counted else None,
+        }
+        self.records.append(record)
+        self.log(
+            f"usage rows: {record['rows']} in {record['table']} for {sent_ok} completed requests "
+            f"(+ up to {in_flight_bound} cut off in flight when wrk stopped)"
+        )
+
+    def run_usage_queries(self) -> None:
+        if importlib.util.find_spec("bench.usage_queries") is None:
+            self.log("usage query timing: bench/usage_queries.py not written yet (waits for gateway_api.usage.queries)")
+            return
+        from bench import usage_queries
+
+        for record in usage_queries.run(self.work_dir, log=self.log):
+            self.records.append(record)
+
+    def print_and_save(self) -> None:
+        report.add_comparisons(self.load_rows)
+        print()
+        print(report.load_table(self.load_rows))
+        if self.slow_rows:
+            print()
+            print(report.slow_streams_table(self.slow_rows))
+        for record in self.records:
+            if record["kind"] == "subject" and not record["available"]:
+                print(f"\n{record['subject']}: not measured: {record['reason'][:300]}")
+            elif record["kind"] == "usage_rows":
+                print(
+                    f"\n{record['subject']} usage rows: {record['rows']} for {record['completed_requests']} "
+                    f"completed requests (up to {record['in_flight_at_cutoff_max']} more were in flight at cutoff)"
+                )
+        results_dir = BENCH_DIR / "results"
+        out = report.JsonLines(results_dir / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+        out.write(
+            {
+                "kind": "run",
+                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "machine": machine_info(),
+                "proxy_core": self.proxy_core,
+                "load_core": self.load_core,
+                "args": vars(self.args),
+            }
+        )
+        for row in [*self.load_rows, *self.slow_rows, *self.records]:
+            out.write(row)
+        print(f"\nJSON lines: {out.path}")
+
+
+def main() -> int:
+    args = parse_args()
+    args.concurrency_levels_max = max(int(c) for c in args.concurrency.split(",") if c)
+    raise_open_file_limit()
+    if not args.no_install:
+        ensure_system_tools()
+    work_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    bench = Bench(args, work_dir)
+    os.sched_setaffinity(0, {int(bench.load_core)})  # the driver and its samplers stay off the proxy core
+    bench.log(f"proxy core {bench.proxy_core}, load core {bench.load_core}, work dir {work_dir}")
+    slow = upstream.start_slow_upstream(
+        bench.load_core, bench.slow_port, sys.executable, bench.log_dir, args.slow_hold_seconds
+    )
+    fake = None
+    try:
+        fake = upstream.start_fake_upstream(
+            bench.load_core, bench.upstream_port, bench.slow_port, work_dir, bench.log_dir
+        )
+        for name in [s for s in args.subjects.split(",") if s]:
+            bench.run_subject(name)
+        if not args.skip_usage_queries:
+            bench.run_usage_queries()
+        bench.print_and_save()
+    finally:
+        if fake is not None:
+            fake.stop()
+        slow.stop()
+        if args.keep_work_dir:
+            bench.log(f"kept {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
