@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -66,6 +67,9 @@ def serve(
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     os.environ["GATEWAY_BOOTSTRAP"] = "false"
+    # uvicorn re-raises the signal it stopped on once shutdown is done; SIGTERM is the orderly stop of a
+    # deployment, so after the graceful drain it must end with status 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         "gateway_api.asgi:create_asgi_app",
         factory=True,

@@ -1,0 +1,66 @@
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+
+def login(client: TestClient, password: str = ADMIN_PASSWORD, **extra: object):  # noqa: ANN201
+    return client.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": password, **extra})
+
+
+def test_login_me_logout(api_client: TestClient) -> None:
+    response = login(api_client)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token"].startswith("gwk_") and body["scope"] == "ui" and body["expires_at"]
+    headers = {"Authorization": f"Bearer {body['token']}"}
+    me = api_client.get("/api/me", headers=headers)
+    assert me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL and me.json()["role"] == "admin"
+    assert api_client.post("/api/auth/logout", headers=headers).status_code == 204
+    assert api_client.get("/api/me", headers=headers).status_code == 401
+
+
+def test_x_api_key_header_is_accepted(api_client: TestClient) -> None:
+    token = login(api_client).json()["token"]
+    assert api_client.get("/api/me", headers={"x-api-key": token}).status_code == 200
+
+
+def test_wrong_credentials_are_401_json(api_client: TestClient) -> None:
+    response = login(api_client, password="wrong-password")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "wrong email or password"}
+    unknown = api_client.post("/api/auth/login", json={"email": "ghost@example.com", "password": "whatever"})
+    assert unknown.status_code == 401 and unknown.json() == response.json()
+
+
+def test_repeated_failures_are_refused_with_429(api_client: TestClient) -> None:
+    for _ in range(5):
+        assert login(api_client, password="wrong-password").status_code == 401
+    refused = login(api_client)  # even the right password waits out the window
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer gwk_not-a-real-key"}, {"Authorization": "Basic x"}])
+def test_me_requires_a_valid_token(api_client: TestClient, headers: dict[str, str]) -> None:
+    assert api_client.get("/api/me", headers=headers).status_code == 401
+
+
+def test_no_expiration_llm_key_from_login(api_client: TestClient) -> None:
+    body = login(api_client, scope="llm", no_expiration=True).json()
+    assert body["scope"] == "llm" and body["expires_at"] is None
+
+
+def test_bad_login_body_is_422_naming_the_field(api_client: TestClient) -> None:
+    response = api_client.post("/api/auth/login", json={"email": ADMIN_EMAIL})
+    assert response.status_code == 422
+    assert any(error["loc"][-1] == "password" for error in response.json()["detail"])
+
+
+def test_secrets_never_reach_the_logs(api_client: TestClient, capfd: pytest.CaptureFixture[str]) -> None:
+    token = login(api_client).json()["token"]
+    api_client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    login(api_client, password="a-wrong-password-xyz")
+    out, err = capfd.readouterr()
+    for secret in (token, ADMIN_PASSWORD, "a-wrong-password-xyz"):
+        assert secret not in out + err
