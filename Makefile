@@ -1,0 +1,63 @@
+# LLM gateway. `make run` serves UI + REST API + proxy on one port; `make test` runs every test.
+
+PORT ?= 8080
+HOST ?= 0.0.0.0
+VENV ?= .venv
+BUN_VERSION ?= 1.4.4
+
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip
+REFLEX := $(VENV)/bin/reflex
+TOOLS_BIN := $(CURDIR)/.tools/node_modules/.bin
+BUN := $(TOOLS_BIN)/bun
+
+# Reflex's own bun download does not work here: it uses the bun that `install` puts in .tools.
+export PATH := $(TOOLS_BIN):$(PATH)
+export REFLEX_CHECK_LATEST_VERSION := false
+# The UI's server-side code calls the REST API on this same server.
+export GATEWAY_UI_API_URL ?= http://127.0.0.1:$(PORT)
+
+.PHONY: install run serve test lint
+
+## install: Python venv with pinned packages, bun, and the UI's frontend packages (later runs work offline)
+install: $(VENV)/.installed $(BUN) .web/reflex.json
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: $(PYTHON) requirements.txt pyproject.toml
+	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps -e .
+	touch $@
+
+$(BUN):
+	npm install --prefix .tools --save-exact bun@$(BUN_VERSION)
+
+# Compiling the UI once creates .web/ and installs its node packages into it.
+.web/reflex.json: $(VENV)/.installed $(BUN)
+	$(REFLEX) compile
+
+## run: serve UI + API + proxy on http://localhost:$(PORT) (foreground; Ctrl-C stops it)
+run: install
+	$(MAKE) --no-print-directory serve
+
+## serve: what `run` starts, without installing. The app itself migrates the DB and creates the first admin.
+serve:
+	$(REFLEX) run --env prod --single-port --frontend-port $(PORT) --backend-host $(HOST)
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
+	touch $@
+
+## test: every test, including the browser tests (Debian chromium, installed here when missing and root)
+test: install $(VENV)/.installed-dev
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+		else echo "chromium is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi; \
+	fi
+	@# No `|| true` here: pytest's exit code 5 (no tests collected) must fail the target like any failure.
+	$(VENV)/bin/pytest tests/
+
+## lint: ruff over the code
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check gateway_api gateway_ui tests rxconfig.py

@@ -1,0 +1,1 @@
+"""Reusable UI building blocks (layout, tables, cards)."""

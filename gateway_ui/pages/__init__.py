@@ -1,0 +1,5 @@
+"""One module per page; importing this package registers every page with Reflex."""
+
+from gateway_ui.pages import home, login
+
+__all__ = ["home", "login"]

@@ -1,0 +1,1 @@
+"""Reflex state classes; each page's own state lives beside the page in gateway_ui/pages/."""
