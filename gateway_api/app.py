@@ -7,11 +7,14 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
+from gateway_api.api.errors import validation_error_handler
 from gateway_api.api.main import api_router
 from gateway_api.bootstrap import prepare
 from gateway_api.catalog import Catalog
 from gateway_api.log_config import configure_logging
+from gateway_api.proxy.handler import PROXY_PREFIX, ProxyApp
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.keys import key_pepper
 from gateway_api.security.throttle import FailureThrottle
@@ -41,11 +44,13 @@ async def build_services(settings: Settings) -> AppServices:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    proxy = ProxyApp()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings)
         app.state.services = services
+        await proxy.start(services)
         background = [
             asyncio.create_task(services.catalog.watch(CATALOG_POLL_SECONDS)),
             asyncio.create_task(services.recorder.run()),
@@ -56,9 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await proxy.stop()
             await services.recorder.close(settings.shutdown_grace_seconds)
             services.engine.dispose()
 
     app = FastAPI(title="LLM Gateway", version="0.1.0", lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router)
+    app.mount(PROXY_PREFIX, proxy)
+    app.state.proxy = proxy  # the ASGI front (asgi.py) sends proxy paths straight to it
     return app

@@ -1,0 +1,107 @@
+"""Who is calling the proxy: the gateway key from `x-api-key` or `Authorization: Bearer`, checked in memory.
+
+The catalog snapshot answers every steady-state call. A key it does not know may have been issued a moment ago on
+another replica, so a well-formed one gets one database look-up (in a thread), behind a per-address throttle so
+key guessing cannot turn into database load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from gateway_api.api_keys import find_valid_key
+from gateway_api.catalog import KeyEntry, UserEntry
+from gateway_api.db.models import Scope
+from gateway_api.security.keys import KEY_PREFIX, digest_key
+from gateway_api.security.throttle import FailureThrottle
+from gateway_api.services import AppServices
+
+log = logging.getLogger("gateway.proxy.auth")
+
+MAX_KEY_LENGTH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    key: KeyEntry
+    user: UserEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    status: int
+    message: str
+    retry_after: float | None = None
+
+
+def presented_key(auth_values: list[tuple[bytes, bytes]]) -> str | Refusal:
+    """The one key the request carries in `x-api-key` and/or `authorization` (name, value) pairs."""
+    keys: set[str] = set()
+    for name, value in auth_values:
+        text = value.decode("latin-1").strip()
+        if name == b"authorization":
+            scheme, _, token = text.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return Refusal(401, "the Authorization header must be 'Bearer <gateway API key>'")
+            text = token.strip()
+        if text:
+            keys.add(text)
+    if not keys:
+        return Refusal(401, "missing API key: send a gateway key in x-api-key or Authorization: Bearer")
+    if len(keys) > 1:
+        return Refusal(401, "x-api-key and Authorization carry different keys; send one gateway key")
+    return keys.pop()
+
+
+class KeyAuthenticator:
+    def __init__(self, services: AppServices) -> None:
+        self._services = services
+        settings = services.settings
+        # Its own throttle: failed key guesses must not lock the same address out of the login form.
+        self._throttle = FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds)
+
+    async def authenticate(self, secret: str, client_address: str) -> Caller | Refusal:
+        services = self._services
+        digest = digest_key(secret, services.key_pepper)
+        key = services.catalog.snapshot.keys_by_digest.get(digest)
+        if key is None:
+            refusal = await self._look_up_new_key(secret, client_address)
+            if refusal is not None:
+                return refusal
+            key = services.catalog.snapshot.keys_by_digest.get(digest)
+            if key is None:
+                return Refusal(401, "invalid API key")
+        if key.expired(time.time()):
+            return Refusal(401, "API key has expired; create a new one with `gateway login --scope llm`")
+        user = services.catalog.snapshot.users_by_id.get(key.user_id)
+        if user is None or not user.active:
+            return Refusal(401, "the user of this API key is deactivated")
+        if Scope.llm not in key.scopes:
+            return Refusal(403, "this API key lacks the llm scope required to call models")
+        return Caller(key=key, user=user)
+
+    async def _look_up_new_key(self, secret: str, client_address: str) -> Refusal | None:
+        """None when the database knows the key (the snapshot is then reloaded), else why it is refused."""
+        if not secret.startswith(KEY_PREFIX) or len(secret) > MAX_KEY_LENGTH:
+            return Refusal(401, "invalid API key")
+        wait = self._throttle.retry_after(client_address)
+        if wait > 0:
+            log.warning("proxy key guessing throttled", extra={"client_address": client_address})
+            return Refusal(429, "too many invalid API keys from this address; try again later", retry_after=wait)
+        services = self._services
+        found = await asyncio.to_thread(self._find_in_database, secret)
+        if not found:
+            self._throttle.record_failure(client_address)
+            log.info("proxy call with an unknown or revoked API key", extra={"client_address": client_address})
+            return Refusal(401, "invalid API key")
+        await asyncio.to_thread(services.catalog.reload_if_stale)
+        return None
+
+    def _find_in_database(self, secret: str) -> bool:
+        with Session(self._services.engine) as session:
+            return find_valid_key(session, self._services.key_pepper, secret) is not None
