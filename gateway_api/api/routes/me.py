@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from gateway_api.api.deps import CurrentUser, SessionDep
-from gateway_api.db.models import Role
+from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
+from gateway_api.db.models import ProviderKind, Role
 from gateway_api.users import user_group_names
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -30,3 +30,45 @@ def read_me(user: CurrentUser, session: SessionDep) -> MePublic:
         role=user.role,
         groups=user_group_names(session, user.id or 0),
     )
+
+
+# The Models page lists Anthropic first.
+PROVIDER_ORDER = (ProviderKind.anthropic, ProviderKind.openai)
+
+
+class MyModel(BaseModel):
+    name: str
+    display_name: str
+    provider: str
+
+
+class MyProvider(BaseModel):
+    kind: ProviderKind
+    base_url: str
+    models: list[MyModel]
+
+
+class MyModels(BaseModel):
+    public_url: str
+    providers: list[MyProvider]
+
+
+@router.get("/models", response_model=MyModels)
+def read_my_models(user: CurrentUser, services: ServicesDep) -> MyModels:
+    """The models you may call, per provider, with the base URL to point clients at."""
+    # The snapshot is the proxy's own view, so this page shows exactly what the proxy will allow.
+    services.catalog.reload_if_stale()
+    snapshot = services.catalog.snapshot
+    entry = snapshot.users_by_id.get(user.id or 0)
+    providers = []
+    for kind in PROVIDER_ORDER:
+        granted = snapshot.granted_models(entry, kind) if entry is not None and entry.active else []
+        models = [
+            MyModel(name=m.name, display_name=m.display_name, provider=m.provider.name)
+            for m in granted
+            if m.provider.credential
+        ]
+        if models:
+            base_url = f"{services.settings.public_url}/api/llm-proxy/{kind.value}"
+            providers.append(MyProvider(kind=kind, base_url=base_url, models=models))
+    return MyModels(public_url=services.settings.public_url, providers=providers)

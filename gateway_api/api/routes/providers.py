@@ -1,0 +1,264 @@
+"""Upstream providers (admin): base URL and a write-only credential; connection test; model import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import case, func
+from sqlmodel import Session, col, delete, select
+
+from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
+from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
+from gateway_api.api.errors import conflict
+from gateway_api.audit import record_event
+from gateway_api.config_file import DEFAULT_BASE_URLS
+from gateway_api.db.models import Model, Provider, ProviderKind, utcnow
+from gateway_api.model_prices import apply_shipped_price
+from gateway_api.provider_upstream import UpstreamProblem, list_upstream_models
+from gateway_api.security.crypto import last4
+from gateway_api.services import AppServices
+
+router = APIRouter(prefix="/providers", tags=["providers"], dependencies=[Depends(require_admin)])
+
+# Printable ASCII without spaces: anything else cannot travel in an HTTP header and is never a real key.
+CREDENTIAL_PATTERN = r"^[\x21-\x7e]+$"
+
+
+def _check_base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an http:// or https:// URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError("must not contain a query or fragment")
+    return value
+
+
+class ProviderCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    kind: ProviderKind
+    base_url: str | None = Field(default=None, max_length=500, description="default: the provider's public API")
+    credential: str | None = Field(default=None, min_length=1, max_length=2000, pattern=CREDENTIAL_PATTERN)
+
+    _base_url = field_validator("base_url")(_check_base_url)
+
+
+class ProviderUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    base_url: str | None = Field(default=None, max_length=500)
+    credential: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        pattern=CREDENTIAL_PATTERN,
+        description="omit to keep the stored credential; a string replaces it; null removes it",
+    )
+
+    _base_url = field_validator("base_url")(_check_base_url)
+
+
+class ProviderPublic(BaseModel):
+    id: int
+    name: str
+    kind: ProviderKind
+    base_url: str
+    configured: bool
+    credential_last4: str | None
+    model_count: int
+    active_model_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProvidersPublic(BaseModel):
+    data: list[ProviderPublic]
+    count: int
+
+
+class ConnectionCheck(BaseModel):
+    ok: bool
+    message: str
+    status_code: int | None = None
+    models_found: int = 0
+
+
+class ImportResult(BaseModel):
+    added: list[str]
+    skipped: list[str]
+
+
+def provider_public(session: Session, provider: Provider) -> ProviderPublic:
+    counts = session.exec(
+        select(func.count(), func.coalesce(func.sum(case((col(Model.active), 1), else_=0)), 0)).where(
+            Model.provider_id == provider.id
+        )
+    ).one()
+    return ProviderPublic(
+        id=provider.id or 0,
+        name=provider.name,
+        kind=provider.kind,
+        base_url=provider.base_url,
+        configured=provider.credential_encrypted is not None,
+        credential_last4=provider.credential_last4,
+        model_count=counts[0],
+        active_model_count=int(counts[1]),
+        created_at=provider.created_at,
+        updated_at=provider.updated_at,
+    )
+
+
+def _audit_view(session: Session, provider: Provider) -> dict:
+    return provider_public(session, provider).model_dump(mode="json", exclude={"created_at", "updated_at"})
+
+
+def _ensure_unique_name(session: Session, name: str, own_id: int | None = None) -> None:
+    existing = session.exec(select(Provider.id).where(Provider.name == name)).first()
+    if existing is not None and existing != own_id:
+        raise conflict(f'a provider named "{name}" already exists')
+
+
+def _set_credential(provider: Provider, services: AppServices, credential: str | None) -> None:
+    provider.credential_encrypted = services.cipher.encrypt(credential) if credential else None
+    provider.credential_last4 = last4(credential) if credential else None
+
+
+@router.get("", response_model=ProvidersPublic)
+def list_providers(session: SessionDep) -> ProvidersPublic:
+    """List providers (credentials shown only as configured / last 4 characters)."""
+    providers = session.exec(select(Provider).order_by(col(Provider.kind), col(Provider.name))).all()
+    data = [provider_public(session, p) for p in providers]
+    return ProvidersPublic(data=data, count=len(data))
+
+
+@router.post("", response_model=ProviderPublic, status_code=status.HTTP_201_CREATED)
+def create_provider(
+    body: ProviderCreate, admin: AdminUser, session: SessionDep, services: ServicesDep
+) -> ProviderPublic:
+    """Add a provider, optionally with its credential."""
+    _ensure_unique_name(session, body.name)
+    provider = Provider(name=body.name, kind=body.kind, base_url=body.base_url or DEFAULT_BASE_URLS[body.kind])
+    _set_credential(provider, services, body.credential)
+    session.add(provider)
+    session.flush()
+    record_event(session, admin, "provider.create", "provider", provider.id, after=_audit_view(session, provider))
+    commit_config_change(session, services, f'a provider named "{body.name}" already exists')
+    return provider_public(session, provider)
+
+
+@router.get("/{provider_id}", response_model=ProviderPublic)
+def read_provider(provider_id: IdPath, session: SessionDep) -> ProviderPublic:
+    """One provider."""
+    return provider_public(session, get_or_404(session, Provider, provider_id, "provider"))
+
+
+@router.patch("/{provider_id}", response_model=ProviderPublic)
+def update_provider(
+    provider_id: IdPath, body: ProviderUpdate, admin: AdminUser, session: SessionDep, services: ServicesDep
+) -> ProviderPublic:
+    """Rename, change the base URL, replace or remove the credential."""
+    provider = get_or_404(session, Provider, provider_id, "provider")
+    before = _audit_view(session, provider)
+    if body.name is not None:
+        _ensure_unique_name(session, body.name, provider.id)
+        provider.name = body.name
+    if body.base_url is not None:
+        provider.base_url = body.base_url
+    if "credential" in body.model_fields_set:
+        _set_credential(provider, services, body.credential)
+    provider.updated_at = utcnow()
+    session.add(provider)
+    session.flush()
+    record_event(
+        session, admin, "provider.update", "provider", provider.id, before=before, after=_audit_view(session, provider)
+    )
+    commit_config_change(session, services, f'a provider named "{provider.name}" already exists')
+    return provider_public(session, provider)
+
+
+@router.delete("/{provider_id}", response_model=ProviderPublic)
+def delete_provider(
+    provider_id: IdPath, admin: AdminUser, session: SessionDep, services: ServicesDep
+) -> ProviderPublic:
+    """Delete a provider and its models (usage history stays)."""
+    provider = get_or_404(session, Provider, provider_id, "provider")
+    view = provider_public(session, provider)
+    session.exec(delete(Model).where(col(Model.provider_id) == provider.id))  # type: ignore[call-overload]
+    session.delete(provider)
+    record_event(session, admin, "provider.delete", "provider", provider_id, before=_audit_view_of(view))
+    commit_config_change(session, services)
+    return view
+
+
+def _audit_view_of(view: ProviderPublic) -> dict:
+    return view.model_dump(mode="json", exclude={"created_at", "updated_at"})
+
+
+def _credential_of(provider: Provider, services: AppServices) -> str | None:
+    if provider.credential_encrypted is None:
+        return None
+    try:
+        return services.cipher.decrypt(provider.credential_encrypted)
+    except ValueError:
+        return None
+
+
+@router.post("/{provider_id}/test", response_model=ConnectionCheck)
+def test_provider(provider_id: IdPath, session: SessionDep, services: ServicesDep) -> ConnectionCheck:
+    """Check the stored credential against the provider's model list and say what failed."""
+    provider = get_or_404(session, Provider, provider_id, "provider")
+    credential = _credential_of(provider, services)
+    if credential is None:
+        message = (
+            "no credential is configured"
+            if provider.credential_encrypted is None
+            else "the stored credential cannot be decrypted (was GATEWAY_SECRET_KEY changed?); set it again"
+        )
+        return ConnectionCheck(ok=False, message=message)
+    try:
+        found = list_upstream_models(provider.kind, provider.base_url, credential)
+    except UpstreamProblem as problem:
+        return ConnectionCheck(ok=False, message=problem.message, status_code=problem.status_code)
+    return ConnectionCheck(
+        ok=True,
+        message=f"connected: the credential works and lists {len(found.names)} models",
+        status_code=found.status_code,
+        models_found=len(found.names),
+    )
+
+
+@router.post("/{provider_id}/import-models", response_model=ImportResult)
+def import_models(provider_id: IdPath, admin: AdminUser, session: SessionDep, services: ServicesDep) -> ImportResult:
+    """Add the models the provider lists as inactive (shipped prices), skipping names that exist."""
+    provider = get_or_404(session, Provider, provider_id, "provider")
+    credential = _credential_of(provider, services)
+    if credential is None:
+        raise conflict(f'provider "{provider.name}" has no usable credential; configure it first')
+    try:
+        found = list_upstream_models(provider.kind, provider.base_url, credential)
+    except UpstreamProblem as problem:
+        raise conflict(f"could not read the model list: {problem.message}") from None
+    existing = (
+        set(session.exec(select(Model.name).where(col(Model.name).in_(found.names))).all()) if found.names else set()
+    )
+    added = [name for name in found.names if name not in existing and 0 < len(name) <= 200]
+    for name in added:
+        model = Model(provider_id=provider.id, name=name, display_name=name, active=False)  # type: ignore[arg-type]
+        apply_shipped_price(model)
+        session.add(model)
+    skipped = [name for name in found.names if name not in added]
+    if added:
+        record_event(
+            session,
+            admin,
+            "provider.import_models",
+            "provider",
+            provider.id,
+            after={"added": added, "skipped": skipped},
+        )
+        commit_config_change(session, services, "another change added the same models; try again")
+    return ImportResult(added=added, skipped=skipped)

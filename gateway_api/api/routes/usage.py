@@ -1,0 +1,294 @@
+"""Token usage: records, totals, time series, breakdowns, CSV export. Admins see everyone, users themselves."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from gateway_api.api.crud import MAX_ID
+from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
+from gateway_api.api.errors import field_error
+from gateway_api.db.models import Outcome, Role
+from gateway_api.usage import queries
+from gateway_api.usage.queries import BreakdownBy, Bucket, GroupBy, Metric, QueryError, Totals, UsageFilter
+
+router = APIRouter(prefix="/usage", tags=["usage"])
+
+DEFAULT_RANGE = timedelta(days=7)
+MAX_LIST_FILTER = 500
+# Earliest and latest moments a filter may name: beyond them databases disagree on date arithmetic.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    # A time without an offset is read as UTC, the zone every stored time is in.
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not EARLIEST <= value <= LATEST:
+        raise field_error(field, "must be between 1970 and 9000", where="query")
+    return value
+
+
+def usage_filter(
+    user: CurrentUser,
+    start: Annotated[datetime | None, Query(description="inclusive; default: 7 days ago (UTC if no offset)")] = None,
+    end: Annotated[datetime | None, Query(description="exclusive; default: no upper bound")] = None,
+    user_ids: Annotated[list[int] | None, Query(description="repeat for several")] = None,
+    models: Annotated[list[str] | None, Query()] = None,
+    api_key_ids: Annotated[list[int] | None, Query()] = None,
+    provider: Annotated[str | None, Query(max_length=100, description="provider name")] = None,
+    outcome: Outcome | None = None,
+) -> UsageFilter:
+    """The filters of a usage request; a non-admin is always limited to their own usage."""
+    start_at = _utc(start, "start")
+    end_at = _utc(end, "end")
+    if start_at is None:
+        start_at = (end_at or datetime.now(UTC)) - DEFAULT_RANGE
+    if end_at is not None and end_at <= start_at:
+        raise field_error("end", "must be after start", where="query")
+    lists = {"user_ids": user_ids or [], "models": models or [], "api_key_ids": api_key_ids or []}
+    for name, values in lists.items():
+        if len(values) > MAX_LIST_FILTER:
+            raise field_error(name, f"at most {MAX_LIST_FILTER} values", where="query")
+    for name in ("user_ids", "api_key_ids"):
+        if any(not 1 <= v <= MAX_ID for v in lists[name]):
+            raise field_error(name, "ids are positive integers", where="query")
+    wanted_users = tuple(dict.fromkeys(lists["user_ids"]))
+    if user.role != Role.admin:
+        if any(uid != user.id for uid in wanted_users):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "you can only see your own usage")
+        wanted_users = (user.id or 0,)
+    return UsageFilter(
+        start=start_at,
+        end=end_at,
+        user_ids=wanted_users,
+        models=tuple(dict.fromkeys(lists["models"])),
+        api_key_ids=tuple(dict.fromkeys(lists["api_key_ids"])),
+        provider=provider or None,
+        outcome=outcome,
+    )
+
+
+FilterDep = Annotated[UsageFilter, Depends(usage_filter)]
+
+
+class UsageTotals(BaseModel):
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost_usd: float
+
+
+def _totals(totals: Totals) -> UsageTotals:
+    return UsageTotals.model_validate(totals, from_attributes=True)
+
+
+class UsageSummary(UsageTotals):
+    start: datetime
+    end: datetime | None
+
+
+class UsageRecordPublic(BaseModel):
+    id: int
+    created_at: datetime
+    user_id: int | None
+    user_email: str | None
+    api_key_id: int | None
+    api_key_name: str | None
+    api_key_prefix: str | None
+    provider: str
+    provider_kind: str
+    model: str
+    endpoint: str
+    streamed: bool
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost_usd: float
+    status_code: int
+    outcome: Outcome
+    latency_ms: float
+    ttfb_ms: float | None
+    client: str
+    session_id: str | None
+    request_id: str | None
+
+
+class UsageRecordsPage(BaseModel):
+    data: list[UsageRecordPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class TimeseriesPoint(BaseModel):
+    bucket_start: datetime
+    series: dict[str, float]
+
+
+class UsageTimeseries(BaseModel):
+    bucket: Bucket
+    group_by: GroupBy
+    metric: Metric
+    series: list[str] = Field(description="series names in stack order")
+    points: list[TimeseriesPoint]
+
+
+class BreakdownEntry(UsageTotals):
+    key: str = Field(description="user id, key id or model name")
+    label: str
+
+
+class UsageBreakdown(BaseModel):
+    by: BreakdownBy
+    data: list[BreakdownEntry]
+
+
+class UserOption(BaseModel):
+    id: int
+    email: str
+
+
+class KeyOption(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    user_email: str
+
+
+class UsageFilterOptions(BaseModel):
+    users: list[UserOption]
+    models: list[str]
+    api_keys: list[KeyOption]
+    providers: list[str]
+
+
+def _record_public(row: queries.RecordRow) -> UsageRecordPublic:
+    return UsageRecordPublic(
+        **row.record.model_dump(),
+        user_email=row.user_email,
+        api_key_name=row.api_key_name,
+        api_key_prefix=row.api_key_prefix,
+    )
+
+
+@router.get("/records", response_model=UsageRecordsPage)
+def list_usage_records(
+    session: SessionDep,
+    usage: FilterDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> UsageRecordsPage:
+    """Usage records matching the filters, newest first, one page at a time."""
+    rows, total = queries.records(session, usage, limit, offset)
+    return UsageRecordsPage(data=[_record_public(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/summary", response_model=UsageSummary)
+def read_usage_summary(session: SessionDep, usage: FilterDep) -> UsageSummary:
+    """Totals (requests, tokens by type, spend) for exactly the active filters."""
+    totals = _totals(queries.summary(session, usage))
+    return UsageSummary(**totals.model_dump(), start=usage.start, end=usage.end)
+
+
+@router.get("/timeseries", response_model=UsageTimeseries)
+def read_usage_timeseries(
+    session: SessionDep,
+    usage: FilterDep,
+    bucket: Bucket = "day",
+    group_by: GroupBy = "token_type",
+    metric: Annotated[Metric, Query(description="for user, model and key groupings")] = "tokens",
+    max_series: Annotated[int, Query(ge=1, le=50, description="largest series kept; the rest is 'other'")] = 10,
+) -> UsageTimeseries:
+    """Stacked time series: every bucket of the range, one value per series."""
+    try:
+        result = queries.timeseries(session, usage, bucket, group_by, metric, max_series)
+    except QueryError as problem:
+        raise field_error(problem.field, str(problem), where="query") from None
+    return UsageTimeseries(
+        bucket=bucket,
+        group_by=group_by,
+        metric="tokens" if group_by == "token_type" else metric,
+        series=result.series,
+        points=[TimeseriesPoint(bucket_start=moment, series=values) for moment, values in result.points],
+    )
+
+
+@router.get("/breakdown", response_model=UsageBreakdown)
+def read_usage_breakdown(session: SessionDep, usage: FilterDep, by: BreakdownBy = "model") -> UsageBreakdown:
+    """Totals per model, user or key (largest spend first) for the small charts."""
+    rows = queries.breakdown(session, usage, by)
+    data = [BreakdownEntry(key=r.key, label=r.label, **_totals(r.totals).model_dump()) for r in rows]
+    return UsageBreakdown(by=by, data=data)
+
+
+@router.get("/filters", response_model=UsageFilterOptions)
+def read_usage_filter_options(session: SessionDep, usage: FilterDep) -> UsageFilterOptions:
+    """The users, models, keys and providers present in the period, to fill the filter pickers."""
+    options = queries.filter_options(session, usage)
+    return UsageFilterOptions(
+        users=[UserOption(id=i, email=e) for i, e in options.users],
+        models=options.models,
+        api_keys=[KeyOption(id=i, name=n, prefix=p, user_email=e) for i, n, p, e in options.api_keys],
+        providers=options.providers,
+    )
+
+
+CSV_COLUMNS = (
+    "created_at", "user_email", "api_key_name", "api_key_prefix", "provider", "model", "endpoint", "streamed",
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
+    "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id",
+)  # fmt: skip
+
+
+def _csv_lines(services_engine: object, usage: UsageFilter) -> Iterator[str]:
+    # Its own session: the request's session may be closed while the response is still streaming.
+    with Session(services_engine) as session:  # type: ignore[arg-type]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for count, row in enumerate(queries.iter_records(session, usage), start=1):
+            record = _record_public(row).model_dump(mode="json")
+            writer.writerow([_csv_safe(record[c]) for c in CSV_COLUMNS])
+            if count % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+
+def _csv_safe(value: object) -> object:
+    # A cell starting with = + - @ is a formula to spreadsheets; client strings come from callers, so defuse them.
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@"}:
+        return "'" + value
+    return "" if value is None else value
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the records as CSV"}},
+)
+def export_usage_csv(services: ServicesDep, usage: FilterDep) -> StreamingResponse:
+    """Every record matching the filters as CSV, streamed."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(
+        _csv_lines(services.engine, usage),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="usage-{stamp}.csv"'},
+    )
