@@ -61,3 +61,8 @@ test: install $(VENV)/.installed-dev
 ## lint: ruff over the code
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check gateway_api gateway_ui tests rxconfig.py
+
+.PHONY: bench
+## bench: side-by-side proxy benchmark, see bench/README.md (BENCH_ARGS=--quick for a smoke run; root installs nginx/wrk)
+bench: $(VENV)/.installed
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
