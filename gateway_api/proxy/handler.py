@@ -104,7 +104,7 @@ class ProxyApp:
 
         # 3. Model lists are answered from the catalog, never forwarded.
         if endpoint.kind is EndpointKind.LIST_MODELS:
-            models = snapshot.granted_models(caller.user, provider)
+            models = [m for m in snapshot.granted_models(caller.user, provider) if _callable(m, provider)]
             await send_whole(send, 200, model_list_body(provider, models, scope["query_string"]))
             return
         if endpoint.kind is EndpointKind.GET_MODEL:
@@ -322,7 +322,8 @@ def _client_address(scope: Scope) -> str:
 
 
 def _callable(model: ModelEntry, provider: ProviderName) -> bool:
-    return model.active and model.provider.kind == provider
+    """Listed to clients: active, on this route's provider, and that provider has a credential to call it with."""
+    return model.active and model.provider.kind == provider and bool(model.provider.credential)
 
 
 async def _read_bounded_body(scope: Scope, receive: Receive, limit: int) -> bytes:

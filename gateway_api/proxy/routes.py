@@ -23,6 +23,10 @@ _PERCENT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 # Encoded dot, slash and backslash are how traversal hides from naive checks; never accept them.
 _FORBIDDEN_ESCAPES = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)
 _MODEL_ID_SEGMENT = re.compile(r"[A-Za-z0-9\-._~:@+]+")
+# The official SDKs send a model id containing '/' as %2F. `models/{id}` is answered by the gateway, never
+# forwarded, so its encoded slashes are read as segment separators (and the segments validated as usual).
+_MODEL_LOOKUP = re.compile(rb"(?P<head>(?:/v1)?/models/)(?P<id>[^/].*)")
+_ENCODED_SLASH = re.compile(rb"%2f", re.IGNORECASE)
 
 
 class EndpointKind(StrEnum):
@@ -74,12 +78,14 @@ _FIXED_ROUTES: dict[tuple[ProviderName, str, tuple[str, ...]], _Route] = {
 def resolve(provider: ProviderName, method: str, subpath: bytes | str) -> Endpoint | None:
     """The endpoint for `method` + `subpath` (the raw path after `/api/llm-proxy/{provider}`,
     "" or starting with "/", with or without a leading `/v1`), or None if it is not proxied."""
+    method = method.upper()
+    if method == "GET":
+        subpath = _model_lookup_slashes(subpath)
     segments = _split_path(subpath)
     if segments is None:
         return None
     if segments and segments[0] == "v1":
         segments = segments[1:]
-    method = method.upper()
     route = _FIXED_ROUTES.get((provider, method, tuple(segments)))
     if route is not None:
         return route.endpoint()
@@ -94,6 +100,14 @@ def resolve(provider: ProviderName, method: str, subpath: bytes | str) -> Endpoi
                 model_id=model_id,
             )
     return None
+
+
+def _model_lookup_slashes(subpath: bytes | str) -> bytes | str:
+    raw = subpath.encode("latin-1", "replace") if isinstance(subpath, str) else subpath
+    match = _MODEL_LOOKUP.fullmatch(raw)
+    if match is None:
+        return subpath
+    return match["head"] + _ENCODED_SLASH.sub(b"/", match["id"])
 
 
 def _split_path(subpath: bytes | str) -> list[str] | None:
