@@ -1,4 +1,4 @@
-"""The Reflex app: UI pages plus the gateway FastAPI app (REST API and proxy) on one server."""
+"""The Reflex app: UI pages plus the gateway (REST API and proxy under /api) on one server."""
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
@@ -6,30 +6,54 @@ from contextlib import AbstractAsyncContextManager
 
 import reflex as rx
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway_api.app import create_app
+from gateway_api.asgi import GatewayFront
 from gateway_ui import pages  # noqa: F401  (importing registers the pages)
 
+API_PATH_PREFIX = "/api/"
 
-def mounted_api_lifespan(api: FastAPI) -> Callable[[], AbstractAsyncContextManager[None]]:
-    """Run the API's own lifespan (DB, background tasks) inside Reflex's.
 
-    Reflex mounts `api_transformer` below its own Starlette app, and Starlette never sends lifespan
-    events to mounted apps, so without this the API would serve requests with nothing started.
+def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
+    """Reflex `api_transformer`: /api/... goes to the gateway, everything else to Reflex.
+
+    A callable rather than the FastAPI instance itself: given an instance, Reflex would add its
+    allow-all CORS middleware to the API and the proxy, and answer unknown /api paths with the UI's
+    HTML 404 page instead of the API's JSON one.
+    """
+
+    def transform(reflex_asgi: ASGIApp) -> ASGIApp:
+        async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"].startswith(API_PATH_PREFIX):
+                await gateway(scope, receive, send)
+            else:
+                await reflex_asgi(scope, receive, send)
+
+        return dispatch
+
+    return transform
+
+
+def gateway_lifespan(api: FastAPI) -> Callable[[], AbstractAsyncContextManager[None]]:
+    """Run the API's own lifespan (migrations, first admin, background tasks) inside Reflex's.
+
+    Reflex serves the transformed app below its own Starlette app, which handles the ASGI lifespan
+    itself and never forwards it, so without this the API would answer requests with nothing started.
     """
 
     @contextlib.asynccontextmanager
     async def run_gateway_api_lifespan() -> AsyncIterator[None]:
         async with api.router.lifespan_context(api) as lifespan_state:
             if lifespan_state:
-                # Reflex cannot pass per-lifespan state on to requests; keep services on app.state.
-                raise RuntimeError("gateway_api lifespan must store services on app.state, not yield state")
+                # Reflex cannot hand per-lifespan state on to requests; services must live on app.state.
+                raise RuntimeError("the gateway lifespan must keep its services on app.state, not yield state")
             yield
 
     return run_gateway_api_lifespan
 
 
-gateway_api_app = create_app()
+gateway_api = create_app()
 
-app = rx.App(api_transformer=gateway_api_app)
-app.register_lifespan_task(mounted_api_lifespan(gateway_api_app))
+app = rx.App(api_transformer=gateway_api_first(GatewayFront(gateway_api, gateway_api.state.proxy)))
+app.register_lifespan_task(gateway_lifespan(gateway_api))

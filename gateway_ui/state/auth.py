@@ -13,7 +13,7 @@ HOME_ROUTE = "/"
 TOKEN_STORAGE_KEY = "gateway_ui_token"
 
 
-def _safe_next_path(candidate: str) -> str:
+def safe_next_path(candidate: str) -> str:
     """Only follow redirects to our own pages, never to another site (`//evil.example`)."""
     if candidate.startswith("/") and not candidate.startswith("//") and candidate != LOGIN_ROUTE:
         return candidate
@@ -76,7 +76,7 @@ class AuthState(rx.State):
         return rx.redirect(self._next_path(), replace=True)
 
     def _next_path(self) -> str:
-        return _safe_next_path(self.router.url.query_parameters.get("next", HOME_ROUTE))
+        return safe_next_path(self.router.url.query_parameters.get("next", HOME_ROUTE))
 
     @rx.event
     async def submit_login(self, form_data: dict[str, str]):
