@@ -1,16 +1,17 @@
 """Incremental token-usage extraction from an upstream response, fed chunk by chunk on the hot path.
 
 One `UsageScanner` per response. `feed()` gets every chunk exactly as relayed to the client and must
-stay cheap: for SSE it only JSON-parses events that mention `"usage"` (a C-speed substring check
-first), and a chunk made only of complete events without that word is skipped outright. The scanner
+stay cheap: SSE is framed per event (blank line), not per line, with a few C-level byte operations
+per chunk; only events that mention `"usage"` are JSON-parsed, and a chunk made only of complete
+events without that word is skipped outright. The scanner
 never raises: a malformed stream yields whatever usage was seen before the damage.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 import orjson
 
@@ -32,6 +33,7 @@ FRAGMENT_WINDOW_BYTES = 256 * 1024
 _USAGE_MARKER = b'"usage"'
 _NULL_USAGE_MARKERS = (b'"usage":null', b'"usage": null')
 _DATA_FIELD = b"data:"
+_EVENT_END = b"\n\n"
 
 
 @dataclass(slots=True)
@@ -92,7 +94,114 @@ def _may_carry_usage(payload: bytes) -> bool:
     return payload.count(_USAGE_MARKER) > nulls
 
 
-_LineState = Literal["start", "prefix", "data_await_space", "data", "skip"]
+class _SseUsageEvents:
+    """Frames an SSE byte stream into events (after line endings are normalised to \\n) and hands
+    those that mention usage to `on_event`; an event too large to keep is reduced to its head and
+    tail and handed to `on_fragments`."""
+
+    __slots__ = (
+        "_cr_pending",
+        "_huge_head",
+        "_huge_tail",
+        "_on_event",
+        "_on_fragments",
+        "_pending",
+    )
+
+    def __init__(
+        self, on_event: Callable[[bytes], None], on_fragments: Callable[[bytes, bytes], None]
+    ) -> None:
+        self._on_event = on_event
+        self._on_fragments = on_fragments
+        self._pending = bytearray()  # the incomplete event at the end of the stream so far
+        self._huge_head: bytes | None = None  # set while inside an oversized event
+        self._huge_tail = bytearray()
+        self._cr_pending = False
+
+    def feed(self, data: bytes) -> None:
+        data = self._normalise_line_endings(data)
+        if self._huge_head is not None:
+            rest = self._continue_huge_event(data)
+            if rest is None:
+                return
+            data = rest
+        pending = self._pending
+        if not pending and data.endswith(_EVENT_END) and _USAGE_MARKER not in data:
+            return  # whole events only, none of which can carry usage
+        search_from = max(len(pending) - 1, 0)  # a boundary may straddle the previous chunk
+        pending += data
+        boundary = pending.rfind(_EVENT_END, search_from)
+        if boundary >= 0:
+            complete = bytes(pending[:boundary])
+            del pending[: boundary + len(_EVENT_END)]
+            self._emit_events(complete)
+        if len(pending) > MAX_PARSED_BYTES:
+            self._huge_head = bytes(pending[:FRAGMENT_WINDOW_BYTES])
+            self._huge_tail = pending[-FRAGMENT_WINDOW_BYTES:]
+            pending.clear()
+
+    def finish(self) -> None:
+        """End of stream: a truncated stream's last event still counts if it is readable."""
+        if self._huge_head is not None:
+            self._end_huge_event()
+        elif self._pending:
+            self._emit_events(bytes(self._pending))
+            self._pending.clear()
+
+    def _normalise_line_endings(self, data: bytes) -> bytes:
+        if self._cr_pending:
+            data = b"\r" + data
+            self._cr_pending = False
+        if b"\r" in data:
+            if data.endswith(b"\r"):  # might be the first half of a \r\n split across chunks
+                data = data[:-1]
+                self._cr_pending = True
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        return data
+
+    def _emit_events(self, complete: bytes) -> None:
+        # Jump from one usage mention to the next instead of splitting every event.
+        position = complete.find(_USAGE_MARKER)
+        while position >= 0:
+            start = complete.rfind(_EVENT_END, 0, position)
+            start = 0 if start < 0 else start + len(_EVENT_END)
+            end = complete.find(_EVENT_END, position)
+            end = len(complete) if end < 0 else end
+            self._on_event(complete[start:end])
+            position = complete.find(_USAGE_MARKER, end)
+
+    def _continue_huge_event(self, data: bytes) -> bytes | None:
+        """Extend the oversized event; return what follows its end, or None if it goes on."""
+        if self._huge_tail.endswith(b"\n") and data.startswith(b"\n"):
+            end, rest = 0, data[1:]
+        else:
+            end = data.find(_EVENT_END)
+            rest = data[end + len(_EVENT_END) :]
+        if end < 0:
+            self._huge_tail += data
+            if len(self._huge_tail) > 2 * FRAGMENT_WINDOW_BYTES:
+                del self._huge_tail[:-FRAGMENT_WINDOW_BYTES]
+            return None
+        self._huge_tail += data[:end]
+        self._end_huge_event()
+        return rest
+
+    def _end_huge_event(self) -> None:
+        head, tail = self._huge_head or b"", bytes(self._huge_tail)
+        self._huge_head = None
+        self._huge_tail = bytearray()
+        if _USAGE_MARKER in tail or _USAGE_MARKER in head:
+            self._on_fragments(head, tail)
+
+
+def _event_data(event: bytes) -> bytes:
+    """The event's data: its `data:` lines (one optional leading space removed) joined by \\n."""
+    values = []
+    for line in event.split(b"\n"):
+        if line.startswith(_DATA_FIELD):
+            value = line[len(_DATA_FIELD) :]
+            values.append(value[1:] if value.startswith(b" ") else value)
+    return b"\n".join(values)
 
 
 class UsageScanner:
@@ -115,10 +224,8 @@ class UsageScanner:
         except UnsupportedEncodingError:
             logger.warning("usage not readable: unsupported content-encoding %r", content_encoding)
             self._broken = True
-        self._buffer = _BoundedBuffer()  # the JSON body, or the data of the current SSE event
-        self._line_state: _LineState = "start"
-        self._line_prefix = b""
-        self._cr_pending = False
+        self._body = _BoundedBuffer()  # non-streaming JSON body
+        self._events = _SseUsageEvents(self._apply_event, self._apply_fragments)
 
     @property
     def saw_usage(self) -> bool:
@@ -128,12 +235,13 @@ class UsageScanner:
     def feed(self, chunk: bytes) -> None:
         if self._broken or not chunk:
             return
+        consume = self._events.feed if self._streaming else self._body.append
         try:
             if self._decoder is None:
-                self._consume(chunk)
+                consume(chunk)
             else:
                 for piece in self._decoder.decode(chunk):
-                    self._consume(piece)
+                    consume(piece)
         except Exception:  # accounting must never break the relay to the client
             logger.warning("usage scanning stopped: unreadable response body", exc_info=True)
             self._broken = True
@@ -141,48 +249,35 @@ class UsageScanner:
     def finish(self) -> TokenUsage:
         if self._result is None:
             try:
-                self._finish_body()
+                if self._streaming:
+                    self._events.finish()
+                elif not self._broken:
+                    self._finish_json_body()
             except Exception:  # same reason as in feed()
                 logger.warning("usage scanning failed at end of body", exc_info=True)
             self._result = self._normalised()
         return self._result
 
-    # -- shared -----------------------------------------------------------------------------------
-
-    def _consume(self, data: bytes) -> None:
-        if self._streaming:
-            self._consume_sse(data)
+    def _finish_json_body(self) -> None:
+        if self._body.overflowed:
+            self._apply_fragments(*self._body.head_and_tail())
         else:
-            self._buffer.append(data)
+            self._apply_json(self._body.contents())
 
-    def _finish_body(self) -> None:
-        if self._broken and not self._streaming:
-            return
-        if self._streaming:
-            if not self._broken:
-                if self._cr_pending:
-                    self._cr_pending = False
-                    self._consume_sse(b"\n")
-                if self._line_state != "start":
-                    self._consume_sse(b"\n")  # an unterminated last line still counts
-            self._dispatch_event()  # a truncated stream's last event, if it happens to be whole
-            return
-        self._apply_payload(self._buffer)
+    def _apply_event(self, event: bytes) -> None:
+        self._apply_json(_event_data(event))
 
-    def _apply_payload(self, buffer: _BoundedBuffer) -> None:
-        if buffer.overflowed:
-            head, tail = buffer.head_and_tail()
-            if _USAGE_MARKER in tail or _USAGE_MARKER in head:
-                apply_fragments(self._tally, self._provider, head, tail)
-            return
-        payload = buffer.contents()
+    def _apply_fragments(self, head: bytes, tail: bytes) -> None:
+        apply_fragments(self._tally, self._provider, head, tail)
+
+    def _apply_json(self, payload: bytes) -> None:
         if not _may_carry_usage(payload):
             return
         try:
             document = orjson.loads(payload)
         except orjson.JSONDecodeError:
             # Truncated or garbled: the usage object itself may still be intact.
-            apply_fragments(self._tally, self._provider, payload[:FRAGMENT_WINDOW_BYTES], payload)
+            self._apply_fragments(payload[:FRAGMENT_WINDOW_BYTES], payload)
             return
         apply_document(self._tally, self._provider, document)
 
@@ -202,69 +297,3 @@ class UsageScanner:
             reasoning_tokens=tally.reasoning_tokens or 0,
             model=tally.model,
         )
-
-    # -- server-sent events -----------------------------------------------------------------------
-
-    def _consume_sse(self, data: bytes) -> None:
-        if self._cr_pending:
-            data = b"\r" + data
-            self._cr_pending = False
-        if b"\r" in data:
-            if data.endswith(b"\r"):  # might be the first half of a \r\n split across chunks
-                data = data[:-1]
-                self._cr_pending = True
-            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if (
-            self._line_state == "start"
-            and not self._buffer
-            and not self._cr_pending
-            and data.endswith(b"\n\n")
-            and _USAGE_MARKER not in data
-        ):
-            return  # whole events only, none of which can carry usage
-        position = 0
-        length = len(data)
-        while position < length:
-            newline = data.find(b"\n", position)
-            if newline < 0:
-                self._take_line_part(data[position:], complete=False)
-                return
-            self._take_line_part(data[position:newline], complete=True)
-            position = newline + 1
-
-    def _take_line_part(self, part: bytes, complete: bool) -> None:
-        state = self._line_state
-        if state == "prefix":
-            part = self._line_prefix + part
-            self._line_prefix = b""
-            state = "start"
-        if state == "start":
-            if not part:
-                if complete:
-                    self._dispatch_event()
-                return
-            if not complete and len(part) < len(_DATA_FIELD) and _DATA_FIELD.startswith(part):
-                self._line_state = "prefix"
-                self._line_prefix = part
-                return
-            if not part.startswith(_DATA_FIELD):
-                self._line_state = "start" if complete else "skip"  # event:, id:, retry:, comments
-                return
-            if self._buffer:
-                self._buffer.append(b"\n")  # multi-line data joins with a newline
-            part = part[len(_DATA_FIELD) :]
-            state = "data_await_space"
-        if state == "data_await_space":
-            if part.startswith(b" "):
-                part = part[1:]
-                state = "data"
-            elif part or complete:
-                state = "data"
-        if state == "data" and part:
-            self._buffer.append(part)
-        self._line_state = "start" if complete else state
-
-    def _dispatch_event(self) -> None:
-        if self._buffer:
-            self._apply_payload(self._buffer)
-            self._buffer.clear()
