@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
+from types import MappingProxyType
 from typing import Protocol
 
 import brotli
@@ -96,13 +97,15 @@ class _DecoderChain:
         yield from pieces
 
 
-_FACTORIES: dict[str, Callable[[], StreamDecoder]] = {
-    "gzip": lambda: _ZlibDecoder(16 + zlib.MAX_WBITS),
-    "x-gzip": lambda: _ZlibDecoder(16 + zlib.MAX_WBITS),
-    "deflate": lambda: _ZlibDecoder(zlib.MAX_WBITS),
-    "br": _BrotliDecoder,
-    "zstd": _ZstdDecoder,
-}
+_FACTORIES: MappingProxyType[str, Callable[[], StreamDecoder]] = MappingProxyType(
+    {
+        "gzip": lambda: _ZlibDecoder(16 + zlib.MAX_WBITS),
+        "x-gzip": lambda: _ZlibDecoder(16 + zlib.MAX_WBITS),
+        "deflate": lambda: _ZlibDecoder(zlib.MAX_WBITS),
+        "br": _BrotliDecoder,
+        "zstd": _ZstdDecoder,
+    }
+)
 
 
 class UnsupportedEncodingError(ValueError):

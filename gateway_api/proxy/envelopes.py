@@ -6,40 +6,46 @@ Upstream errors are never rewritten; these bodies are only for errors the gatewa
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import orjson
 
 from gateway_api.proxy.providers import ProviderName
 
 JSON_CONTENT_TYPE = "application/json"
 
-_ANTHROPIC_TYPES: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    502: "api_error",
-    503: "api_error",
-    504: "api_error",
-    529: "overloaded_error",
-}
+_ANTHROPIC_TYPES: MappingProxyType[int, str] = MappingProxyType(
+    {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        413: "request_too_large",
+        429: "rate_limit_error",
+        500: "api_error",
+        502: "api_error",
+        503: "api_error",
+        504: "api_error",
+        529: "overloaded_error",
+    }
+)
 
 # (type, default code) as OpenAI's own API uses them.
-_OPENAI_TYPES: dict[int, tuple[str, str | None]] = {
-    400: ("invalid_request_error", None),
-    401: ("invalid_request_error", "invalid_api_key"),
-    403: ("invalid_request_error", "permission_denied"),
-    404: ("invalid_request_error", "not_found"),
-    405: ("invalid_request_error", "method_not_allowed"),
-    413: ("invalid_request_error", "request_too_large"),
-    429: ("rate_limit_exceeded", "rate_limit_exceeded"),
-    500: ("server_error", None),
-    502: ("server_error", "bad_gateway"),
-    503: ("server_error", "service_unavailable"),
-    504: ("server_error", "timeout"),
-}
+_OPENAI_TYPES: MappingProxyType[int, tuple[str, str | None]] = MappingProxyType(
+    {
+        400: ("invalid_request_error", None),
+        401: ("invalid_request_error", "invalid_api_key"),
+        403: ("invalid_request_error", "permission_denied"),
+        404: ("invalid_request_error", "not_found"),
+        405: ("invalid_request_error", "method_not_allowed"),
+        413: ("invalid_request_error", "request_too_large"),
+        429: ("rate_limit_exceeded", "rate_limit_exceeded"),
+        500: ("server_error", None),
+        502: ("server_error", "bad_gateway"),
+        503: ("server_error", "service_unavailable"),
+        504: ("server_error", "timeout"),
+    }
+)
 
 
 def anthropic_error_type(status: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 from gateway_api.proxy.providers import ProviderName
 
@@ -59,20 +60,32 @@ class _Route:
         return Endpoint(self.kind, self.upstream_path, self.model_in_body, self.usage_accounted)
 
 
-_FIXED_ROUTES: dict[tuple[ProviderName, str, tuple[str, ...]], _Route] = {
-    # Claude Code's start-up probe; answered by the gateway itself, never forwarded.
-    ("anthropic", "HEAD", ()): _Route(EndpointKind.PROBE, "/v1", False, False),
-    ("anthropic", "POST", ("messages",)): _Route(EndpointKind.MESSAGES, "/v1/messages", True, True),
-    ("anthropic", "POST", ("messages", "count_tokens")): _Route(
-        EndpointKind.COUNT_TOKENS, "/v1/messages/count_tokens", True, False
-    ),
-    ("anthropic", "GET", ("models",)): _Route(EndpointKind.LIST_MODELS, "/v1/models", False, False),
-    ("openai", "POST", ("responses",)): _Route(EndpointKind.RESPONSES, "/v1/responses", True, True),
-    ("openai", "POST", ("chat", "completions")): _Route(
-        EndpointKind.CHAT_COMPLETIONS, "/v1/chat/completions", True, True
-    ),
-    ("openai", "GET", ("models",)): _Route(EndpointKind.LIST_MODELS, "/v1/models", False, False),
-}
+_FIXED_ROUTES: MappingProxyType[tuple[ProviderName, str, tuple[str, ...]], _Route] = (
+    MappingProxyType(
+        {
+            # Claude Code's start-up probe; answered by the gateway itself, never forwarded.
+            ("anthropic", "HEAD", ()): _Route(EndpointKind.PROBE, "/v1", False, False),
+            ("anthropic", "POST", ("messages",)): _Route(
+                EndpointKind.MESSAGES, "/v1/messages", True, True
+            ),
+            ("anthropic", "POST", ("messages", "count_tokens")): _Route(
+                EndpointKind.COUNT_TOKENS, "/v1/messages/count_tokens", True, False
+            ),
+            ("anthropic", "GET", ("models",)): _Route(
+                EndpointKind.LIST_MODELS, "/v1/models", False, False
+            ),
+            ("openai", "POST", ("responses",)): _Route(
+                EndpointKind.RESPONSES, "/v1/responses", True, True
+            ),
+            ("openai", "POST", ("chat", "completions")): _Route(
+                EndpointKind.CHAT_COMPLETIONS, "/v1/chat/completions", True, True
+            ),
+            ("openai", "GET", ("models",)): _Route(
+                EndpointKind.LIST_MODELS, "/v1/models", False, False
+            ),
+        }
+    )
+)
 
 
 def resolve(provider: ProviderName, method: str, subpath: bytes | str) -> Endpoint | None:
