@@ -45,12 +45,20 @@ run: install
 serve:
 	$(REFLEX) run --env prod --single-port --frontend-port $(PORT) --backend-host $(HOST)
 
+# The real CLIs the proxy tests drive end to end (pinned to the versions the captured fixtures came from).
+CLAUDE_CODE_VERSION ?= 2.1.197
+CODEX_VERSION ?= 0.171.0
+CLIENT_CLIS := $(TOOLS_BIN)/claude $(TOOLS_BIN)/codex
+
+$(CLIENT_CLIS) &:
+	npm install --prefix .tools --save-exact @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
+
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) install -r requirements-dev.txt
 	touch $@
 
 ## test: every test, including the browser tests (Debian chromium, installed here when missing and root)
-test: install $(VENV)/.installed-dev
+test: install $(VENV)/.installed-dev $(CLIENT_CLIS)
 	@if [ ! -x /usr/bin/chromium ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 		else echo "chromium is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi; \
