@@ -1,0 +1,80 @@
+"""The ASGI entry point `gateway serve` runs: proxy paths go straight to the proxy, the rest to the FastAPI app."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+
+from gateway_api.api_keys import issue_key
+from gateway_api.asgi import GatewayFront, create_asgi_app
+from gateway_api.db.engine import session_scope
+from gateway_api.db.models import Scope
+from gateway_api.settings import Settings
+from gateway_api.users import find_user
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.fakes.upstream import FakeUpstream
+from tests.live import free_port
+from tests.proxy.conftest import ALICE, SONNET, gateway_config
+
+
+@pytest.fixture
+def served_front(
+    settings: Settings, fake_upstream: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, GatewayFront]]:
+    config_path = tmp_path / "gateway.yaml"
+    config_path.write_text(yaml.safe_dump(gateway_config(fake_upstream)))
+    environment = {
+        "GATEWAY_DATA_DIR": str(settings.data_dir),
+        "GATEWAY_DATABASE_URL": settings.database_url,
+        "GATEWAY_SECRET_KEY": settings.secret_key,
+        "GATEWAY_ADMIN_EMAIL": ADMIN_EMAIL,
+        "GATEWAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "GATEWAY_CONFIG": str(config_path),
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    front = create_asgi_app()
+    port = free_port()
+    # As `gateway serve` runs it: uvloop and httptools.
+    config = uvicorn.Config(front, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", front
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_front_serves_the_proxy_and_the_rest_api(served_front: tuple[str, GatewayFront]) -> None:
+    url, front = served_front
+    services = front.api.state.services
+    with session_scope(services.engine) as session:
+        user = find_user(session, ALICE)
+        assert user is not None
+        _, key = issue_key(session, services.key_pepper, user, {Scope.llm}, expires_at=None)
+    services.catalog.reload()
+
+    login = httpx.post(f"{url}/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    proxied = httpx.post(
+        f"{url}/api/llm-proxy/anthropic/v1/messages",
+        headers={"x-api-key": key},
+        json={"model": SONNET, "max_tokens": 8, "stream": True, "messages": []},
+    )
+    probe = httpx.head(f"{url}/api/llm-proxy/anthropic")
+
+    assert login.status_code == 200 and login.json()["token"]
+    assert proxied.status_code == 200 and proxied.text.endswith('data: {"type":"message_stop"}\n\n')
+    assert probe.status_code == 200
