@@ -37,6 +37,7 @@ _DROPPED_REQUEST_HEADERS = frozenset(
         "trailer",
         "transfer-encoding",
         "upgrade",
+        "expect",  # the body is already read; a 100-continue handshake upstream would only stall
         "accept-encoding",
         "authorization",
         "x-api-key",
