@@ -18,9 +18,9 @@ def add_comparisons(rows: list[dict]) -> None:
     for subjects in by_case.values():
         direct = subjects.get("direct")
         for row in subjects.values():
-            row["added_p50_ms"] = (
-                round(row["p50_ms"] - direct["p50_ms"], 3) if direct and row["subject"] != "direct" else None
-            )
+            comparable = direct is not None and row["subject"] != "direct"
+            comparable = comparable and row["p50_ms"] is not None and direct["p50_ms"] is not None
+            row["added_p50_ms"] = round(row["p50_ms"] - direct["p50_ms"], 3) if comparable else None
             for peer in PEERS:
                 other = subjects.get(peer)
                 usable = other is not None and other["rps"] > 0 and row["subject"] != peer

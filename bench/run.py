@@ -32,6 +32,8 @@ from bench.wrk_runner import run_wrk
 BENCH_DIR = Path(__file__).resolve().parent
 ALL_SUBJECTS = ("direct", "nginx", "gateway", "litellm", "portkey")
 BODIES = ("json-1k", "json-100k", "stream-1k")
+# Above this 1-minute load average something else is using the cores the benchmark pins to.
+BUSY_LOAD_AVERAGE = 1.0
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,10 +48,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--slow-hold-seconds", type=float, default=2.0)
     parser.add_argument("--no-install", action="store_true", help="never apt-get / pip / npm install anything")
     parser.add_argument("--skip-usage-queries", action="store_true")
+    parser.add_argument("--usage-rows", type=int, default=1_000_000, help="usage records seeded for query timing")
     parser.add_argument("--keep-work-dir", action="store_true", help="keep configs, DBs and logs for inspection")
     args = parser.parse_args()
     if args.quick:
         args.duration = min(args.duration, 2.0)
+        args.usage_rows = min(args.usage_rows, 100_000)
     return args
 
 
@@ -82,6 +86,7 @@ class Bench:
         self.slow_rows: list[dict] = []
         self.records: list[dict] = []
         self.body_files: dict[tuple[str, str], Path] = {}
+        self.load_at_start = os.getloadavg()
 
     def log(self, message: str) -> None:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -152,6 +157,7 @@ class Bench:
             self.load_core,
         )
         target.probe_requests += warm["requests"] - warm["errors_status"]
+        self.settle(target)
         for provider in providers:
             for body_kind in bodies:
                 for concurrency in levels:
@@ -167,6 +173,8 @@ class Bench:
                 self.args.duration,
                 self.load_core,
             )
+        ok_requests = result["requests"] - result["errors_status"]
+        measured = ok_requests > 0  # wrk's percentiles of zero replies are zeros, not latencies
         row = {
             "kind": "load",
             "subject": target.name,
@@ -174,21 +182,35 @@ class Bench:
             "body": body_kind,
             "concurrency": concurrency,
             "duration_s": self.args.duration,
-            "rps": round(result["rps"], 1),
+            # Only successful replies count as throughput: a subject answering 500 fast is not fast.
+            "rps": round(ok_requests / (result["duration_us"] / 1e6), 1),
             "requests": result["requests"],
-            "ok_requests": result["requests"] - result["errors_status"],
+            "ok_requests": ok_requests,
             "errors": result["errors"],
-            "p50_ms": result["latency_p50_us"] / 1000,
-            "p90_ms": result["latency_p90_us"] / 1000,
-            "p99_ms": result["latency_p99_us"] / 1000,
+            "p50_ms": result["latency_p50_us"] / 1000 if measured else None,
+            "p90_ms": result["latency_p90_us"] / 1000 if measured else None,
+            "p99_ms": result["latency_p99_us"] / 1000 if measured else None,
             "rss_mib": round(sampler.peak_mib, 1) if target.processes else None,
             "wrk": result,
         }
         self.load_rows.append(row)
+        self.settle(target)
         self.log(
             f"{target.name:8} {provider:9} {body_kind:9} c={concurrency:<3} {row['rps']:>9,.0f} req/s "
-            f"p50 {row['p50_ms']:.3f} ms p99 {row['p99_ms']:.3f} ms errors {row['errors']}"
+            f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms errors {row['errors']}"
         )
+
+    def settle(self, target: Target) -> None:
+        """Wait until the subject has drained the requests wrk abandoned when it stopped: a slow subject would
+        otherwise still be busy with them during the next case. One request, queued behind them, tells."""
+        status, _ = subjects.post_once(
+            target.urls["anthropic"],
+            target.headers["anthropic"],
+            canned.request_body("anthropic", "json-1k"),
+            timeout_seconds=120,
+        )
+        if status == 200:
+            target.probe_requests += 1
 
     def run_slow_streams(self, target: Target) -> None:
         headers_file = self.work_dir / f"slow-headers-{target.name}.json"
@@ -257,7 +279,9 @@ class Bench:
             return
         from bench import usage_queries
 
-        for record in usage_queries.run(self.work_dir, log=self.log):
+        # The database is the subject here: give it every core back.
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        for record in usage_queries.run(self.work_dir, rows=self.args.usage_rows, log=self.log):
             self.records.append(record)
 
     def print_and_save(self) -> None:
@@ -302,6 +326,11 @@ def main() -> int:
     bench = Bench(args, work_dir)
     os.sched_setaffinity(0, {int(bench.load_core)})  # the driver and its samplers stay off the proxy core
     bench.log(f"proxy core {bench.proxy_core}, load core {bench.load_core}, work dir {work_dir}")
+    if bench.load_at_start[0] > BUSY_LOAD_AVERAGE:
+        bench.log(
+            f"WARNING: load average {bench.load_at_start[0]:.1f} before the run: other processes share these "
+            "cores and the figures will be low and noisy"
+        )
     slow = upstream.start_slow_upstream(
         bench.load_core, bench.slow_port, sys.executable, bench.log_dir, args.slow_hold_seconds
     )

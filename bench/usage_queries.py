@@ -1,0 +1,185 @@
+"""Seed one million usage records and time the Token Usage page's queries (gateway_api.usage.queries).
+
+Target from the performance issue: summary and timeseries under 200 ms each, on SQLite and on PostgreSQL.
+SQLite uses a file in the bench work dir; PostgreSQL (127.0.0.1:5432, user postgres) a database created for
+the run and dropped afterwards. Rows are bulk-loaded (sqlite3 executemany / PostgreSQL COPY), not through the
+ORM, so seeding takes seconds, not minutes.
+"""
+
+import random
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session
+
+from gateway_api.db.engine import make_engine, upgrade_database
+from gateway_api.usage import queries
+
+TEMPLATES = 9973  # prime, so templates do not line up with time buckets
+DAYS = 30
+REPEATS = 3
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+POSTGRES_BENCH_DB = "gateway_bench_usage"
+MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5", "gpt-5", "gpt-5-mini", "gpt-4.1", "o3", "o4-mini"]
+COLUMNS = (
+    "created_at",
+    "user_id",
+    "api_key_id",
+    "provider",
+    "provider_kind",
+    "model",
+    "endpoint",
+    "streamed",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "status_code",
+    "outcome",
+    "latency_ms",
+    "client",
+)
+
+
+def _rows(now: datetime, count: int) -> Iterator[tuple]:
+    """`count` rows over the last DAYS days; the same data on every run and database. The non-time columns
+    cycle through a pool of random templates: seeding is bound by Python, and a million fresh draws of every
+    column took minutes on a busy core without changing what the queries have to scan."""
+    generator = random.Random(7)
+    templates = []
+    for _ in range(TEMPLATES):
+        model = generator.choice(MODELS)
+        anthropic = model.startswith("claude")
+        user = generator.randint(1, 200)
+        provider = "anthropic" if anthropic else "openai"
+        templates.append(
+            (
+                user,
+                user * 3 + generator.randint(0, 2),
+                provider,
+                provider,
+                model,
+                "/v1/messages" if anthropic else "/v1/responses",
+                True,
+                generator.randint(100, 120_000),
+                generator.randint(10, 4000),
+                generator.randint(0, 80_000),
+                generator.randint(0, 5000),
+                0,
+                round(generator.random() * 0.5, 6),
+                200,
+                "ok",
+                round(generator.random() * 3000, 1),
+                "bench",
+            )
+        )
+    step = DAYS * 86400 / count
+    for index in range(count):
+        yield (now - timedelta(seconds=index * step), *templates[index % TEMPLATES])
+
+
+def _seed_sqlite(path: Path, now: datetime, rows: int) -> None:
+    with sqlite3.connect(path) as connection:
+        placeholders = ",".join("?" for _ in COLUMNS)
+        values = ((r[0].strftime("%Y-%m-%d %H:%M:%S.%f"), *r[1:]) for r in _rows(now, rows))
+        connection.executemany(f"INSERT INTO usagerecord ({','.join(COLUMNS)}) VALUES ({placeholders})", values)
+        connection.execute("ANALYZE")
+
+
+def _seed_postgres(url: str, now: datetime, rows: int) -> None:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        with connection.cursor() as cursor, cursor.copy(f"COPY usagerecord ({','.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in _rows(now, rows):
+                copy.write_row(row)
+        connection.execute("ANALYZE usagerecord")
+
+
+def _time(session_factory: Callable[[], Session], run: Callable[[Session], object]) -> dict:
+    timings = []
+    for _ in range(REPEATS):
+        with session_factory() as session:
+            started = time.perf_counter()
+            run(session)
+            timings.append((time.perf_counter() - started) * 1000)
+    return {"best_ms": round(min(timings), 1), "median_ms": round(statistics.median(timings), 1)}
+
+
+def _time_queries(url: str, now: datetime, database: str, rows: int, log: Callable[[str], None]) -> list[dict]:
+    engine = make_engine(url)
+    last_30_days = queries.UsageFilter(start=now - timedelta(days=DAYS), end=now)
+    last_7_days = queries.UsageFilter(start=now - timedelta(days=7), end=now)
+    cases: dict[str, Callable[[Session], object]] = {
+        "summary 30 days": lambda s: queries.summary(s, last_30_days),
+        "summary 7 days, one model": lambda s: queries.summary(
+            s, queries.UsageFilter(start=last_7_days.start, end=now, models=("gpt-5",))
+        ),
+        "timeseries 30 days by day, token types": lambda s: queries.timeseries(
+            s, last_30_days, "day", "token_type", now=now
+        ),
+        "timeseries 30 days by day, per model": lambda s: queries.timeseries(s, last_30_days, "day", "model", now=now),
+        "timeseries 7 days by hour, per user": lambda s: queries.timeseries(
+            s, last_7_days, "hour", "user", metric="cost_usd", now=now
+        ),
+    }
+    records = []
+    for name, run in cases.items():
+        timing = _time(lambda: Session(engine), run)
+        record = {
+            "kind": "usage_query",
+            "database": database,
+            "rows": rows,
+            "query": name,
+            **timing,
+            "target_ms": 200,
+            "met": timing["median_ms"] < 200,
+        }
+        log(f"usage query [{database}] {name}: median {timing['median_ms']} ms (best {timing['best_ms']})")
+        records.append(record)
+    engine.dispose()
+    return records
+
+
+def run(work_dir: Path, rows: int, log: Callable[[str], None]) -> list[dict]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    records: list[dict] = []
+    sqlite_path = work_dir / "usage-bench.db"
+    sqlite_url = f"sqlite:///{sqlite_path}"
+    upgrade_database(make_engine(sqlite_url))
+    started = time.perf_counter()
+    _seed_sqlite(sqlite_path, now, rows)
+    log(f"seeded {rows:,} usage rows into SQLite in {time.perf_counter() - started:.1f} s")
+    records += _time_queries(sqlite_url, now, "sqlite", rows, log)
+    records += _run_postgres(now, rows, log)
+    return records
+
+
+def _run_postgres(now: datetime, rows: int, log: Callable[[str], None]) -> list[dict]:
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        log(f"usage queries on PostgreSQL skipped: {error}")
+        return [{"kind": "usage_query", "database": "postgresql", "skipped": str(error)}]
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{POSTGRES_BENCH_DB}"
+    with admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB}")
+        admin.execute(f"CREATE DATABASE {POSTGRES_BENCH_DB}")
+        try:
+            engine = make_engine(url)
+            upgrade_database(engine)
+            engine.dispose()
+            started = time.perf_counter()
+            _seed_postgres(url, now, rows)
+            log(f"seeded {rows:,} usage rows into PostgreSQL in {time.perf_counter() - started:.1f} s")
+            return _time_queries(url, now, "postgresql", rows, log)
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {POSTGRES_BENCH_DB} WITH (FORCE)")
