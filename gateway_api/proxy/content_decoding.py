@@ -42,11 +42,7 @@ class _ZlibDecoder:
             if not self._decompressor.unconsumed_tail:
                 break
             piece = self._decompressor.decompress(self._decompressor.unconsumed_tail, PIECE_LIMIT)
-        if (
-            self._decompressor.eof
-            and self._decompressor.unused_data
-            and self._wbits > zlib.MAX_WBITS
-        ):
+        if self._decompressor.eof and self._decompressor.unused_data and self._wbits > zlib.MAX_WBITS:
             # A second gzip member follows (concatenated gzip is legal); decode it too.
             rest = self._decompressor.unused_data
             self._decompressor = zlib.decompressobj(self._wbits)
@@ -123,7 +119,5 @@ def make_decoder(content_encoding: str | None) -> StreamDecoder | None:
     try:
         decoders = [_FACTORIES[coding]() for coding in reversed(codings)]
     except KeyError as unknown:
-        raise UnsupportedEncodingError(
-            f"unsupported content-encoding {unknown.args[0]!r}"
-        ) from None
+        raise UnsupportedEncodingError(f"unsupported content-encoding {unknown.args[0]!r}") from None
     return decoders[0] if len(decoders) == 1 else _DecoderChain(decoders)

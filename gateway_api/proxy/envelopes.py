@@ -74,9 +74,7 @@ def error_body(
     replaces the per-status default (e.g. "model_not_found" for an unknown model on 404).
     """
     if provider == "anthropic":
-        return orjson.dumps(
-            {"type": "error", "error": {"type": anthropic_error_type(status), "message": message}}
-        )
+        return orjson.dumps({"type": "error", "error": {"type": anthropic_error_type(status), "message": message}})
     error_type, default_code = openai_error_type(status)
     return orjson.dumps(
         {

@@ -60,31 +60,21 @@ class _Route:
         return Endpoint(self.kind, self.upstream_path, self.model_in_body, self.usage_accounted)
 
 
-_FIXED_ROUTES: MappingProxyType[tuple[ProviderName, str, tuple[str, ...]], _Route] = (
-    MappingProxyType(
-        {
-            # Claude Code's start-up probe; answered by the gateway itself, never forwarded.
-            ("anthropic", "HEAD", ()): _Route(EndpointKind.PROBE, "/v1", False, False),
-            ("anthropic", "POST", ("messages",)): _Route(
-                EndpointKind.MESSAGES, "/v1/messages", True, True
-            ),
-            ("anthropic", "POST", ("messages", "count_tokens")): _Route(
-                EndpointKind.COUNT_TOKENS, "/v1/messages/count_tokens", True, False
-            ),
-            ("anthropic", "GET", ("models",)): _Route(
-                EndpointKind.LIST_MODELS, "/v1/models", False, False
-            ),
-            ("openai", "POST", ("responses",)): _Route(
-                EndpointKind.RESPONSES, "/v1/responses", True, True
-            ),
-            ("openai", "POST", ("chat", "completions")): _Route(
-                EndpointKind.CHAT_COMPLETIONS, "/v1/chat/completions", True, True
-            ),
-            ("openai", "GET", ("models",)): _Route(
-                EndpointKind.LIST_MODELS, "/v1/models", False, False
-            ),
-        }
-    )
+_FIXED_ROUTES: MappingProxyType[tuple[ProviderName, str, tuple[str, ...]], _Route] = MappingProxyType(
+    {
+        # Claude Code's start-up probe; answered by the gateway itself, never forwarded.
+        ("anthropic", "HEAD", ()): _Route(EndpointKind.PROBE, "/v1", False, False),
+        ("anthropic", "POST", ("messages",)): _Route(EndpointKind.MESSAGES, "/v1/messages", True, True),
+        ("anthropic", "POST", ("messages", "count_tokens")): _Route(
+            EndpointKind.COUNT_TOKENS, "/v1/messages/count_tokens", True, False
+        ),
+        ("anthropic", "GET", ("models",)): _Route(EndpointKind.LIST_MODELS, "/v1/models", False, False),
+        ("openai", "POST", ("responses",)): _Route(EndpointKind.RESPONSES, "/v1/responses", True, True),
+        ("openai", "POST", ("chat", "completions")): _Route(
+            EndpointKind.CHAT_COMPLETIONS, "/v1/chat/completions", True, True
+        ),
+        ("openai", "GET", ("models",)): _Route(EndpointKind.LIST_MODELS, "/v1/models", False, False),
+    }
 )
 
 

@@ -3,8 +3,8 @@
 One `UsageScanner` per response. `feed()` gets every chunk exactly as relayed to the client and must
 stay cheap: SSE is framed per event (blank line), not per line, with a few C-level byte operations
 per chunk; only events that mention `"usage"` are JSON-parsed, and a chunk made only of complete
-events without that word is skipped outright. The scanner
-never raises: a malformed stream yields whatever usage was seen before the damage.
+events without that word is skipped outright. The scanner never raises: a malformed stream yields
+whatever usage was seen before the damage.
 """
 
 from __future__ import annotations
@@ -70,20 +70,11 @@ class _BoundedBuffer:
         if len(self._tail) > 2 * FRAGMENT_WINDOW_BYTES:
             del self._tail[:-FRAGMENT_WINDOW_BYTES]
 
-    def __bool__(self) -> bool:
-        return self.overflowed or bool(self._data)
-
     def contents(self) -> bytes:
         return bytes(self._data)
 
     def head_and_tail(self) -> tuple[bytes, bytes]:
         return self._head, bytes(self._tail)
-
-    def clear(self) -> None:
-        self._data.clear()
-        self._head = b""
-        self._tail.clear()
-        self.overflowed = False
 
 
 def _may_carry_usage(payload: bytes) -> bool:
@@ -108,9 +99,7 @@ class _SseUsageEvents:
         "_pending",
     )
 
-    def __init__(
-        self, on_event: Callable[[bytes], None], on_fragments: Callable[[bytes, bytes], None]
-    ) -> None:
+    def __init__(self, on_event: Callable[[bytes], None], on_fragments: Callable[[bytes, bytes], None]) -> None:
         self._on_event = on_event
         self._on_fragments = on_fragments
         self._pending = bytearray()  # the incomplete event at the end of the stream so far

@@ -93,9 +93,7 @@ def anthropic_message(model: str, text: str, usage: FakeUsage, *, thinking: bool
     }
 
 
-def anthropic_stream(
-    model: str, text: str, usage: FakeUsage, *, thinking: bool = False
-) -> list[bytes]:
+def anthropic_stream(model: str, text: str, usage: FakeUsage, *, thinking: bool = False) -> list[bytes]:
     message = anthropic_message(model, "", usage, thinking=thinking)
     message.update(content=[], stop_reason=None, usage=_anthropic_usage(usage, 1))
     events = [sse_event({"type": "message_start", "message": message}, "message_start")]
@@ -110,9 +108,7 @@ def anthropic_stream(
         index += 1
     events.append(_block_start(index, {"type": "text", "text": ""}))
     events.append(sse_event({"type": "ping"}, "ping"))
-    events += [
-        _block_delta(index, {"type": "text_delta", "text": piece}) for piece in text_pieces(text)
-    ]
+    events += [_block_delta(index, {"type": "text_delta", "text": piece}) for piece in text_pieces(text)]
     events.append(_block_stop(index))
     delta = {
         "type": "message_delta",
@@ -137,9 +133,7 @@ def _block_start(index: int, block: dict[str, Any]) -> bytes:
 
 
 def _block_delta(index: int, delta: dict[str, Any]) -> bytes:
-    return sse_event(
-        {"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta"
-    )
+    return sse_event({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta")
 
 
 def _block_stop(index: int) -> bytes:
@@ -211,9 +205,7 @@ def openai_response(
         "instructions": None,
         "max_output_tokens": None,
         "model": model,
-        "output": output
-        if output is not None
-        else [_reasoning_item(_id("rs_")), _message_item(_id("msg_"), text)],
+        "output": output if output is not None else [_reasoning_item(_id("rs_")), _message_item(_id("msg_"), text)],
         "parallel_tool_calls": True,
         "previous_response_id": None,
         "reasoning": {"effort": "medium", "summary": None},
@@ -367,9 +359,7 @@ def chat_completion_stream(
     on the last content chunk instead (`usage_on_last_content_chunk`)."""
     completion_id = _id("chatcmpl-")
 
-    def chunk(
-        delta: dict[str, Any], finish_reason: str | None, chunk_usage: Any = None
-    ) -> dict[str, Any]:
+    def chunk(delta: dict[str, Any], finish_reason: str | None, chunk_usage: Any = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": completion_id,
             "object": "chat.completion.chunk",
@@ -377,9 +367,7 @@ def chat_completion_stream(
             "model": model,
             "service_tier": "default",
             "system_fingerprint": None,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
         }
         if include_usage:
             body["usage"] = chunk_usage
@@ -421,10 +409,6 @@ def anthropic_error(status: int, message: str) -> dict[str, Any]:
 
 def openai_error(status: int, message: str) -> dict[str, Any]:
     error_type = (
-        "rate_limit_exceeded"
-        if status == 429
-        else "server_error"
-        if status >= 500
-        else "invalid_request_error"
+        "rate_limit_exceeded" if status == 429 else "server_error" if status >= 500 else "invalid_request_error"
     )
     return {"error": {"message": message, "type": error_type, "param": None, "code": None}}

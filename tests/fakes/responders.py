@@ -32,9 +32,7 @@ def split_flavour(path: str, headers: CIMultiDictProxy[str]) -> tuple[str, str]:
 
 def error_body(flavour: str, status: int, message: str) -> bytes:
     envelope = (
-        bodies.anthropic_error(status, message)
-        if flavour == "anthropic"
-        else bodies.openai_error(status, message)
+        bodies.anthropic_error(status, message) if flavour == "anthropic" else bodies.openai_error(status, message)
     )
     return orjson.dumps(envelope)
 
@@ -52,34 +50,21 @@ def _model_for(request_json: dict[str, Any], behaviour: FakeBehaviour, fallback:
     return behaviour.response_model or (requested if isinstance(requested, str) else fallback)
 
 
-def _messages(
-    flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour
-) -> _Built:
+def _messages(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.ANTHROPIC_MODELS[0])
-    thinking = (
-        isinstance(request_json.get("thinking"), dict)
-        and request_json["thinking"].get("type") != "disabled"
-    )
+    thinking = isinstance(request_json.get("thinking"), dict) and request_json["thinking"].get("type") != "disabled"
     if request_json.get("stream"):
-        events = bodies.anthropic_stream(
-            model, behaviour.reply_text, behaviour.usage, thinking=thinking
-        )
+        events = bodies.anthropic_stream(model, behaviour.reply_text, behaviour.usage, thinking=thinking)
         return 200, _with_garbage(events, behaviour), True
-    message = bodies.anthropic_message(
-        model, behaviour.reply_text, behaviour.usage, thinking=thinking
-    )
+    message = bodies.anthropic_message(model, behaviour.reply_text, behaviour.usage, thinking=thinking)
     return 200, _json(message, behaviour), False
 
 
-def _count_tokens(
-    flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour
-) -> _Built:
+def _count_tokens(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     return 200, _json({"input_tokens": behaviour.usage.input_tokens}, behaviour), False
 
 
-def _responses(
-    flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour
-) -> _Built:
+def _responses(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.OPENAI_MODELS[0])
     if request_json.get("stream"):
         events = bodies.openai_response_stream(model, behaviour.reply_text, behaviour.usage)
@@ -91,9 +76,7 @@ def _responses(
     )
 
 
-def _chat_completions(
-    flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour
-) -> _Built:
+def _chat_completions(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.OPENAI_MODELS[0])
     if request_json.get("stream"):
         options = request_json.get("stream_options") or {}
@@ -112,26 +95,18 @@ def _chat_completions(
     )
 
 
-def _models(
-    flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour
-) -> _Built:
+def _models(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     if flavour == "anthropic":
         return 200, _json(bodies.anthropic_models(behaviour.anthropic_models), behaviour), False
     return 200, _json(bodies.openai_models(behaviour.openai_models), behaviour), False
 
 
-def _model_by_id(
-    flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour
-) -> _Built:
+def _model_by_id(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model_id = route[len("/v1/models/") :]
     known = behaviour.anthropic_models if flavour == "anthropic" else behaviour.openai_models
     if model_id not in known:
         return 404, [error_body(flavour, 404, f"model: {model_id}")], False
-    document = (
-        bodies.anthropic_model(model_id)
-        if flavour == "anthropic"
-        else bodies.openai_model(model_id)
-    )
+    document = bodies.anthropic_model(model_id) if flavour == "anthropic" else bodies.openai_model(model_id)
     return 200, _json(document, behaviour), False
 
 
@@ -159,9 +134,7 @@ def _encode(pieces: list[bytes], coding: str | None) -> list[bytes]:
         return pieces
     if coding in ("gzip", "deflate"):
         compressor = zlib.compressobj(wbits=31 if coding == "gzip" else zlib.MAX_WBITS)
-        encoded = [
-            compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH) for piece in pieces
-        ]
+        encoded = [compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH) for piece in pieces]
         return [*encoded, compressor.flush()]
     if coding == "br":
         brotli_compressor = brotli.Compressor()
@@ -170,9 +143,7 @@ def _encode(pieces: list[bytes], coding: str | None) -> list[bytes]:
     if coding == "zstd":
         zstd_compressor = zstandard.ZstdCompressor().compressobj()
         flush_block = zstandard.COMPRESSOBJ_FLUSH_BLOCK
-        encoded = [
-            zstd_compressor.compress(piece) + zstd_compressor.flush(flush_block) for piece in pieces
-        ]
+        encoded = [zstd_compressor.compress(piece) + zstd_compressor.flush(flush_block) for piece in pieces]
         return [*encoded, zstd_compressor.flush()]
     raise ValueError(f"the fake upstream cannot encode {coding!r}")
 
@@ -210,10 +181,7 @@ async def send_body(
         for index, chunk in enumerate(chunks):
             if index and behaviour.chunk_delay:
                 await asyncio.sleep(behaviour.chunk_delay)
-            if (
-                behaviour.drop_after_bytes is not None
-                and sent + len(chunk) >= behaviour.drop_after_bytes
-            ):
+            if behaviour.drop_after_bytes is not None and sent + len(chunk) >= behaviour.drop_after_bytes:
                 await response.write(chunk[: behaviour.drop_after_bytes - sent])
                 _drop_connection(request)
                 return response

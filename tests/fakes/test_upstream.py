@@ -67,18 +67,12 @@ def test_anthropic_stream_has_the_real_event_sequence(fake_upstream: FakeUpstrea
         "stream": True,
         "thinking": {"type": "enabled", "budget_tokens": 1024},
     }
-    with httpx.stream(
-        "POST", f"{fake_upstream.url}/v1/messages", json=body, headers=ANTHROPIC_HEADERS
-    ) as response:
+    with httpx.stream("POST", f"{fake_upstream.url}/v1/messages", json=body, headers=ANTHROPIC_HEADERS) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        events = [
-            line[len("event: ") :] for line in response.iter_lines() if line.startswith("event: ")
-        ]
+        events = [line[len("event: ") :] for line in response.iter_lines() if line.startswith("event: ")]
     assert events[0] == "message_start"
     assert events[-2:] == ["message_delta", "message_stop"]
-    assert {"content_block_start", "content_block_delta", "content_block_stop", "ping"} <= set(
-        events
-    )
+    assert {"content_block_start", "content_block_delta", "content_block_stop", "ping"} <= set(events)
     assert events.count("content_block_start") == 2  # thinking block, then text
 
 
@@ -134,9 +128,7 @@ def test_responses_stream_events(fake_upstream: FakeUpstream) -> None:
         f"{fake_upstream.openai_base_url}/v1/responses",
         json={"model": "gpt-5", "stream": True},
     ) as response:
-        events = [
-            line[len("event: ") :] for line in response.iter_lines() if line.startswith("event: ")
-        ]
+        events = [line[len("event: ") :] for line in response.iter_lines() if line.startswith("event: ")]
     assert events[:2] == ["response.created", "response.in_progress"]
     assert "response.output_text.delta" in events
     assert "response.output_item.done" in events
@@ -157,9 +149,7 @@ def test_chat_stream_without_include_usage_has_no_usage(fake_upstream: FakeUpstr
 def test_chat_usage_on_last_content_chunk(fake_upstream: FakeUpstream) -> None:
     fake_upstream.configure(usage=USAGE, usage_on_last_content_chunk=True)
     body = {"model": "gpt-5", "stream": True, "stream_options": {"include_usage": True}}
-    with httpx.stream(
-        "POST", f"{fake_upstream.openai_base_url}/v1/chat/completions", json=body
-    ) as response:
+    with httpx.stream("POST", f"{fake_upstream.openai_base_url}/v1/chat/completions", json=body) as response:
         data_lines = [line for line in response.iter_lines() if line.startswith("data: {")]
     assert '"finish_reason":"stop"' in data_lines[-1] and '"prompt_tokens":11' in data_lines[-1]
 
@@ -167,9 +157,7 @@ def test_chat_usage_on_last_content_chunk(fake_upstream: FakeUpstream) -> None:
 @pytest.mark.parametrize("path", ["/openai/v1/responses", "/openai/v1/chat/completions"])
 def test_openai_json_bodies(fake_upstream: FakeUpstream, path: str) -> None:
     fake_upstream.configure(usage=USAGE, pretty_json=True, response_model="gpt-5-2025-08-07")
-    response = httpx.post(
-        f"{fake_upstream.url}{path}", json={"model": "gpt-5"}, headers={"x-request-id": "trace-1"}
-    )
+    response = httpx.post(f"{fake_upstream.url}{path}", json={"model": "gpt-5"}, headers={"x-request-id": "trace-1"})
     assert response.status_code == 200
     assert b"\n  " in response.content  # pretty-printed as asked
     assert response.headers["x-request-id"] == "trace-1"
@@ -185,9 +173,7 @@ def test_count_tokens_and_models(fake_upstream: FakeUpstream) -> None:
         anthropic_models=["claude-a", "claude-b"],
         openai_models=["gpt-x"],
     )
-    count = httpx.post(
-        f"{fake_upstream.anthropic_base_url}/v1/messages/count_tokens", json={"model": "claude-a"}
-    )
+    count = httpx.post(f"{fake_upstream.anthropic_base_url}/v1/messages/count_tokens", json={"model": "claude-a"})
     assert count.json() == {"input_tokens": 1234}
     anthropic_list = httpx.get(f"{fake_upstream.anthropic_base_url}/v1/models?limit=1000").json()
     assert [m["id"] for m in anthropic_list["data"]] == ["claude-a", "claude-b"]
@@ -196,12 +182,7 @@ def test_count_tokens_and_models(fake_upstream: FakeUpstream) -> None:
         "claude-a",
         "claude-b",
     )
-    assert (
-        httpx.get(f"{fake_upstream.url}/v1/models", headers=ANTHROPIC_HEADERS).json()["data"][0][
-            "type"
-        ]
-        == "model"
-    )
+    assert httpx.get(f"{fake_upstream.url}/v1/models", headers=ANTHROPIC_HEADERS).json()["data"][0]["type"] == "model"
     openai_list = httpx.get(f"{fake_upstream.openai_base_url}/v1/models").json()
     assert openai_list == {
         "object": "list",
@@ -216,9 +197,7 @@ def test_unknown_paths_answer_404_and_are_recorded(fake_upstream: FakeUpstream) 
     response = httpx.delete(f"{fake_upstream.openai_base_url}/v1/files/abc")
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "invalid_request_error"
-    assert [(r.method, r.path) for r in fake_upstream.requests] == [
-        ("DELETE", "/openai/v1/files/abc")
-    ]
+    assert [(r.method, r.path) for r in fake_upstream.requests] == [("DELETE", "/openai/v1/files/abc")]
 
 
 def test_error_status_with_headers_then_success(fake_upstream: FakeUpstream) -> None:
@@ -230,9 +209,7 @@ def test_error_status_with_headers_then_success(fake_upstream: FakeUpstream) -> 
     url = f"{fake_upstream.openai_base_url}/v1/responses"
     first, second, third = (httpx.post(url, json={"model": "gpt-5"}) for _ in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (429, 429, 200)
-    assert (
-        first.headers["retry-after"] == "7" and first.headers["x-ratelimit-reset-requests"] == "1s"
-    )
+    assert first.headers["retry-after"] == "7" and first.headers["x-ratelimit-reset-requests"] == "1s"
     assert first.json()["error"]["type"] == "rate_limit_exceeded"
     assert "retry-after" not in third.headers
 
@@ -250,9 +227,7 @@ def test_anthropic_server_errors(fake_upstream: FakeUpstream, status: int, error
 
 def test_custom_error_body_is_sent_verbatim(fake_upstream: FakeUpstream) -> None:
     fake_upstream.configure(error_status=400, error_body=b"plain text, not an envelope")
-    response = httpx.post(
-        f"{fake_upstream.anthropic_base_url}/v1/messages", json={"model": "claude-a"}
-    )
+    response = httpx.post(f"{fake_upstream.anthropic_base_url}/v1/messages", json={"model": "claude-a"})
     assert (response.status_code, response.content) == (400, b"plain text, not an envelope")
 
 

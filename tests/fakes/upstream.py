@@ -66,15 +66,11 @@ class FakeUpstream:
     def start(self) -> None:
         ready = threading.Event()
         failure: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready, failure), name="fake-upstream", daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, args=(ready, failure), name="fake-upstream", daemon=True)
         self._thread.start()
         ready.wait(10)
         if failure or self._port is None:
-            raise RuntimeError("fake upstream failed to start") from (
-                failure[0] if failure else None
-            )
+            raise RuntimeError("fake upstream failed to start") from (failure[0] if failure else None)
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
@@ -154,15 +150,11 @@ class FakeUpstream:
             while len(self._requests) < count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(
-                        f"expected {count} upstream requests, got {len(self._requests)}"
-                    )
+                    raise AssertionError(f"expected {count} upstream requests, got {len(self._requests)}")
                 self._requests_changed.wait(remaining)
             return list(self._requests)
 
-    def wait_until(
-        self, condition: Callable[[list[RecordedRequest]], bool], timeout: float = 5.0
-    ) -> None:
+    def wait_until(self, condition: Callable[[list[RecordedRequest]], bool], timeout: float = 5.0) -> None:
         """Wait until `condition(requests)` holds, e.g. for a response to finish or be abandoned."""
         deadline = time.monotonic() + timeout
         while not condition(self.requests):
@@ -191,14 +183,10 @@ class FakeUpstream:
         build = find_responder(recorded.method, route)
         if build is None:
             body = error_body(flavour, 404, f"no route {recorded.method} {recorded.path}")
-            return web.Response(
-                status=404, body=body, headers=headers, content_type="application/json"
-            )
+            return web.Response(status=404, body=body, headers=headers, content_type="application/json")
         if behaviour.error_status is not None and self._should_fail(behaviour):
             headers.update(behaviour.error_headers)
-            body = behaviour.error_body or error_body(
-                flavour, behaviour.error_status, "fake upstream error"
-            )
+            body = behaviour.error_body or error_body(flavour, behaviour.error_status, "fake upstream error")
             return web.Response(
                 status=behaviour.error_status,
                 body=body,
@@ -209,14 +197,10 @@ class FakeUpstream:
             request_json = orjson.loads(recorded.body) if recorded.body else {}
         except orjson.JSONDecodeError:
             body = error_body(flavour, 400, "body is not JSON")
-            return web.Response(
-                status=400, body=body, headers=headers, content_type="application/json"
-            )
+            return web.Response(status=400, body=body, headers=headers, content_type="application/json")
         status, payload, streaming = build(flavour, route, request_json, behaviour)
         if status != 200:
-            return web.Response(
-                status=status, body=payload[0], headers=headers, content_type="application/json"
-            )
+            return web.Response(status=status, body=payload[0], headers=headers, content_type="application/json")
         return await send_body(request, recorded, payload, streaming, headers, behaviour)
 
     def _should_fail(self, behaviour: FakeBehaviour) -> bool:

@@ -56,11 +56,7 @@ def test_openai_envelope_defaults(status: int, error_type: str, code: str | None
 
 
 def test_openai_code_and_param_override_the_defaults() -> None:
-    body = json.loads(
-        error_body(
-            "openai", 404, "The model `x` does not exist", code="model_not_found", param="model"
-        )
-    )
+    body = json.loads(error_body("openai", 404, "The model `x` does not exist", code="model_not_found", param="model"))
     assert body["error"] == {
         "message": "The model `x` does not exist",
         "type": "invalid_request_error",
@@ -71,25 +67,17 @@ def test_openai_code_and_param_override_the_defaults() -> None:
 
 def test_anthropic_sdk_reads_the_message(fake_upstream: FakeUpstream) -> None:
     """The official SDK turns the envelope into its own exception carrying our message."""
-    fake_upstream.configure(
-        error_status=403, error_body=error_body("anthropic", 403, "not allowed: x")
-    )
-    client = anthropic.Anthropic(
-        api_key="k", base_url=fake_upstream.anthropic_base_url, max_retries=0
-    )
+    fake_upstream.configure(error_status=403, error_body=error_body("anthropic", 403, "not allowed: x"))
+    client = anthropic.Anthropic(api_key="k", base_url=fake_upstream.anthropic_base_url, max_retries=0)
     with pytest.raises(anthropic.PermissionDeniedError) as caught:
-        client.messages.create(
-            model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
-        )
+        client.messages.create(model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["error"]["message"] == "not allowed: x"
 
 
 def test_openai_sdk_reads_the_message_and_code(fake_upstream: FakeUpstream) -> None:
     fake_upstream.configure(error_status=401, error_body=error_body("openai", 401, "bad key"))
-    client = openai.OpenAI(
-        api_key="k", base_url=f"{fake_upstream.openai_base_url}/v1", max_retries=0
-    )
+    client = openai.OpenAI(api_key="k", base_url=f"{fake_upstream.openai_base_url}/v1", max_retries=0)
     with pytest.raises(openai.AuthenticationError) as caught:
         client.responses.create(model="gpt-5", input="hi")
     assert caught.value.code == "invalid_api_key"

@@ -137,9 +137,7 @@ def test_hostile_paths_are_rejected(path: bytes, method: str) -> None:
 )
 def test_model_ids(path: bytes, model_id: str) -> None:
     endpoint = resolve("openai", "GET", path)
-    assert endpoint == Endpoint(
-        EndpointKind.GET_MODEL, f"/v1/models/{model_id}", False, False, model_id
-    )
+    assert endpoint == Endpoint(EndpointKind.GET_MODEL, f"/v1/models/{model_id}", False, False, model_id)
 
 
 def test_fixed_segments_must_not_be_percent_encoded() -> None:
@@ -174,7 +172,5 @@ def test_fixed_segments_must_not_be_percent_encoded() -> None:
         ("https://x.example/v10", "/v1/messages", b"", "https://x.example/v10/v1/messages"),
     ],
 )
-def test_upstream_url_never_doubles_v1(
-    base_url: str, path: str, query: bytes | str, expected: str
-) -> None:
+def test_upstream_url_never_doubles_v1(base_url: str, path: str, query: bytes | str, expected: str) -> None:
     assert upstream_url(base_url, path, query) == expected

@@ -18,9 +18,7 @@ from gateway_api.proxy.usage_parser import TokenUsage, UsageScanner
 from tests.fakes import provider_bodies as bodies
 from tests.fakes.provider_bodies import FakeUsage, sse_event
 
-ANTHROPIC_WIRE = FakeUsage(
-    input_tokens=100, output_tokens=42, cache_read_tokens=2000, cache_write_tokens=300
-)
+ANTHROPIC_WIRE = FakeUsage(input_tokens=100, output_tokens=42, cache_read_tokens=2000, cache_write_tokens=300)
 ANTHROPIC_EXPECTED = TokenUsage(
     input_tokens=2400,
     output_tokens=42,
@@ -28,9 +26,7 @@ ANTHROPIC_EXPECTED = TokenUsage(
     cache_write_tokens=300,
     model="claude-sonnet-4-5-20250929",
 )
-OPENAI_WIRE = FakeUsage(
-    input_tokens=1500, output_tokens=700, cache_read_tokens=1024, reasoning_tokens=512
-)
+OPENAI_WIRE = FakeUsage(input_tokens=1500, output_tokens=700, cache_read_tokens=1024, reasoning_tokens=512)
 OPENAI_EXPECTED = TokenUsage(
     input_tokens=1500,
     output_tokens=700,
@@ -89,9 +85,7 @@ STREAMS: list[tuple[ProviderName, bytes, TokenUsage]] = [
     [
         (
             "anthropic",
-            bodies.anthropic_message(
-                "claude-sonnet-4-5-20250929", TEXT, ANTHROPIC_WIRE, thinking=True
-            ),
+            bodies.anthropic_message("claude-sonnet-4-5-20250929", TEXT, ANTHROPIC_WIRE, thinking=True),
             ANTHROPIC_EXPECTED,
         ),
         ("openai", bodies.openai_response("gpt-5", TEXT, OPENAI_WIRE), OPENAI_EXPECTED),
@@ -99,9 +93,7 @@ STREAMS: list[tuple[ProviderName, bytes, TokenUsage]] = [
     ],
     ids=["anthropic-message", "openai-response", "chat-completion"],
 )
-def test_json_body_usage(
-    provider: ProviderName, document: dict, expected: TokenUsage, indent: bool
-) -> None:
+def test_json_body_usage(provider: ProviderName, document: dict, expected: TokenUsage, indent: bool) -> None:
     body = orjson.dumps(document, option=orjson.OPT_INDENT_2 if indent else 0)
     assert scan(provider, False, [body]) == expected
     assert scan(provider, False, [body[i : i + 3] for i in range(0, len(body), 3)]) == expected
@@ -110,16 +102,11 @@ def test_json_body_usage(
 def test_json_body_of_a_few_megabytes_parses_whole() -> None:
     document = bodies.openai_response("gpt-5", "x" * 3_000_000, OPENAI_WIRE)
     body = orjson.dumps(document)
-    assert (
-        scan("openai", False, [body[i : i + 65536] for i in range(0, len(body), 65536)])
-        == OPENAI_EXPECTED
-    )
+    assert scan("openai", False, [body[i : i + 65536] for i in range(0, len(body), 65536)]) == OPENAI_EXPECTED
 
 
 def test_huge_json_body_is_not_kept_in_memory_but_usage_is_still_found() -> None:
-    document = bodies.anthropic_message(
-        "claude-sonnet-4-5-20250929", "y" * 40_000_000, ANTHROPIC_WIRE
-    )
+    document = bodies.anthropic_message("claude-sonnet-4-5-20250929", "y" * 40_000_000, ANTHROPIC_WIRE)
     body = orjson.dumps(document)
     chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
     del document, body
@@ -157,25 +144,19 @@ def test_truncated_json_body_still_yields_an_intact_usage_object() -> None:
     STREAMS,
     ids=["anthropic", "responses", "chat", "chat-last-chunk"],
 )
-def test_sse_usage_in_one_chunk_and_byte_by_byte(
-    provider: ProviderName, stream: bytes, expected: TokenUsage
-) -> None:
+def test_sse_usage_in_one_chunk_and_byte_by_byte(provider: ProviderName, stream: bytes, expected: TokenUsage) -> None:
     assert scan(provider, True, [stream]) == expected
     assert scan(provider, True, [stream[i : i + 1] for i in range(len(stream))]) == expected
 
 
 @pytest.mark.parametrize("line_ending", [b"\n", b"\r\n", b"\r"], ids=["lf", "crlf", "cr"])
-@pytest.mark.parametrize(
-    ("provider", "stream", "expected"), STREAMS[:2], ids=["anthropic", "responses"]
-)
+@pytest.mark.parametrize(("provider", "stream", "expected"), STREAMS[:2], ids=["anthropic", "responses"])
 def test_sse_split_at_every_byte_boundary(
     provider: ProviderName, stream: bytes, expected: TokenUsage, line_ending: bytes
 ) -> None:
     stream = stream.replace(b"\n", line_ending)
     for cut in range(len(stream) + 1):
-        assert scan(provider, True, [stream[:cut], stream[cut:]]) == expected, (
-            f"split at byte {cut}"
-        )
+        assert scan(provider, True, [stream[:cut], stream[cut:]]) == expected, f"split at byte {cut}"
 
 
 def test_anthropic_message_delta_overrides_start_figures() -> None:
@@ -203,17 +184,13 @@ def test_anthropic_message_delta_overrides_start_figures() -> None:
             },
         },
     ]
-    stream = sse_event(start, "message_start") + b"".join(
-        sse_event(d, "message_delta") for d in deltas
-    )
+    stream = sse_event(start, "message_start") + b"".join(sse_event(d, "message_delta") for d in deltas)
     assert scan("anthropic", True, [stream]) == TokenUsage(
         input_tokens=19, output_tokens=55, cache_read_tokens=7, model="claude-opus-4-1"
     )
 
 
-@pytest.mark.parametrize(
-    "final_type", ["response.completed", "response.incomplete", "response.failed"]
-)
+@pytest.mark.parametrize("final_type", ["response.completed", "response.incomplete", "response.failed"])
 def test_responses_final_events_carry_usage(final_type: str) -> None:
     response = bodies.openai_response("gpt-5", TEXT, OPENAI_WIRE, status=final_type.split(".")[1])
     stream = sse_event({"type": final_type, "sequence_number": 3, "response": response}, final_type)
@@ -221,18 +198,14 @@ def test_responses_final_events_carry_usage(final_type: str) -> None:
 
 
 def test_multi_line_data_event() -> None:
-    pretty = orjson.dumps(
-        bodies.chat_completion("gpt-5", TEXT, OPENAI_WIRE), option=orjson.OPT_INDENT_2
-    )
+    pretty = orjson.dumps(bodies.chat_completion("gpt-5", TEXT, OPENAI_WIRE), option=orjson.OPT_INDENT_2)
     event = b"".join(b"data: " + line + b"\n" for line in pretty.split(b"\n")) + b"\n"
     assert scan("openai", True, [event[:50], event[50:]]) == OPENAI_EXPECTED
 
 
 def test_data_field_without_space_and_unterminated_last_event() -> None:
     stream = b'data:{"usage":{"prompt_tokens":3,"completion_tokens":4},"model":"gpt-4o"}'
-    assert scan("openai", True, [stream]) == TokenUsage(
-        input_tokens=3, output_tokens=4, model="gpt-4o"
-    )
+    assert scan("openai", True, [stream]) == TokenUsage(input_tokens=3, output_tokens=4, model="gpt-4o")
 
 
 def test_truncated_stream_keeps_partial_usage() -> None:
@@ -250,16 +223,11 @@ def test_truncated_stream_keeps_partial_usage() -> None:
 def test_garbage_events_are_ignored() -> None:
     events = bodies.anthropic_stream("claude-sonnet-4-5-20250929", TEXT, ANTHROPIC_WIRE)
     stream = events[0] + b"".join(bodies.MALFORMED_SSE_EVENTS) + b"".join(events[1:])
-    assert (
-        scan("anthropic", True, [stream[i : i + 5] for i in range(0, len(stream), 5)])
-        == ANTHROPIC_EXPECTED
-    )
+    assert scan("anthropic", True, [stream[i : i + 5] for i in range(0, len(stream), 5)]) == ANTHROPIC_EXPECTED
 
 
 def test_usage_null_events_are_not_mistaken_for_usage() -> None:
-    stream = sse_event(
-        {"type": "response.created", "response": bodies.openai_response("gpt-5", "", None)}
-    )
+    stream = sse_event({"type": "response.created", "response": bodies.openai_response("gpt-5", "", None)})
     scanner = UsageScanner("openai", streaming=True)
     scanner.feed(stream)
     assert scanner.finish() == TokenUsage()
@@ -311,9 +279,7 @@ def test_compressed_sse_stream(coding: str) -> None:
 
 @pytest.mark.parametrize("coding", CODINGS)
 def test_compressed_json_body(coding: str) -> None:
-    body = orjson.dumps(
-        bodies.openai_response("gpt-5", TEXT, OPENAI_WIRE), option=orjson.OPT_INDENT_2
-    )
+    body = orjson.dumps(bodies.openai_response("gpt-5", TEXT, OPENAI_WIRE), option=orjson.OPT_INDENT_2)
     encoded = compress(body, coding)
     header = "deflate" if coding == "raw-deflate" else coding
     assert scan("openai", False, [encoded[:11], encoded[11:]], header) == OPENAI_EXPECTED
@@ -326,9 +292,7 @@ def test_stacked_encodings_are_undone_in_reverse_order() -> None:
 
 def test_gzip_bomb_is_decoded_in_bounded_pieces() -> None:
     body = b'{"pad":"' + b"a" * 50_000_000 + b'","usage":{"prompt_tokens":1,"completion_tokens":2}}'
-    assert scan("openai", False, [compress(body, "gzip")], "gzip") == TokenUsage(
-        input_tokens=1, output_tokens=2
-    )
+    assert scan("openai", False, [compress(body, "gzip")], "gzip") == TokenUsage(input_tokens=1, output_tokens=2)
 
 
 @pytest.mark.parametrize(
@@ -351,9 +315,7 @@ def test_undecodable_or_unsupported_encoding_never_raises(coding: str, data: byt
     cuts=st.lists(st.integers(0, 10_000), max_size=30),
     crlf=st.booleans(),
 )
-def test_random_chunking_never_changes_the_result(
-    stream_index: int, cuts: list[int], crlf: bool
-) -> None:
+def test_random_chunking_never_changes_the_result(stream_index: int, cuts: list[int], crlf: bool) -> None:
     provider, stream, expected = STREAMS[stream_index]
     if crlf:
         stream = stream.replace(b"\n", b"\r\n")
@@ -377,9 +339,7 @@ def test_random_chunking_never_changes_the_result(
         max_size=12,
     ),
 )
-def test_garbage_never_raises(
-    provider: ProviderName, streaming: bool, coding: str | None, chunks: list[bytes]
-) -> None:
+def test_garbage_never_raises(provider: ProviderName, streaming: bool, coding: str | None, chunks: list[bytes]) -> None:
     usage = scan(provider, streaming, chunks, coding)
     assert usage.input_tokens >= 0
     assert usage.output_tokens >= 0
