@@ -151,7 +151,13 @@ def start_portkey(core: str, upstream_port: int, peers_dir: Path, log_dir: Path)
         urls={provider: f"http://127.0.0.1:{port}{PROVIDER_PATHS[provider]}" for provider in PROVIDERS},
         headers=headers,
         processes=[process],
-        notes=[f"portkey gateway {PORTKEY_VERSION} (node), headers-based config"],
+        notes=[
+            f"portkey gateway {PORTKEY_VERSION} (node), headers-based config",
+            # Seen with Node 20 and @hono/node-server 1.14-1.19: hono's Response wrapper keeps the upstream
+            # fetch reply's immutable Headers, Portkey then appends its own headers and answers 500
+            # ("TypeError: immutable") to every streamed request. JSON requests are unaffected.
+            "streamed requests may fail with HTTP 500 (Portkey/hono bug, see peers.py)",
+        ],
     )
 
 

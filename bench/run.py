@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -309,15 +310,21 @@ class Bench:
                 "proxy_core": self.proxy_core,
                 "load_core": self.load_core,
                 "args": vars(self.args),
+                "load_average_at_start": self.load_at_start,
+                "load_average_at_end": os.getloadavg(),
             }
         )
         for row in [*self.load_rows, *self.slow_rows, *self.records]:
             out.write(row)
+        if self.load_at_start[0] > BUSY_LOAD_AVERAGE:
+            print(f"\nWARNING: load average was {self.load_at_start[0]:.1f} at the start: these figures are not clean.")
         print(f"\nJSON lines: {out.path}")
 
 
 def main() -> int:
     args = parse_args()
+    # `timeout`, CI or kill: unwind through the `finally` blocks so no subject or upstream is left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.concurrency_levels_max = max(int(c) for c in args.concurrency.split(",") if c)
     raise_open_file_limit()
     if not args.no_install:
