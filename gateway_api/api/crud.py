@@ -14,8 +14,9 @@ from gateway_api.services import AppServices
 
 Row = TypeVar("Row", bound=SQLModel)
 
-# Largest id a path may name: beyond a 64-bit integer PostgreSQL refuses the query instead of finding nothing.
-MAX_ID = 2**63 - 1
+# Largest id a request may name: ids are 32-bit INTEGER columns, and PostgreSQL refuses a query comparing one
+# with a larger number (a 500) instead of finding nothing.
+MAX_ID = 2**31 - 1
 
 
 def get_or_404(session: Session, table: type[Row], ident: int, what: str) -> Row:

@@ -101,8 +101,9 @@ def list_models(
     if q:
         needle = f"%{q.lower()}%"
         query = query.where(or_(col(Model.name).ilike(needle), col(Model.display_name).ilike(needle)))
-    rows = session.exec(query.order_by(col(Provider.kind), col(Model.name))).all()
-    data = [model_public(model, provider) for model, provider in rows]
+    rows = session.exec(query).all()
+    # Sorted here, not in SQL: PostgreSQL orders an enum column by declaration, SQLite by text.
+    data = sorted((model_public(model, provider) for model, provider in rows), key=lambda m: (m.provider_kind, m.name))
     return ModelsPublic(data=data, count=len(data))
 
 

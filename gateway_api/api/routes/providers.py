@@ -130,8 +130,9 @@ def _set_credential(provider: Provider, services: AppServices, credential: str |
 @router.get("", response_model=ProvidersPublic)
 def list_providers(session: SessionDep) -> ProvidersPublic:
     """List providers (credentials shown only as configured / last 4 characters)."""
-    providers = session.exec(select(Provider).order_by(col(Provider.kind), col(Provider.name))).all()
-    data = [provider_public(session, p) for p in providers]
+    providers = session.exec(select(Provider)).all()
+    # Anthropic first, then by name; sorted here because PostgreSQL orders enum columns by declaration.
+    data = sorted((provider_public(session, p) for p in providers), key=lambda p: (p.kind, p.name))
     return ProvidersPublic(data=data, count=len(data))
 
 

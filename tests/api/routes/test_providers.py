@@ -91,6 +91,8 @@ def test_provider_refusals(client: RecordingClient, admin_headers: dict) -> None
     assert spaced.status_code == 422 and detail_message(spaced).startswith("credential:")
     assert "has space" not in spaced.text, "validation errors never echo the submitted credential"
     assert client.get("/api/providers/999", headers=admin_headers).status_code == 404
+    # Beyond a 32-bit id PostgreSQL would refuse the query; the API refuses the request instead.
+    assert client.get(f"/api/providers/{2**31}", headers=admin_headers).status_code == 422
     assert client.patch("/api/providers/999", json={}, headers=admin_headers).status_code == 404
     assert client.get("/api/providers").status_code == 401
 
