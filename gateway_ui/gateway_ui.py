@@ -18,9 +18,10 @@ API_PATH_PREFIX = "/api/"
 def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
     """Reflex `api_transformer`: /api/... goes to the gateway, everything else to Reflex.
 
-    A callable rather than the FastAPI instance itself: given an instance, Reflex would add its
-    allow-all CORS middleware to the API and the proxy, and answer unknown /api paths with the UI's
-    HTML 404 page instead of the API's JSON one.
+    A callable rather than the FastAPI instance itself: given an instance, Reflex mounts its whole
+    app inside ours, adds a second CORS middleware to the API and the proxy, and answers unknown
+    /api paths with the UI's HTML 404 page instead of the API's JSON one. Proxy calls still pass
+    through Reflex's outer Starlette app (context + CORS middleware) before reaching GatewayFront.
     """
 
     def transform(reflex_asgi: ASGIApp) -> ASGIApp:

@@ -54,11 +54,14 @@ class UiServer:
 
 
 def _server_environment(data_dir: Path, work_dir: Path) -> dict[str, str]:
-    """The developer's environment minus gateway/Reflex settings, plus this server's own."""
+    """The developer's environment minus gateway/Reflex settings, plus this server's own.
+
+    MAKEFLAGS and friends go too: under `make test` they describe the outer make (and its jobserver).
+    """
     environment = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(("GATEWAY_", "REFLEX_", "PYTEST_"))
+        if not name.startswith(("GATEWAY_", "REFLEX_", "PYTEST_")) and name not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
     }
     environment.update(
         GATEWAY_DATA_DIR=str(data_dir),
