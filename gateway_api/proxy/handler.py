@@ -28,7 +28,7 @@ from gateway_api.proxy.asgi_io import (
     read_body,
     send_whole,
 )
-from gateway_api.proxy.auth import Caller, KeyAuthenticator, Refusal, presented_key
+from gateway_api.proxy.auth import KeyAuthenticator, Refusal, presented_key
 from gateway_api.proxy.content_decoding import StreamDecoder, UnsupportedEncodingError, make_decoder
 from gateway_api.proxy.envelopes import error_body
 from gateway_api.proxy.model_lists import model_body, model_list_body
@@ -158,7 +158,7 @@ class ProxyApp:
                 client=header_value(scope, b"user-agent") or "",
                 session_id=next(filter(None, (header_value(scope, h) for h in _SESSION_HEADERS)), None),
             )
-        await self._forward(scope, receive, send, provider, endpoint, caller, model, body, trace)
+        await self._forward(scope, receive, send, provider, endpoint, model, body, trace)
 
     async def _forward(
         self,
@@ -167,7 +167,6 @@ class ProxyApp:
         send: Send,
         provider: ProviderName,
         endpoint: Endpoint,
-        caller: Caller,
         model: ModelEntry,
         body: bytes,
         trace: CallTrace | None,
@@ -184,12 +183,14 @@ class ProxyApp:
             try:
                 response = await self._upstream.send(scope["method"], url, headers, body)
             except TimeoutError:
+                watch.stop()
                 await _upstream_failed(send, provider, trace, 504, f"the {provider} upstream did not answer in time")
                 return
             except (aiohttp.ClientError, OSError) as exc:
                 log.warning(
                     "upstream unreachable", extra={"provider": model.provider.name, "error": type(exc).__name__}
                 )
+                watch.stop()
                 await _upstream_failed(send, provider, trace, 502, f"could not reach the {provider} upstream")
                 return
             try:
@@ -214,9 +215,7 @@ class ProxyApp:
         finally:
             watch.stop()
             if trace is not None:
-                if scanner is not None:
-                    trace.usage = scanner.finish()
-                services.recorder.record(usage_row(trace, loop.time()))
+                _record_usage(services, trace, scanner, loop.time())
 
     async def _relay(
         self,
@@ -258,12 +257,24 @@ class ProxyApp:
                     if chunk:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except TimeoutError:
+            watch.stop()  # whatever is sent now is the last message
             await _ended_early(send, provider, trace, head_sent, Outcome.gateway_error, 504, "stopped sending")
         except (aiohttp.ClientError, OSError):
+            watch.stop()
             await _ended_early(send, provider, trace, head_sent, Outcome.upstream_error, 502, "closed the connection")
         else:
             if trace is not None:
                 trace.outcome = Outcome.ok if response.status < 400 else Outcome.upstream_error
+
+
+def _record_usage(services: AppServices, trace: CallTrace, scanner: UsageScanner | None, finished: float) -> None:
+    """Queue the call's usage row; a bug here must cost a row (logged), never the client's response."""
+    try:
+        if scanner is not None:
+            trace.usage = scanner.finish()
+        services.recorder.record(usage_row(trace, finished))
+    except Exception:
+        log.exception("could not build the usage row", extra={"model": trace.model.name})
 
 
 async def _ended_early(

@@ -59,9 +59,10 @@ def test_auth_refusals(proxy_env: ProxyEnv, alice_key: str, provider: str) -> No
     ui_key = proxy_env.issue_key(ALICE, scopes=frozenset({Scope.ui}))
     carol_key = proxy_env.issue_key(CAROL)
     past_key = proxy_env.issue_key(ALICE, expires_at=utcnow() - timedelta(seconds=1))
-    expiring_key = proxy_env.issue_key(ALICE, expires_at=utcnow() + timedelta(seconds=1))
+    expires_at = utcnow() + timedelta(seconds=3)
+    expiring_key = proxy_env.issue_key(ALICE, expires_at=expires_at)
     assert call(proxy_env, provider, key=expiring_key, body=body).status_code == 200
-    time.sleep(1.1)  # now expired, though still in the loaded snapshot
+    time.sleep(max(0.0, (expires_at - utcnow()).total_seconds()) + 0.1)  # expired, though still in the snapshot
 
     cases: list[tuple[str | None, dict[str, str], int, str]] = [
         (None, {}, 401, "missing API key"),

@@ -24,12 +24,12 @@ CACHED_ANTHROPIC_COST = (10 * 3 + 1000 * 0.3 + 200 * 3.75 + 40 * 15) / 1e6
 CACHED_OPENAI_COST = (200 * 1.25 + 300 * 0.125 + 80 * 10) / 1e6
 
 
-def messages(env: ProxyEnv, key: str, *, stream: bool, **headers: str) -> httpx.Response:
+def messages(env: ProxyEnv, key: str, *, stream: bool, timeout: float = 30, **headers: str) -> httpx.Response:
     return httpx.post(
         f"{env.anthropic_url}/v1/messages?beta=true",
         headers={"x-api-key": key, **ANTHROPIC_HEADERS, **headers},
         json={"model": SONNET, "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": "hi"}]},
-        timeout=30,
+        timeout=timeout,
     )
 
 
@@ -131,6 +131,18 @@ def test_client_disconnect_mid_stream_cancels_the_upstream(proxy_env: ProxyEnv, 
     assert row.input_tokens == 25  # message_start had arrived; partial usage is kept
     time.sleep(2.5)  # longer than the whole stream would take
     assert proxy_env.fake.last_request().completed is False, "the upstream stream ran on after the client left"
+
+
+def test_client_leaving_before_the_upstream_answers(proxy_env: ProxyEnv, alice_key: str) -> None:
+    proxy_env.fake.configure(headers_delay=2.0)
+
+    with pytest.raises(httpx.ReadTimeout):
+        messages(proxy_env, alice_key, stream=True, timeout=0.5)
+
+    [row] = proxy_env.usage_rows(1)
+    assert (row.outcome, row.status_code, row.input_tokens, row.ttfb_ms) == (Outcome.client_closed, 499, 0, None)
+    time.sleep(2.0)
+    assert proxy_env.fake.last_request().completed is False, "the upstream call was not cancelled"
 
 
 def test_upstream_error_is_relayed_verbatim_and_recorded(proxy_env: ProxyEnv, alice_key: str) -> None:
