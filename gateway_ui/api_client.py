@@ -20,10 +20,12 @@ REQUEST_TIMEOUT_SECONDS = 15.0
 class ApiError(Exception):
     """The API answered with an error; `message` is the API's own text, fit to show a user."""
 
-    def __init__(self, status_code: int, message: str) -> None:
+    def __init__(self, status_code: int, message: str, field_errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
+        # Validation failures by request field ("email", "groups"), so forms can show each next to its input.
+        self.field_errors = field_errors or {}
 
     @property
     def is_unauthorized(self) -> bool:
@@ -65,19 +67,36 @@ def _error_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
+def _field_errors(response: httpx.Response) -> dict[str, str]:
+    """Each 422 entry keyed by the field it names (`loc` minus its "body"/"query" prefix); first message wins."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, list):
+        return {}
+    errors: dict[str, str] = {}
+    for entry in detail:
+        loc = entry.get("loc") if isinstance(entry, dict) else None
+        if isinstance(loc, list) and len(loc) > 1:
+            errors.setdefault(str(loc[1]), str(entry.get("msg", "invalid")))
+    return errors
+
+
 async def _request(
-    method: str, path: str, *, token: str | None = None, json: Any = None
+    method: str, path: str, *, token: str | None = None, json: Any = None, params: dict[str, Any] | None = None
 ) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient(
         base_url=api_base_url(), timeout=REQUEST_TIMEOUT_SECONDS
     ) as client:
         try:
-            response = await client.request(method, path, headers=headers, json=json)
+            response = await client.request(method, path, headers=headers, json=json, params=params)
         except httpx.HTTPError as exc:
             raise ApiError(503, f"The gateway API is unreachable ({type(exc).__name__}).") from exc
     if response.is_error:
-        raise ApiError(response.status_code, _error_message(response))
+        raise ApiError(response.status_code, _error_message(response), _field_errors(response))
     if response.status_code == 204 or not response.content:
         return None
     return response.json()
@@ -98,3 +117,66 @@ async def current_user(token: str) -> CurrentUser:
 async def logout(token: str) -> None:
     """Revoke the session token on the server, so a copied token stops working too."""
     await _request("POST", "/api/auth/logout", token=token)
+
+
+# -- Models page -------------------------------------------------------------------------------------
+
+
+async def my_models(token: str) -> dict[str, Any]:
+    """`{"public_url", "providers": [{"kind", "base_url", "models": [{"name", "display_name", ...}]}]}`."""
+    return await _request("GET", "/api/me/models", token=token)
+
+
+# -- API keys ----------------------------------------------------------------------------------------
+
+
+async def list_keys(token: str, *, all_users: bool = False, include_inactive: bool = False) -> list[dict[str, Any]]:
+    """Your keys (admins: everyone's with `all_users`); revoked and expired ones only when asked."""
+    params = {"all": all_users, "include_inactive": include_inactive}
+    body = await _request("GET", "/api/keys", token=token, params=params)
+    return list(body["data"])
+
+
+async def create_key(token: str, name: str, expires_in_days: int | None) -> dict[str, Any]:
+    """A new llm key; the answer's `secret` is the only time the key itself is ever seen."""
+    expiry: dict[str, Any] = {"no_expiration": True} if expires_in_days is None else {"expires_in_days": expires_in_days}
+    return await _request("POST", "/api/keys", token=token, json={"name": name, "scope": "llm", **expiry})
+
+
+async def revoke_key(token: str, key_id: int) -> dict[str, Any]:
+    return await _request("DELETE", f"/api/keys/{key_id}", token=token)
+
+
+# -- Users and groups (admin) ------------------------------------------------------------------------
+
+
+async def list_users(token: str) -> list[dict[str, Any]]:
+    body = await _request("GET", "/api/users", token=token)
+    return list(body["data"])
+
+
+async def create_user(token: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields`: email, name, password (or None), role, groups."""
+    return await _request("POST", "/api/users", token=token, json=fields)
+
+
+async def update_user(token: str, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes`: any of name, role, active, groups, password."""
+    return await _request("PATCH", f"/api/users/{user_id}", token=token, json=changes)
+
+
+async def deactivate_user(token: str, user_id: int) -> dict[str, Any]:
+    return await _request("DELETE", f"/api/users/{user_id}", token=token)
+
+
+async def list_groups(token: str) -> list[dict[str, Any]]:
+    body = await _request("GET", "/api/groups", token=token)
+    return list(body["data"])
+
+
+async def create_group(token: str, name: str) -> dict[str, Any]:
+    return await _request("POST", "/api/groups", token=token, json={"name": name})
+
+
+async def delete_group(token: str, group_id: int) -> dict[str, Any]:
+    return await _request("DELETE", f"/api/groups/{group_id}", token=token)

@@ -53,7 +53,7 @@ class UiServer:
         return f"sqlite:///{self.data_dir / 'gateway.db'}"
 
 
-def _server_environment(data_dir: Path, work_dir: Path) -> dict[str, str]:
+def _server_environment(data_dir: Path, work_dir: Path, public_url: str) -> dict[str, str]:
     """The developer's environment minus gateway/Reflex settings, plus this server's own.
 
     MAKEFLAGS and friends go too: under `make test` they describe the outer make (and its jobserver).
@@ -68,6 +68,8 @@ def _server_environment(data_dir: Path, work_dir: Path) -> dict[str, str]:
         GATEWAY_ADMIN_EMAIL=UI_ADMIN_EMAIL,
         GATEWAY_ADMIN_PASSWORD=UI_ADMIN_PASSWORD,
         GATEWAY_SHUTDOWN_GRACE_SECONDS="5",
+        # The Models page builds its base URLs and curl examples from this, and tests run those examples.
+        GATEWAY_PUBLIC_URL=public_url,
         # Own build and state folders, so a `make run` the developer has open keeps working.
         REFLEX_WEB_WORKDIR=str(work_dir / "web"),
         REFLEX_STATES_WORKDIR=str(work_dir / "states"),
@@ -126,7 +128,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         process = subprocess.Popen(
             [make, "--no-print-directory", "serve", f"PORT={port}", "HOST=127.0.0.1"],
             cwd=REPO_ROOT,
-            env=_server_environment(data_dir, work_dir),
+            env=_server_environment(data_dir, work_dir, url),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
