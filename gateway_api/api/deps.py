@@ -37,8 +37,21 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+LOOPBACK_PEERS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address for throttling.
+
+    ``X-Forwarded-For`` is believed only from a loopback peer: the UI server (same host) and a local reverse
+    proxy pass the browser's address there, so one user's failed sign-ins do not lock out everyone else.
+    """
+    peer = request.client.host if request.client else "unknown"
+    if peer in LOOPBACK_PEERS:
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return peer
 
 
 def bearer_token(request: Request) -> str | None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address
 from gateway_api.api_keys import expiry_from_days, issue_key, revoke_key
+from gateway_api.audit import record_event
 from gateway_api.db.models import Scope
 from gateway_api.security.passwords import verify_password
 from gateway_api.users import find_user
@@ -52,6 +53,7 @@ def login(body: LoginRequest, request: Request, services: ServicesDep, session: 
     key, secret = issue_key(
         session, services.key_pepper, user, {body.scope}, name=name, expires_at=expiry_from_days(days)
     )
+    record_event(session, user, "key.create", "api_key", key.id, after={"name": name, "scope": body.scope.value})
     session.commit()
     return LoginResponse(token=secret, key_id=key.id or 0, scope=body.scope, expires_at=key.expires_at)
 
@@ -61,4 +63,5 @@ def logout(principal: PrincipalDep, session: SessionDep) -> None:
     """Revoke the key this request was made with."""
     key = session.merge(principal.key)
     revoke_key(session, key)
+    record_event(session, principal.user, "key.revoke", "api_key", key.id, before={"name": key.name})
     session.commit()

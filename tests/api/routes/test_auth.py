@@ -64,3 +64,24 @@ def test_secrets_never_reach_the_logs(api_client: TestClient, capfd: pytest.Capt
     out, err = capfd.readouterr()
     for secret in (token, ADMIN_PASSWORD, "a-wrong-password-xyz"):
         assert secret not in out + err
+
+
+def test_the_ui_servers_forwarded_address_keeps_throttling_per_browser(live_gateway) -> None:  # noqa: ANN001
+    import httpx
+
+    url = f"{live_gateway.url}/api/auth/login"
+    attacker = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(5):
+        httpx.post(url, json={"email": ADMIN_EMAIL, "password": "guess"}, headers=attacker)
+    assert httpx.post(url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=attacker).status_code == 429
+    someone_else = {"X-Forwarded-For": "198.51.100.2"}
+    assert httpx.post(url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=someone_else).status_code == 200
+
+
+def test_sign_in_and_out_are_audited(api_client: TestClient, admin_headers: dict[str, str]) -> None:
+    token = login(api_client).json()["token"]
+    api_client.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    events = api_client.get("/api/audit", headers=admin_headers, params={"target_type": "api_key"}).json()
+    actions = [event["action"] for event in events["data"]]
+    assert "key.create" in actions and "key.revoke" in actions
+    assert token not in repr(events)
