@@ -180,3 +180,119 @@ async def create_group(token: str, name: str) -> dict[str, Any]:
 
 async def delete_group(token: str, group_id: int) -> dict[str, Any]:
     return await _request("DELETE", f"/api/groups/{group_id}", token=token)
+
+
+# -- Token usage (admin: everyone; the API limits users to themselves) ------------------------------------
+# `filters` are the API's usage filter parameters: start, end, user_ids, models, api_key_ids (lists repeat).
+
+EXPORT_TIMEOUT_SECONDS = 120.0
+
+
+async def usage_summary(token: str, filters: dict[str, Any]) -> dict[str, Any]:
+    return await _request("GET", "/api/usage/summary", token=token, params=filters)
+
+
+async def usage_timeseries(token: str, filters: dict[str, Any], bucket: str, group_by: str) -> dict[str, Any]:
+    params = {**filters, "bucket": bucket, "group_by": group_by}
+    return await _request("GET", "/api/usage/timeseries", token=token, params=params)
+
+
+async def usage_breakdown(token: str, filters: dict[str, Any], by: str) -> list[dict[str, Any]]:
+    body = await _request("GET", "/api/usage/breakdown", token=token, params={**filters, "by": by})
+    return list(body["data"])
+
+
+async def usage_filter_options(token: str, filters: dict[str, Any]) -> dict[str, Any]:
+    """Users, models and keys that have usage in the filters' period."""
+    return await _request("GET", "/api/usage/filters", token=token, params=filters)
+
+
+async def usage_export_csv(token: str, filters: dict[str, Any]) -> bytes:
+    """Every matching record as CSV bytes (fetched here, with the token, rather than by a bare browser link)."""
+    async with httpx.AsyncClient(base_url=api_base_url(), timeout=EXPORT_TIMEOUT_SECONDS) as client:
+        try:
+            response = await client.get(
+                "/api/usage/export.csv", headers={"Authorization": f"Bearer {token}"}, params=filters
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError(503, f"The gateway API is unreachable ({type(exc).__name__}).") from exc
+    if response.is_error:
+        raise ApiError(response.status_code, _error_message(response), _field_errors(response))
+    return response.content
+
+
+# -- Providers and their models (admin) ---------------------------------------------------------------
+
+
+async def list_providers(token: str) -> list[dict[str, Any]]:
+    body = await _request("GET", "/api/providers", token=token)
+    return list(body["data"])
+
+
+async def create_provider(token: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields`: name, kind, base_url (None: the provider's public API), credential (None: none yet)."""
+    return await _request("POST", "/api/providers", token=token, json=fields)
+
+
+async def update_provider(token: str, provider_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes`: any of name, base_url, credential (a string replaces it, None removes it)."""
+    return await _request("PATCH", f"/api/providers/{provider_id}", token=token, json=changes)
+
+
+async def delete_provider(token: str, provider_id: int) -> dict[str, Any]:
+    return await _request("DELETE", f"/api/providers/{provider_id}", token=token)
+
+
+async def test_provider(token: str, provider_id: int) -> dict[str, Any]:
+    """`{"ok", "message", "status_code", "models_found"}`: the check's outcome, not an HTTP error."""
+    return await _request("POST", f"/api/providers/{provider_id}/test", token=token)
+
+
+async def import_provider_models(token: str, provider_id: int) -> dict[str, Any]:
+    """`{"added": [...], "skipped": [...]}`; new models start inactive."""
+    return await _request("POST", f"/api/providers/{provider_id}/import-models", token=token)
+
+
+async def list_models(token: str) -> list[dict[str, Any]]:
+    body = await _request("GET", "/api/models", token=token)
+    return list(body["data"])
+
+
+async def create_model(token: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields`: provider_id, name, display_name, active, price_* (None: the shipped price)."""
+    return await _request("POST", "/api/models", token=token, json=fields)
+
+
+async def update_model(token: str, model_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes`: any of display_name, active, price_input, price_output, price_cache_read, price_cache_write."""
+    return await _request("PATCH", f"/api/models/{model_id}", token=token, json=changes)
+
+
+async def delete_model(token: str, model_id: int) -> dict[str, Any]:
+    return await _request("DELETE", f"/api/models/{model_id}", token=token)
+
+
+# -- Model access policies (admin) --------------------------------------------------------------------
+
+
+async def list_policies(token: str) -> list[dict[str, Any]]:
+    body = await _request("GET", "/api/policies", token=token)
+    return list(body["data"])
+
+
+async def create_policy(token: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields`: name, subjects ("*", "user:EMAIL", "group:NAME"), models (names, "prefix*" or "*")."""
+    return await _request("POST", "/api/policies", token=token, json=fields)
+
+
+async def update_policy(token: str, policy_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    return await _request("PATCH", f"/api/policies/{policy_id}", token=token, json=changes)
+
+
+async def delete_policy(token: str, policy_id: int) -> dict[str, Any]:
+    return await _request("DELETE", f"/api/policies/{policy_id}", token=token)
+
+
+async def preview_model_pattern(token: str, pattern: str) -> dict[str, Any]:
+    """`{"pattern", "count", "active_count", "models": [...]}`: what the pattern matches right now."""
+    return await _request("GET", "/api/policies/preview", token=token, params={"pattern": pattern})
