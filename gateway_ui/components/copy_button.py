@@ -31,7 +31,8 @@ def copyable_code(text: str | rx.Var[str], label: str, test_id: str) -> rx.Compo
         rx.el.pre(
             text,
             white_space="pre-wrap",
-            word_break="break-all",
+            # Break long URLs only where they would overflow, not at every line end.
+            overflow_wrap="anywhere",
             font_family="var(--code-font-family)",
             font_size="var(--font-size-1)",
             line_height="1.6",

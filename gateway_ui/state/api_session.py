@@ -1,0 +1,36 @@
+"""What page states share when they call the API: the signed-in token, and turning failures into UI events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import reflex as rx
+
+from gateway_ui.api_client import ApiError
+from gateway_ui.state.auth import AuthState
+
+NEVER = "Never"
+
+
+async def session_token(state: rx.State) -> str:
+    """The browser session's API token (kept by AuthState in local storage)."""
+    auth = await state.get_state(AuthState)
+    return auth.token
+
+
+def failure_event(exc: ApiError, action: str):
+    """A toast naming what failed and the API's reason; an expired session goes back through the login guard."""
+    if exc.is_unauthorized:
+        return AuthState.require_login
+    return rx.toast.error(f"{action}: {exc.message}")
+
+
+def short_timestamp(value: str | None, empty: str = NEVER) -> str:
+    """An API timestamp as "2025-01-31 14:05 UTC" (the API speaks UTC)."""
+    if not value:
+        return empty
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return parsed.strftime("%Y-%m-%d %H:%M UTC")
