@@ -243,7 +243,7 @@ async def delete_provider(token: str, provider_id: int) -> dict[str, Any]:
     return await _request("DELETE", f"/api/providers/{provider_id}", token=token)
 
 
-async def test_provider(token: str, provider_id: int) -> dict[str, Any]:
+async def check_provider_connection(token: str, provider_id: int) -> dict[str, Any]:
     """`{"ok", "message", "status_code", "models_found"}`: the check's outcome, not an HTTP error."""
     return await _request("POST", f"/api/providers/{provider_id}/test", token=token)
 

@@ -1,0 +1,414 @@
+"""Token Usage page state: filters mirrored in the URL, totals, the stacked timeline, per-model/user breakdowns."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import reflex as rx
+
+from gateway_ui import api_client
+from gateway_ui.state import usage_filters as filters
+from gateway_ui.state.auth import AuthState
+
+USAGE_ROUTE = "/llm-gateway/usage"
+# Radix colour steps, distinct side by side; series beyond the palette reuse it.
+SERIES_COLORS = ("indigo", "amber", "teal", "crimson", "violet", "grass", "orange", "cyan", "pink", "brown", "gray")
+TOKEN_TYPE_LABELS = {
+    "input": "Input (uncached)",
+    "cache_read": "Cache read",
+    "cache_write": "Cache write",
+    "output": "Output",
+}
+BREAKDOWN_SORTS = {
+    "spend": lambda row: (-row.cost_usd, row.label),
+    "tokens": lambda row: (-row.total_tokens, row.label),
+    "requests": lambda row: (-row.requests, row.label),
+    "name": lambda row: (row.label.lower(),),
+}
+MAX_SMALL_CHARTS = 12
+
+
+def format_count(value: float) -> str:
+    return f"{int(value):,}"
+
+
+def format_usd(value: float) -> str:
+    """Dollars with cents; sub-cent amounts keep four decimals so small test traffic is not shown as $0.00."""
+    if 0 < abs(value) < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+@dataclass
+class FilterOption:
+    value: str = ""
+    label: str = ""
+
+
+@dataclass
+class ChartSeries:
+    key: str = ""  # "s0", "s1"...: recharts reads dots in a dataKey as nested paths, so names cannot be keys
+    label: str = ""
+    color: str = ""
+
+
+@dataclass
+class BreakdownCard:
+    key: str = ""
+    label: str = ""
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float = 0.0
+    requests_text: str = ""
+    tokens_text: str = ""
+    cost_text: str = ""
+    # One row for the card's small stacked bar: uncached input, cache reads, output.
+    bar: list[dict[str, int]] = field(default_factory=list)
+
+
+def _breakdown_card(entry: dict[str, Any]) -> BreakdownCard:
+    input_tokens = int(entry["input_tokens"])
+    output_tokens = int(entry["output_tokens"])
+    cache_read = int(entry["cache_read_tokens"])
+    return BreakdownCard(
+        key=str(entry["key"]),
+        label=str(entry["label"]),
+        requests=int(entry["requests"]),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        total_tokens=input_tokens + output_tokens,
+        cost_usd=float(entry["cost_usd"]),
+        requests_text=format_count(entry["requests"]),
+        tokens_text=format_count(input_tokens + output_tokens),
+        cost_text=format_usd(float(entry["cost_usd"])),
+        bar=[{"uncached": max(input_tokens - cache_read, 0), "cached": cache_read, "output": output_tokens}],
+    )
+
+
+def _bucket_label(moment: str, bucket: str) -> str:
+    parsed = datetime.fromisoformat(moment)
+    return parsed.strftime("%b %d %H:00") if bucket == "hour" else parsed.strftime("%b %d")
+
+
+def _chart(timeseries: dict[str, Any], bucket: str) -> tuple[list[ChartSeries], list[dict[str, Any]]]:
+    names: list[str] = list(timeseries["series"])
+    grouped_by_type = timeseries["group_by"] == "token_type"
+    series = [
+        ChartSeries(
+            key=f"s{index}",
+            label=TOKEN_TYPE_LABELS.get(name, name) if grouped_by_type else name,
+            color=f"var(--{SERIES_COLORS[index % len(SERIES_COLORS)]}-9)",
+        )
+        for index, name in enumerate(names)
+    ]
+    rows = []
+    for point in timeseries["points"]:
+        row: dict[str, Any] = {"bucket": _bucket_label(point["bucket_start"], bucket)}
+        for index, name in enumerate(names):
+            row[f"s{index}"] = point["series"].get(name, 0)
+        rows.append(row)
+    return series, rows
+
+
+def _visible(cards: list[BreakdownCard], search: str, sort: str) -> list[BreakdownCard]:
+    needle = search.strip().lower()
+    matching = [card for card in cards if needle in card.label.lower()] if needle else list(cards)
+    return sorted(matching, key=BREAKDOWN_SORTS.get(sort, BREAKDOWN_SORTS["spend"]))
+
+
+def _is_day(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _selected_labels(selected: list[str], options: list[FilterOption], noun: str) -> list[FilterOption]:
+    labels = {option.value: option.label for option in options}
+    return [FilterOption(value=value, label=labels.get(value, f"{noun} {value}")) for value in selected]
+
+
+class UsageState(rx.State):
+    # The view (mirrored in the URL query string).
+    start_day: str = ""
+    end_day: str = ""
+    explicit_dates: bool = False
+    user_ids: list[str] = rx.field(default_factory=list)
+    models: list[str] = rx.field(default_factory=list)
+    key_ids: list[str] = rx.field(default_factory=list)
+    group_by: str = filters.DEFAULT_GROUPING
+
+    user_options: list[FilterOption] = rx.field(default_factory=list)
+    model_options: list[FilterOption] = rx.field(default_factory=list)
+    key_options: list[FilterOption] = rx.field(default_factory=list)
+    user_option_search: str = ""
+    model_option_search: str = ""
+    key_option_search: str = ""
+
+    loading: bool = True
+    load_error: str = ""
+    exporting: bool = False
+
+    requests_text: str = "0"
+    input_text: str = "0"
+    output_text: str = "0"
+    cached_text: str = "0"
+    cache_write_text: str = "0"
+    spend_text: str = "$0.00"
+    has_usage: bool = False
+
+    chart_series: list[ChartSeries] = rx.field(default_factory=list)
+    chart_rows: list[dict[str, Any]] = rx.field(default_factory=list)
+
+    model_cards: list[BreakdownCard] = rx.field(default_factory=list)
+    user_cards: list[BreakdownCard] = rx.field(default_factory=list)
+    model_search: str = ""
+    model_sort: str = "spend"
+    user_search: str = ""
+    user_sort: str = "spend"
+
+    # -- derived ---------------------------------------------------------------------------------------
+
+    @rx.var
+    def visible_model_cards(self) -> list[BreakdownCard]:
+        return _visible(self.model_cards, self.model_search, self.model_sort)[:MAX_SMALL_CHARTS]
+
+    @rx.var
+    def visible_user_cards(self) -> list[BreakdownCard]:
+        return _visible(self.user_cards, self.user_search, self.user_sort)[:MAX_SMALL_CHARTS]
+
+    @rx.var
+    def model_match_count(self) -> int:
+        return len(_visible(self.model_cards, self.model_search, self.model_sort))
+
+    @rx.var
+    def user_match_count(self) -> int:
+        return len(_visible(self.user_cards, self.user_search, self.user_sort))
+
+    @rx.var
+    def selected_users(self) -> list[FilterOption]:
+        return _selected_labels(self.user_ids, self.user_options, "user")
+
+    @rx.var
+    def selected_models(self) -> list[FilterOption]:
+        return _selected_labels(self.models, self.model_options, "model")
+
+    @rx.var
+    def selected_keys(self) -> list[FilterOption]:
+        return _selected_labels(self.key_ids, self.key_options, "key")
+
+    @rx.var
+    def has_filters(self) -> bool:
+        return bool(self.user_ids or self.models or self.key_ids)
+
+    # -- view <-> state -----------------------------------------------------------------------------
+
+    def _view(self) -> filters.UsageView:
+        return filters.UsageView(
+            start_day=date.fromisoformat(self.start_day),
+            end_day=date.fromisoformat(self.end_day),
+            user_ids=tuple(self.user_ids),
+            models=tuple(self.models),
+            key_ids=tuple(self.key_ids),
+            group_by=self.group_by,
+            explicit_dates=self.explicit_dates,
+        )
+
+    def _apply_view(self, view: filters.UsageView) -> None:
+        self.start_day = view.start_day.isoformat()
+        self.end_day = view.end_day.isoformat()
+        self.explicit_dates = view.explicit_dates
+        self.user_ids = list(view.user_ids)
+        self.models = list(view.models)
+        self.key_ids = list(view.key_ids)
+        self.group_by = view.group_by
+
+    def _url_update(self) -> rx.event.EventSpec:
+        """Put the view in the address bar without a navigation (a reload or shared link restores it)."""
+        query = filters.query_from_view(self._view())
+        target = USAGE_ROUTE + (f"?{query}" if query else "")
+        return rx.call_script(f"window.history.replaceState(window.history.state, '', {json.dumps(target)})")
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    async def _token(self) -> str:
+        auth = await self.get_state(AuthState)
+        return auth.token if auth.user_role == "admin" else ""
+
+    @rx.event
+    async def load(self):
+        """on_load: read the view from the URL, then fetch everything for it."""
+        self._apply_view(filters.view_from_query(dict(self.router.url.query_parameters), filters.today_utc()))
+        async for update in self._refresh():
+            yield update
+
+    async def _refresh(self):
+        token = await self._token()
+        if not token:
+            return
+        self.loading = True
+        self.load_error = ""
+        yield
+        view = self._view()
+        params = filters.api_params(view)
+        try:
+            summary, timeseries, by_model, by_user, options = await asyncio.gather(
+                api_client.usage_summary(token, params),
+                api_client.usage_timeseries(token, params, view.bucket, view.group_by),
+                api_client.usage_breakdown(token, params, "model"),
+                api_client.usage_breakdown(token, params, "user"),
+                api_client.usage_filter_options(token, filters.period_params(view)),
+            )
+        except api_client.ApiError as exc:
+            self.loading = False
+            self.load_error = exc.message
+            yield rx.toast.error(f"Could not load usage: {exc.message}")
+            return
+        self._show(summary, timeseries, by_model, by_user, options, view.bucket)
+        self.loading = False
+
+    def _show(
+        self,
+        summary: dict[str, Any],
+        timeseries: dict[str, Any],
+        by_model: list[dict[str, Any]],
+        by_user: list[dict[str, Any]],
+        options: dict[str, Any],
+        bucket: str,
+    ) -> None:
+        self.requests_text = format_count(summary["requests"])
+        self.input_text = format_count(summary["input_tokens"])
+        self.output_text = format_count(summary["output_tokens"])
+        self.cached_text = format_count(summary["cache_read_tokens"])
+        self.cache_write_text = format_count(summary["cache_write_tokens"])
+        self.spend_text = format_usd(float(summary["cost_usd"]))
+        self.has_usage = int(summary["requests"]) > 0
+        self.chart_series, self.chart_rows = _chart(timeseries, bucket)
+        self.model_cards = [_breakdown_card(entry) for entry in by_model]
+        self.user_cards = [_breakdown_card(entry) for entry in by_user]
+        self.user_options = [FilterOption(value=str(u["id"]), label=str(u["email"])) for u in options["users"]]
+        self.model_options = [FilterOption(value=str(m), label=str(m)) for m in options["models"]]
+        self.key_options = [
+            FilterOption(value=str(k["id"]), label=f"{k['name'] or k['prefix']} ({k['prefix']}) - {k['user_email']}")
+            for k in options["api_keys"]
+        ]
+
+    async def _changed(self):
+        yield self._url_update()
+        async for update in self._refresh():
+            yield update
+
+    # -- filter events ------------------------------------------------------------------------------
+
+    @rx.event
+    async def toggle_filter(self, kind: str, value: str):
+        selected = {"users": self.user_ids, "models": self.models, "keys": self.key_ids}.get(kind)
+        if selected is None:
+            return
+        updated = [v for v in selected if v != value] if value in selected else [*selected, value]
+        setattr(self, {"users": "user_ids", "models": "models", "keys": "key_ids"}[kind], updated)
+        async for update in self._changed():
+            yield update
+
+    @rx.event
+    async def clear_filters(self):
+        self.user_ids, self.models, self.key_ids = [], [], []
+        async for update in self._changed():
+            yield update
+
+    @rx.event
+    async def set_start_day(self, value: str):
+        # A start after the end drags the end along (one-day range) rather than refusing the date picked.
+        end = max(value, self.end_day) if _is_day(value) else self.end_day
+        async for update in self._set_dates(value, end):
+            yield update
+
+    @rx.event
+    async def set_end_day(self, value: str):
+        start = min(value, self.start_day) if _is_day(value) else self.start_day
+        async for update in self._set_dates(start, value):
+            yield update
+
+    async def _set_dates(self, start: str, end: str):
+        try:
+            start_day, end_day = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            return  # a half-typed date: wait for a whole one
+        if start_day > end_day:
+            yield rx.toast.error("The start date must be on or before the end date.")
+            return
+        self._apply_view(filters.with_dates(self._view(), start_day, end_day))
+        async for update in self._changed():
+            yield update
+
+    @rx.event
+    async def set_last_days(self, days: int):
+        today = filters.today_utc()
+        start, end = date.fromordinal(today.toordinal() - int(days) + 1), today
+        async for update in self._set_dates(start.isoformat(), end.isoformat()):
+            yield update
+
+    @rx.event
+    async def set_group_by(self, value: str | list[str]):
+        if not isinstance(value, str) or value not in filters.GROUPINGS:
+            return
+        self.group_by = value
+        async for update in self._changed():
+            yield update
+
+    @rx.event
+    def set_user_option_search(self, value: str) -> None:
+        self.user_option_search = value
+
+    @rx.event
+    def set_model_option_search(self, value: str) -> None:
+        self.model_option_search = value
+
+    @rx.event
+    def set_key_option_search(self, value: str) -> None:
+        self.key_option_search = value
+
+    @rx.event
+    def set_model_search(self, value: str) -> None:
+        self.model_search = value
+
+    @rx.event
+    def set_model_sort(self, value: str) -> None:
+        self.model_sort = value if value in BREAKDOWN_SORTS else "spend"
+
+    @rx.event
+    def set_user_search(self, value: str) -> None:
+        self.user_search = value
+
+    @rx.event
+    def set_user_sort(self, value: str) -> None:
+        self.user_sort = value if value in BREAKDOWN_SORTS else "spend"
+
+    # -- export ---------------------------------------------------------------------------------------
+
+    @rx.event
+    async def export_csv(self):
+        token = await self._token()
+        if not token:
+            return
+        self.exporting = True
+        yield
+        view = self._view()
+        try:
+            content = await api_client.usage_export_csv(token, filters.api_params(view))
+        except api_client.ApiError as exc:
+            yield rx.toast.error(f"Export failed: {exc.message}")
+            return
+        finally:
+            self.exporting = False
+        filename = f"usage-{view.start_day.isoformat()}-to-{view.end_day.isoformat()}.csv"
+        yield rx.download(data=content, filename=filename, mime_type="text/csv")

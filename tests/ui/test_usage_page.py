@@ -1,0 +1,242 @@
+"""Token Usage page: real proxied calls through the running gateway show up in its totals, chart, filters and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from gateway_ui.state.usage import format_usd
+from tests.fakes.provider_bodies import FakeUsage
+from tests.fakes.upstream import FakeUpstream
+from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
+from tests.ui.seed import AdminApi, fits_the_viewport, login_token, open_signed_in, unique_tag
+
+SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "usage.png"
+ROUTE = "/llm-gateway/usage"
+# What the fake upstream reports per call, and what the gateway must record from it.
+ANTHROPIC_USAGE = FakeUsage(input_tokens=100, output_tokens=40, cache_read_tokens=30, cache_write_tokens=10)
+OPENAI_USAGE = FakeUsage(input_tokens=200, output_tokens=50, cache_read_tokens=80)
+ANTHROPIC_CALLS = 2
+ANTHROPIC_RECORDED_INPUT = 100 + 30 + 10  # uncached + cache read + cache write
+
+
+@dataclass(frozen=True)
+class UsageWorld:
+    user_id: int
+    user_email: str
+    password: str
+    html_user_email: str
+    claude_model: str
+    gpt_model: str
+
+
+def _wait_for_requests(admin: AdminApi, user_id: int, count: int) -> dict:
+    """Usage rows are written off the response path in batches: poll until they are all there."""
+    deadline = time.monotonic() + 30
+    while True:
+        summary = admin.call("GET", "/api/usage/summary", params={"user_ids": [user_id]})
+        if summary["requests"] >= count or time.monotonic() > deadline:
+            return summary
+        time.sleep(0.2)
+
+
+def _anthropic_call(url: str, key: str, model: str) -> None:
+    response = httpx.post(
+        f"{url}/api/llm-proxy/anthropic/v1/messages",
+        headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+        json={"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+
+
+def _openai_call(url: str, key: str, model: str) -> None:
+    response = httpx.post(
+        f"{url}/api/llm-proxy/openai/v1/responses",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": model, "input": "hi"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def usage_world(ui_server: UiServer, fake_upstream_server: FakeUpstream) -> Iterator[UsageWorld]:
+    """Two providers on the fake upstream, a user granted one model of each, and real calls made with an llm key."""
+    admin = AdminApi(ui_server)
+    tag = unique_tag()
+    claude, gpt = f"claude-usage-{tag}", f"gpt-usage-{tag}"
+    anthropic_id = admin.create_provider(f"usage-anthropic-{tag}", "anthropic", fake_upstream_server.anthropic_base_url)
+    openai_id = admin.create_provider(f"usage-openai-{tag}", "openai", fake_upstream_server.openai_base_url)
+    admin.create_models(anthropic_id, [claude])
+    admin.create_models(openai_id, [gpt])
+    password = "usage-user-password-1"
+    user = admin.create_user(f"usage-{tag}@example.com", password)
+    html_user = admin.create_user(f"<i>html-{tag}</i>@example.com", password)
+    admin.grant(f"usage {tag}", f"user:{user.email}", [claude, gpt])
+    admin.grant(f"usage html {tag}", f"user:{html_user.email}", [gpt])
+    key = login_token(ui_server.url, user.email, password, scope="llm")
+    html_key = login_token(ui_server.url, html_user.email, password, scope="llm")
+    try:
+        fake_upstream_server.configure(usage=ANTHROPIC_USAGE)
+        for _ in range(ANTHROPIC_CALLS):
+            _anthropic_call(ui_server.url, key, claude)
+        fake_upstream_server.configure(usage=OPENAI_USAGE)
+        _openai_call(ui_server.url, key, gpt)
+        _openai_call(ui_server.url, html_key, gpt)
+    finally:
+        fake_upstream_server.reset()
+    assert _wait_for_requests(admin, user.id, ANTHROPIC_CALLS + 1)["requests"] == ANTHROPIC_CALLS + 1
+    assert _wait_for_requests(admin, html_user.id, 1)["requests"] == 1
+    yield UsageWorld(user.id, user.email, password, html_user.email, claude, gpt)
+    admin.close()
+
+
+def _expect_totals(page: Page, requests: int, input_tokens: int, output_tokens: int, cached: int) -> None:
+    expect(page.get_by_test_id("stat-requests")).to_have_text(f"{requests:,}")
+    expect(page.get_by_test_id("stat-input")).to_have_text(f"{input_tokens:,}")
+    expect(page.get_by_test_id("stat-output")).to_have_text(f"{output_tokens:,}")
+    expect(page.get_by_test_id("stat-cached")).to_have_text(f"{cached:,}")
+
+
+def _expected_spend(ui_server: UiServer, params: dict) -> str:
+    admin = AdminApi(ui_server)
+    try:
+        return format_usd(admin.call("GET", "/api/usage/summary", params=params)["cost_usd"])
+    finally:
+        admin.close()
+
+
+def test_totals_and_chart_show_the_proxied_calls_and_the_view_survives_a_reload(
+    page: Page, ui_server: UiServer, usage_world: UsageWorld
+) -> None:
+    all_input = ANTHROPIC_CALLS * ANTHROPIC_RECORDED_INPUT + OPENAI_USAGE.input_tokens
+    all_output = ANTHROPIC_CALLS * ANTHROPIC_USAGE.output_tokens + OPENAI_USAGE.output_tokens
+    all_cached = ANTHROPIC_CALLS * ANTHROPIC_USAGE.cache_read_tokens + OPENAI_USAGE.cache_read_tokens
+    route = f"{ROUTE}?users={usage_world.user_id}"
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    page.goto(route)
+
+    _expect_totals(page, ANTHROPIC_CALLS + 1, all_input, all_output, all_cached)
+    expect(page.get_by_test_id("stat-spend")).to_have_text(
+        _expected_spend(ui_server, {"user_ids": [usage_world.user_id]})
+    )
+    expect(page.get_by_test_id("filter-chip")).to_contain_text(usage_world.user_email)
+    timeline = page.get_by_test_id("usage-timeline")
+    for series in ("Input (uncached)", "Cache read", "Cache write", "Output"):
+        expect(timeline.locator(".recharts-legend-item-text", has_text=series)).to_be_visible()
+    expect(timeline.locator(".recharts-bar-rectangle path").first).to_be_visible()
+
+    page.reload()
+
+    _expect_totals(page, ANTHROPIC_CALLS + 1, all_input, all_output, all_cached)
+
+
+def test_filters_change_the_totals_and_the_url(page: Page, ui_server: UiServer, usage_world: UsageWorld) -> None:
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    page.goto(f"{ROUTE}?users={usage_world.user_id}")
+    expect(page.get_by_test_id("stat-requests")).to_have_text(str(ANTHROPIC_CALLS + 1))
+
+    page.get_by_test_id("filter-models-button").click()
+    page.get_by_role("checkbox", name=usage_world.claude_model).click()
+    page.keyboard.press("Escape")
+
+    _expect_totals(
+        page,
+        ANTHROPIC_CALLS,
+        ANTHROPIC_CALLS * ANTHROPIC_RECORDED_INPUT,
+        ANTHROPIC_CALLS * ANTHROPIC_USAGE.output_tokens,
+        ANTHROPIC_CALLS * ANTHROPIC_USAGE.cache_read_tokens,
+    )
+    expect(page).to_have_url(re.compile(rf"models={re.escape(usage_world.claude_model)}"))
+    expect(page).to_have_url(re.compile(rf"users={usage_world.user_id}"))
+
+    page.get_by_test_id("usage-group-by").get_by_role("radio", name="Model").click()
+    expect(page).to_have_url(re.compile(r"group=model"))
+    legend = page.get_by_test_id("usage-timeline").locator(".recharts-legend-item-text")
+    expect(legend).to_have_text([usage_world.claude_model])
+
+    page.reload()
+
+    expect(page.get_by_test_id("stat-requests")).to_have_text(str(ANTHROPIC_CALLS))
+    expect(legend).to_have_text([usage_world.claude_model])
+
+    page.get_by_role("button", name=f"Remove Model filter {usage_world.claude_model}").click()
+
+    expect(page.get_by_test_id("stat-requests")).to_have_text(str(ANTHROPIC_CALLS + 1))
+    expect(page).not_to_have_url(re.compile(r"models="))
+
+
+def test_date_range_defaults_to_the_last_seven_days_and_an_old_range_is_empty(
+    page: Page, ui_server: UiServer, usage_world: UsageWorld
+) -> None:
+    today = datetime.now(UTC).date()
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    page.goto(f"{ROUTE}?users={usage_world.user_id}")
+    expect(page.get_by_test_id("usage-from")).to_have_value((today - timedelta(days=6)).isoformat())
+    expect(page.get_by_test_id("usage-to")).to_have_value(today.isoformat())
+    expect(page.get_by_test_id("stat-requests")).to_have_text(str(ANTHROPIC_CALLS + 1))
+
+    old_day = (today - timedelta(days=60)).isoformat()
+    page.get_by_test_id("usage-to").fill(old_day)
+
+    expect(page.get_by_test_id("stat-requests")).to_have_text("0")
+    expect(page).to_have_url(re.compile(rf"to={old_day}"))
+    expect(page.get_by_text("No usage in this view")).to_be_visible()
+
+
+def test_csv_download_contains_the_filtered_records(page: Page, ui_server: UiServer, usage_world: UsageWorld) -> None:
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    page.goto(f"{ROUTE}?users={usage_world.user_id}&models={usage_world.gpt_model}")
+    expect(page.get_by_test_id("stat-requests")).to_have_text("1")
+
+    with page.expect_download() as download_info:
+        page.get_by_test_id("usage-export").click()
+
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(download.path().read_text(encoding="utf-8"))))
+    assert [(r["user_email"], r["model"], r["input_tokens"], r["output_tokens"]) for r in rows] == [
+        (usage_world.user_email, usage_world.gpt_model, str(OPENAI_USAGE.input_tokens), str(OPENAI_USAGE.output_tokens))
+    ]
+
+
+def test_breakdowns_search_and_names_render_as_text(page: Page, ui_server: UiServer, usage_world: UsageWorld) -> None:
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    page.goto(f"{ROUTE}?models={usage_world.gpt_model}")
+    users = page.get_by_test_id("breakdown-users")
+    expect(users.get_by_test_id("breakdown-card")).to_have_count(2)
+    expect(users.get_by_text(usage_world.html_user_email, exact=True)).to_be_visible()
+    expect(page.locator("main i", has_text="html-")).to_have_count(0)
+
+    users.get_by_test_id("breakdown-users-search").fill("html-")
+
+    expect(users.get_by_test_id("breakdown-card")).to_have_count(1)
+    expect(users.get_by_test_id("breakdown-card")).to_contain_text(usage_world.html_user_email)
+    models = page.get_by_test_id("breakdown-models")
+    expect(models.get_by_test_id("breakdown-card")).to_have_count(1)
+    expect(models.get_by_test_id("breakdown-card")).to_contain_text(usage_world.gpt_model)
+
+
+def test_layout_at_phone_width_and_screenshot(new_page, ui_server: UiServer, usage_world: UsageWorld) -> None:
+    narrow = new_page(NARROW_VIEWPORT)
+    open_signed_in(narrow, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    expect(narrow.get_by_test_id("stat-requests")).not_to_have_text("0")
+    assert fits_the_viewport(narrow)
+
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        wide = new_page()
+        open_signed_in(wide, ROUTE, ui_server.admin_email, ui_server.admin_password)
+        expect(wide.get_by_test_id("usage-timeline")).to_be_visible()
+        wide.wait_for_timeout(500)  # let the chart finish laying out
+        wide.screenshot(path=SCREENSHOT, full_page=True)
