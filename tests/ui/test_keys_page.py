@@ -1,0 +1,163 @@
+"""The API Keys page: create (secret shown once), list without secrets, revoke with confirmation, admin view."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
+from tests.ui.seed import Account, AdminApi, clipboard_text, fits_the_viewport, open_signed_in, unique_tag
+
+ROUTE = "/llm-gateway/keys"
+SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "keys.png"
+KEY_PREFIX_LENGTH = 12  # "gwk_" and 8 more characters
+SECRET_PATTERN = re.compile(r"^gwk_[A-Za-z0-9_-]{40,}$")
+
+
+@pytest.fixture(scope="module")
+def key_owner(ui_server: UiServer) -> Iterator[Account]:
+    api = AdminApi(ui_server)
+    try:
+        yield api.create_user(f"keys-{unique_tag()}@example.com", "keys-user-password-1", name="Key Owner")
+    finally:
+        api.close()
+
+
+@pytest.fixture
+def owner_page(page: Page, key_owner: Account) -> Page:
+    open_signed_in(page, ROUTE, key_owner.email, key_owner.password)
+    expect(page.get_by_test_id("keys-table")).to_be_visible()  # at least this browser's session key
+    return page
+
+
+def proxy_status(ui_server: UiServer, secret: str) -> int:
+    """What the LLM proxy says to the key (200: accepted, 401: not a working key)."""
+    return httpx.get(f"{ui_server.url}/api/llm-proxy/anthropic/v1/models", headers={"x-api-key": secret}).status_code
+
+
+def create_key(page: Page, name: str, expiry_label: str) -> str:
+    """Fill and submit the create dialog; returns the secret it shows (the dialog stays open on it)."""
+    page.get_by_role("button", name="Create key").click()
+    dialog = page.get_by_test_id("create-key-dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_role("radio", name=expiry_label).click()
+    dialog.get_by_role("button", name="Create key").click()
+    secret = dialog.get_by_test_id("new-key-secret")
+    expect(secret).to_have_text(SECRET_PATTERN)
+    return secret.inner_text()
+
+
+def key_row(page: Page, secret: str) -> Locator:
+    return page.get_by_test_id(f"key-row-{secret[:KEY_PREFIX_LENGTH]}")
+
+
+def test_create_shows_the_secret_once_and_the_list_never(
+    owner_page: Page, ui_server: UiServer
+) -> None:
+    name = f"laptop {unique_tag()}"
+    secret = create_key(owner_page, name, "7 days")
+
+    dialog = owner_page.get_by_test_id("create-key-dialog")
+    expect(dialog.get_by_test_id("secret-warning")).to_contain_text("will not be shown again")
+    dialog.get_by_test_id("copy-new-key").click()
+    assert clipboard_text(owner_page) == secret
+    assert proxy_status(ui_server, secret) == 200
+
+    dialog.get_by_role("button", name="Done").click()
+
+    expect(dialog).to_have_count(0)
+    row = key_row(owner_page, secret)
+    expect(row).to_contain_text(name)
+    expect(row.get_by_test_id("key-prefix")).to_have_text(f"{secret[:KEY_PREFIX_LENGTH]}…")
+    expect(row.get_by_test_id("key-status")).to_have_text("active")
+    expect(row).to_contain_text("llm")
+    expect(row).to_contain_text("Never")  # last used
+    in_a_week = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%d")
+    expect(row).to_contain_text(in_a_week)
+    assert secret not in owner_page.content()
+
+    owner_page.reload()
+    expect(key_row(owner_page, secret)).to_be_visible()
+    assert secret not in owner_page.content()
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        owner_page.screenshot(path=SCREENSHOT)
+
+
+def test_a_key_without_expiry(owner_page: Page) -> None:
+    secret = create_key(owner_page, f"ci {unique_tag()}", "No expiry")
+    owner_page.get_by_role("button", name="Done").click()
+
+    row = key_row(owner_page, secret)
+    expect(row.get_by_test_id("key-status")).to_have_text("active")
+    assert row.locator("td").nth(5).inner_text() == "Never"  # Expires
+
+
+def test_validation_error_is_shown_next_to_the_name(owner_page: Page) -> None:
+    owner_page.get_by_role("button", name="Create key").click()
+    dialog = owner_page.get_by_test_id("create-key-dialog")
+    dialog.get_by_label("Name").fill("x" * 201)
+
+    dialog.get_by_role("button", name="Create key").click()
+
+    expect(dialog.get_by_test_id("key-name-error")).to_contain_text("name: String should have at most 200 characters")
+    expect(dialog.get_by_test_id("new-key-secret")).to_have_count(0)
+
+
+def test_revoke_asks_first_then_the_key_stops_working(owner_page: Page, ui_server: UiServer) -> None:
+    secret = create_key(owner_page, f"to revoke {unique_tag()}", "30 days")
+    owner_page.get_by_role("button", name="Done").click()
+    row = key_row(owner_page, secret)
+
+    row.get_by_role("button", name="Revoke").click()
+    confirm = owner_page.get_by_test_id("revoke-key-dialog")
+    expect(confirm).to_contain_text("stops working at once")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_have_count(0)
+    assert proxy_status(ui_server, secret) == 200
+
+    row.get_by_role("button", name="Revoke").click()
+    owner_page.get_by_test_id("revoke-key-dialog").get_by_role("button", name="Revoke key").click()
+
+    expect(row).to_have_count(0)  # revoked keys are hidden by default
+    assert proxy_status(ui_server, secret) == 401
+    owner_page.get_by_text("Show revoked and expired").click()
+    expect(row.get_by_test_id("key-status")).to_have_text("revoked")
+    expect(row.get_by_role("button", name="Revoke")).to_have_count(0)
+
+
+def test_users_cannot_see_other_users_keys_admins_can(
+    owner_page: Page, new_page: Callable[..., Page], ui_server: UiServer, key_owner: Account
+) -> None:
+    expect(owner_page.get_by_text("All users' keys")).to_have_count(0)
+    secret = create_key(owner_page, f"owned {unique_tag()}", "90 days")
+    owner_page.get_by_role("button", name="Done").click()
+
+    admin_page = new_page()
+    open_signed_in(admin_page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    expect(admin_page.get_by_test_id("keys-table")).to_be_visible()
+    expect(key_row(admin_page, secret)).to_have_count(0)  # the admin's own keys first
+
+    admin_page.get_by_text("All users' keys").click()
+
+    row = key_row(admin_page, secret)
+    expect(row.get_by_test_id("key-owner")).to_have_text(key_owner.email)
+    expect(admin_page.get_by_role("columnheader", name="Owner")).to_be_visible()
+
+
+def test_narrow_layout(new_page: Callable[..., Page], key_owner: Account) -> None:
+    page = new_page(NARROW_VIEWPORT)
+    open_signed_in(page, ROUTE, key_owner.email, key_owner.password)
+    expect(page.get_by_test_id("keys-table")).to_be_visible()
+
+    secret = create_key(page, f"phone {unique_tag()}", "7 days")
+    page.get_by_role("button", name="Done").click()
+
+    expect(key_row(page, secret)).to_be_attached()
+    assert fits_the_viewport(page)
