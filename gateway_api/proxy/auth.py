@@ -93,14 +93,19 @@ class KeyAuthenticator:
         if wait > 0:
             log.warning("proxy key guessing throttled", extra={"client_address": client_address})
             return Refusal(429, "too many invalid API keys from this address; try again later", retry_after=wait)
-        services = self._services
         found = await asyncio.to_thread(self._find_in_database, secret)
         if not found:
             self._throttle.record_failure(client_address)
             log.info("proxy call with an unknown or revoked API key", extra={"client_address": client_address})
             return Refusal(401, "invalid API key")
-        await asyncio.to_thread(services.catalog.reload_if_stale)
+        await asyncio.to_thread(self._refresh_catalog)
         return None
+
+    def _refresh_catalog(self) -> None:
+        # A key written without a version bump would otherwise stay invisible until the next change.
+        catalog = self._services.catalog
+        if not catalog.reload_if_stale():
+            catalog.reload()
 
     def _find_in_database(self, secret: str) -> bool:
         with Session(self._services.engine) as session:

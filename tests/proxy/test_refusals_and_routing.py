@@ -274,3 +274,16 @@ def test_a_key_issued_elsewhere_works_at_once_and_a_revoked_one_stops(proxy_env:
         assert time.monotonic() < deadline, "a revoked key kept working"
         time.sleep(0.05)
     assert_envelope(call(proxy_env, "openai", key=secret, body=model_body("openai", "gpt-5")), "openai", 401, "invalid")
+
+
+def test_a_key_written_without_a_version_bump_still_works(proxy_env: ProxyEnv) -> None:
+    from gateway_api.security.keys import new_api_key
+    from gateway_api.users import find_user
+
+    new = new_api_key(proxy_env.services.key_pepper)
+    with session_scope(proxy_env.engine) as session:  # e.g. a tool writing the row directly
+        user = find_user(session, ALICE)
+        assert user is not None and user.id is not None
+        session.add(ApiKey(user_id=user.id, prefix=new.prefix, digest=new.digest, scopes="llm"))
+
+    assert call(proxy_env, "openai", key=new.secret, body=model_body("openai", "gpt-5")).status_code == 200
