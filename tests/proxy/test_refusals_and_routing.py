@@ -11,11 +11,12 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from gateway_api.api_keys import revoke_key
+from gateway_api.api_keys import issue_key, revoke_key
 from gateway_api.catalog import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import ApiKey, Provider, Scope, utcnow
-from gateway_api.security.keys import digest_key
+from gateway_api.security.keys import digest_key, new_api_key
+from gateway_api.users import find_user
 from tests.proxy.conftest import ALICE, BOB, CAROL, SLASHED_ANTHROPIC_MODEL, SONNET, ProxyEnv
 
 ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error"}
@@ -257,9 +258,6 @@ def test_model_names_containing_a_slash(proxy_env: ProxyEnv, alice_key: str) -> 
 
 def test_a_key_issued_elsewhere_works_at_once_and_a_revoked_one_stops(proxy_env: ProxyEnv) -> None:
     """Another replica issued the key: the snapshot does not know it yet, one DB look-up finds it."""
-    from gateway_api.api_keys import issue_key
-    from gateway_api.users import find_user
-
     with session_scope(proxy_env.engine) as session:
         user = find_user(session, ALICE)
         assert user is not None
@@ -277,9 +275,6 @@ def test_a_key_issued_elsewhere_works_at_once_and_a_revoked_one_stops(proxy_env:
 
 
 def test_a_key_written_without_a_version_bump_still_works(proxy_env: ProxyEnv) -> None:
-    from gateway_api.security.keys import new_api_key
-    from gateway_api.users import find_user
-
     new = new_api_key(proxy_env.services.key_pepper)
     with session_scope(proxy_env.engine) as session:  # e.g. a tool writing the row directly
         user = find_user(session, ALICE)
