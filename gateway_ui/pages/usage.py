@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui.components.admin_only import admin_only_notice
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.components.multi_select import multi_select, selection_chips
@@ -13,10 +14,6 @@ from gateway_ui.state.usage import USAGE_ROUTE, BreakdownCard, UsageState
 GROUPING_ITEMS = (("Token type", "token_type"), ("User", "user"), ("Model", "model"))
 SORT_ITEMS = (("Spend", "spend"), ("Tokens", "tokens"), ("Requests", "requests"), ("Name", "name"))
 PRESET_DAYS = (7, 30, 90)
-
-
-def admin_only_notice() -> rx.Component:
-    return rx.callout("Only admins can see this page.", icon="lock", color_scheme="amber", data_testid="admin-only")
 
 
 def _date_input(label: str, value: rx.Var[str], on_change: rx.EventHandler, test_id: str) -> rx.Component:
