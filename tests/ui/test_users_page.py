@@ -1,0 +1,215 @@
+"""Users & Groups: admins create, edit and deactivate users and manage groups; users are kept out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import httpx
+from playwright.sync_api import Locator, Page, expect
+
+from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
+from tests.ui.seed import AdminApi, fits_the_viewport, login_token, open_signed_in, unique_tag
+from tests.ui.test_login import ALL_NAV_LABELS
+
+ROUTE = "/llm-gateway/users"
+SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "users.png"
+USER_NAV_LABELS = ("Models", "API Keys")
+
+
+def open_as_admin(page: Page, ui_server: UiServer) -> Page:
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    expect(page.get_by_test_id("users-table")).to_be_visible()
+    return page
+
+
+def api_user(ui_server: UiServer, email: str) -> dict:
+    api = AdminApi(ui_server)
+    try:
+        [user] = [u for u in api.call("GET", "/api/users", params={"q": email})["data"] if u["email"] == email]
+        return user
+    finally:
+        api.close()
+
+
+def create_group_in_ui(page: Page, name: str) -> Locator:
+    page.get_by_label("New group").fill(name)
+    page.get_by_role("button", name="Create group").click()
+    row = page.get_by_test_id(f"group-row-{name}")
+    expect(row).to_be_visible()
+    return row
+
+
+def create_user_in_ui(page: Page, email: str, password: str, *, name: str, role: str, groups: list[str]) -> Locator:
+    page.get_by_role("button", name="Create user").click()
+    dialog = page.get_by_test_id("user-dialog")
+    dialog.get_by_label("Email").fill(email)
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Password").fill(password)
+    dialog.get_by_role("radio", name=role).click()
+    for group in groups:
+        dialog.get_by_role("checkbox", name=group).click()
+    dialog.get_by_role("button", name="Create user").click()
+    expect(dialog).to_have_count(0)
+    row = page.get_by_test_id(f"user-row-{email}")
+    expect(row).to_be_visible()
+    return row
+
+
+def test_admin_creates_a_user_with_role_and_groups(page: Page, ui_server: UiServer) -> None:
+    tag = unique_tag()
+    open_as_admin(page, ui_server)
+    create_group_in_ui(page, f"eng-{tag}")
+    create_group_in_ui(page, f"ops-{tag}")
+    email = f"new-{tag}@example.com"
+
+    row = create_user_in_ui(
+        page, email, "new-user-password-1", name="Ada <b>Lovelace</b>", role="Admin", groups=[f"eng-{tag}"]
+    )
+
+    expect(row).to_contain_text("Ada <b>Lovelace</b>")  # shown as text, never as markup
+    expect(row.get_by_test_id("user-role")).to_have_text("admin")
+    expect(row.get_by_test_id("user-groups")).to_have_text(f"eng-{tag}")
+    expect(row.get_by_test_id("user-status")).to_have_text("active")
+    expect(page.get_by_test_id(f"group-row-eng-{tag}").get_by_test_id("group-members")).to_have_text("1")
+    stored = api_user(ui_server, email)
+    assert (stored["name"], stored["role"], stored["groups"], stored["active"]) == (
+        "Ada <b>Lovelace</b>",
+        "admin",
+        [f"eng-{tag}"],
+        True,
+    )
+    assert login_token(ui_server.url, email, "new-user-password-1")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        page.reload()  # without the toasts
+        expect(page.get_by_test_id(f"user-row-{email}")).to_be_visible()
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOT)
+
+
+def test_the_apis_validation_errors_show_next_to_their_fields(page: Page, ui_server: UiServer) -> None:
+    open_as_admin(page, ui_server)
+    page.get_by_role("button", name="Create user").click()
+    dialog = page.get_by_test_id("user-dialog")
+    dialog.get_by_label("Email").fill("not-an-email")
+    dialog.get_by_label("Password").fill("short")
+
+    dialog.get_by_role("button", name="Create user").click()
+
+    expect(dialog.get_by_test_id("user-email-error")).to_contain_text("email: String should match pattern")
+
+    dialog.get_by_label("Email").fill(ui_server.admin_email)  # taken
+    dialog.get_by_label("Password").fill("long-enough-password")
+    dialog.get_by_role("button", name="Create user").click()
+
+    expect(dialog.get_by_test_id("user-email-error")).to_contain_text("already exists")
+
+
+def test_admin_edits_role_groups_and_deactivates_after_confirming(page: Page, ui_server: UiServer) -> None:
+    tag = unique_tag()
+    api = AdminApi(ui_server)
+    try:
+        api.call("POST", "/api/groups", json={"name": f"team-{tag}"})
+        account = api.create_user(f"edit-{tag}@example.com", "edit-user-password-1", name="Edit Me")
+    finally:
+        api.close()
+    open_as_admin(page, ui_server)
+    row = page.get_by_test_id(f"user-row-{account.email}")
+
+    row.get_by_role("button", name="Edit").click()
+    dialog = page.get_by_test_id("user-dialog")
+    expect(dialog.get_by_label("Name")).to_have_value("Edit Me")
+    dialog.get_by_role("radio", name="Admin").click()
+    dialog.get_by_role("checkbox", name=f"team-{tag}").click()
+    dialog.get_by_role("button", name="Save changes").click()
+
+    expect(row.get_by_test_id("user-role")).to_have_text("admin")
+    expect(row.get_by_test_id("user-groups")).to_have_text(f"team-{tag}")
+    assert api_user(ui_server, account.email)["groups"] == [f"team-{tag}"]
+
+    row.get_by_role("button", name="Deactivate").click()
+    confirm = page.get_by_test_id("deactivate-dialog")
+    expect(confirm).to_contain_text(account.email)
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(row.get_by_test_id("user-status")).to_have_text("active")
+    row.get_by_role("button", name="Deactivate").click()
+    page.get_by_test_id("deactivate-dialog").get_by_role("button", name="Deactivate").click()
+
+    expect(row.get_by_test_id("user-status")).to_have_text("inactive")
+    refused = httpx.post(
+        f"{ui_server.url}/api/auth/login", json={"email": account.email, "password": account.password}
+    )
+    assert refused.status_code == 401
+
+    row.get_by_role("button", name="Reactivate").click()
+    expect(row.get_by_test_id("user-status")).to_have_text("active")
+    assert api_user(ui_server, account.email)["active"] is True
+
+
+def test_groups_are_created_and_deleted_after_confirming(page: Page, ui_server: UiServer) -> None:
+    tag = unique_tag()
+    open_as_admin(page, ui_server)
+    row = create_group_in_ui(page, f"temp-{tag}")
+
+    page.get_by_label("New group").fill("bad name!")
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_test_id("group-name-error")).to_contain_text("name: String should match pattern")
+
+    row.get_by_role("button", name="Delete").click()
+    page.get_by_test_id("delete-group-dialog").get_by_role("button", name="Delete group").click()
+
+    expect(row).to_have_count(0)
+    api = AdminApi(ui_server)
+    try:
+        names = [g["name"] for g in api.call("GET", "/api/groups")["data"]]
+    finally:
+        api.close()
+    assert f"temp-{tag}" not in names
+
+
+def test_a_group_a_policy_uses_is_kept_and_the_reason_shown(page: Page, ui_server: UiServer) -> None:
+    tag = unique_tag()
+    api = AdminApi(ui_server)
+    try:
+        api.call("POST", "/api/groups", json={"name": f"kept-{tag}"})
+        api.grant(f"needs kept-{tag}", f"group:kept-{tag}", ["*"])
+    finally:
+        api.close()
+    open_as_admin(page, ui_server)
+    row = page.get_by_test_id(f"group-row-kept-{tag}")
+
+    row.get_by_role("button", name="Delete").click()
+    page.get_by_test_id("delete-group-dialog").get_by_role("button", name="Delete group").click()
+
+    expect(page.get_by_text(f"is used by policies: needs kept-{tag}")).to_be_visible()
+    expect(row).to_be_visible()
+
+
+def test_a_user_sees_no_admin_pages(page: Page, ui_server: UiServer) -> None:
+    api = AdminApi(ui_server)
+    try:
+        account = api.create_user(f"plain-{unique_tag()}@example.com", "plain-user-password-1")
+    finally:
+        api.close()
+
+    open_signed_in(page, ROUTE, account.email, account.password)
+
+    expect(page.get_by_test_id("not-authorised")).to_contain_text("Not authorised")
+    expect(page.get_by_test_id("users-table")).to_have_count(0)
+    sidebar = page.get_by_test_id("sidebar")
+    for label in ALL_NAV_LABELS:
+        expected = 1 if label in USER_NAV_LABELS else 0
+        expect(sidebar.get_by_role("link", name=label, exact=True)).to_have_count(expected)
+    token = login_token(ui_server.url, account.email, account.password)
+    for path in ("/api/users", "/api/groups"):
+        assert httpx.get(f"{ui_server.url}{path}", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_narrow_layout(new_page: Callable[..., Page], ui_server: UiServer) -> None:
+    page = new_page(NARROW_VIEWPORT)
+    open_as_admin(page, ui_server)
+    tag = unique_tag()
+
+    create_user_in_ui(page, f"narrow-{tag}@example.com", "narrow-password-1", name="Narrow", role="User", groups=[])
+
+    assert fits_the_viewport(page)
