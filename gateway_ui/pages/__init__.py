@@ -1,5 +1,5 @@
 """One module per page; importing this package registers every page with Reflex."""
 
-from gateway_ui.pages import home, keys, login, models, providers, usage, users
+from gateway_ui.pages import home, keys, login, models, policies, providers, usage, users
 
-__all__ = ["home", "keys", "login", "models", "providers", "usage", "users"]
+__all__ = ["home", "keys", "login", "models", "policies", "providers", "usage", "users"]
