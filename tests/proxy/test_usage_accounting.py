@@ -134,14 +134,19 @@ def test_client_disconnect_mid_stream_cancels_the_upstream(proxy_env: ProxyEnv, 
 
 
 def test_client_leaving_before_the_upstream_answers(proxy_env: ProxyEnv, alice_key: str) -> None:
-    proxy_env.fake.configure(headers_delay=2.0)
+    proxy_env.fake.configure(headers_delay=3.0)
+    host, port = proxy_env.live.url.removeprefix("http://").split(":")
+    body = b'{"model":"%s","max_tokens":8,"stream":true,"messages":[]}' % SONNET.encode()
+    head = f"POST /api/llm-proxy/anthropic/v1/messages HTTP/1.1\r\nHost: gw\r\nx-api-key: {alice_key}\r\n"
+    head += f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
 
-    with pytest.raises(httpx.ReadTimeout):
-        messages(proxy_env, alice_key, stream=True, timeout=0.5)
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(head.encode() + body)
+        proxy_env.fake.wait_for_requests(1)  # the upstream is working on it; now the client leaves
 
     [row] = proxy_env.usage_rows(1)
     assert (row.outcome, row.status_code, row.input_tokens, row.ttfb_ms) == (Outcome.client_closed, 499, 0, None)
-    time.sleep(2.0)
+    time.sleep(3.0)
     assert proxy_env.fake.last_request().completed is False, "the upstream call was not cancelled"
 
 
