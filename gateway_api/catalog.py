@@ -25,10 +25,12 @@ from gateway_api.db.models import (
     Policy,
     Provider,
     Role,
+    UsageLimit,
     User,
     UserGroup,
     utcnow,
 )
+from gateway_api.limits.rules import LimitValues
 from gateway_api.security.crypto import CredentialCipher
 
 log = logging.getLogger("gateway.catalog")
@@ -95,6 +97,9 @@ class Snapshot:
     users_by_id: dict[int, UserEntry]
     models_by_name: dict[str, ModelEntry]
     policies: tuple[PolicyEntry, ...]
+    # Limit overrides (gateway_api/limits) by user id and by API key id; absent = none set.
+    user_limits: dict[int, LimitValues] = field(default_factory=dict)
+    key_limits: dict[int, LimitValues] = field(default_factory=dict)
     # Memo of grant decisions; safe because a snapshot never changes once built.
     _grants: dict[tuple[int, str], bool] = field(default_factory=dict)
 
@@ -199,7 +204,36 @@ def load_snapshot(engine: Engine, cipher: CredentialCipher) -> Snapshot:
             PolicyEntry(subjects=frozenset(normalise_subject(s) for s in p.subjects), models=tuple(p.models))
             for p in session.exec(select(Policy))
         )
-    return Snapshot(version=version, keys_by_digest=keys, users_by_id=users, models_by_name=models, policies=policies)
+        user_limits, key_limits = _limit_overrides(session)
+    return Snapshot(
+        version=version,
+        keys_by_digest=keys,
+        users_by_id=users,
+        models_by_name=models,
+        policies=policies,
+        user_limits=user_limits,
+        key_limits=key_limits,
+    )
+
+
+def _limit_overrides(session: Session) -> tuple[dict[int, LimitValues], dict[int, LimitValues]]:
+    by_user: dict[int, LimitValues] = {}
+    by_key: dict[int, LimitValues] = {}
+    for row in session.exec(select(UsageLimit)):
+        values = LimitValues(
+            input_token_quota=row.input_token_quota,
+            output_token_quota=row.output_token_quota,
+            requests_per_minute=row.requests_per_minute,
+            daily_budget_usd=row.daily_budget_usd,
+            monthly_budget_usd=row.monthly_budget_usd,
+        )
+        if values.empty:
+            continue
+        if row.user_id is not None:
+            by_user[row.user_id] = values
+        elif row.api_key_id is not None:
+            by_key[row.api_key_id] = values
+    return by_user, by_key
 
 
 def _provider_entry(provider: Provider, cipher: CredentialCipher) -> ProviderEntry:

@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, gt=0)
     login_failure_window_seconds: float = Field(default=60.0, gt=0)
 
+    # Limits (gateway_api/limits): defaults for every non-admin user; unset = unlimited. Per user and per key
+    # overrides live in the database. Token quotas count over a rolling window, budgets per UTC day / month.
+    default_input_token_quota: int | None = Field(default=None, ge=0)
+    default_output_token_quota: int | None = Field(default=None, ge=0)
+    default_requests_per_minute: int | None = Field(default=None, ge=0)
+    default_daily_budget_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    default_monthly_budget_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    token_quota_window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+    # Redis keys of the limit counters start with this (several gateways may share one Redis).
+    limits_redis_prefix: str = "gateway:limits:"
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -169,3 +169,20 @@ class ConfigVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(default="catalog", max_length=32)
     version: int = 0
+
+
+class UsageLimit(SQLModel, table=True):
+    """Limit overrides of one user or one API key (exactly one of the two ids is set); None inherits.
+
+    A key's value beats its user's, which beats the ``GATEWAY_DEFAULT_*`` settings (admins ignore the defaults).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", unique=True, ondelete="CASCADE")
+    api_key_id: int | None = Field(default=None, foreign_key="apikey.id", unique=True, ondelete="CASCADE")
+    input_token_quota: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    output_token_quota: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    requests_per_minute: int | None = None
+    daily_budget_usd: float | None = None
+    monthly_budget_usd: float | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
