@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway_api.app import create_app
+from gateway_api.app import create_app, metrics_of
 from gateway_api.proxy.asgi_io import Receive, Scope, Send
 from gateway_api.proxy.handler import PROXY_PREFIX, ProxyApp
+from gateway_api.request_context import RequestContext
 
 _PROXY_PATH_PREFIX = PROXY_PREFIX + "/"
 
@@ -17,7 +18,8 @@ class GatewayFront:
 
     def __init__(self, api: FastAPI, proxy: ProxyApp) -> None:
         self.api = api
-        self.proxy = proxy
+        # The FastAPI app wraps itself in RequestContext; proxy calls skip it, so they get their own.
+        self.proxy = RequestContext(proxy, metrics=lambda: metrics_of(api))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(_PROXY_PATH_PREFIX):

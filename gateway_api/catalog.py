@@ -137,8 +137,13 @@ def read_config_version(engine: Engine) -> int:
     return version or 0
 
 
+# Session.info flag: this transaction bumped the version (the Redis broadcaster publishes once it commits).
+CATALOG_BUMPED = "gateway_catalog_bumped"
+
+
 def bump_config_version(session: Session) -> None:
     """Mark the catalog stale for every replica; call inside the transaction that made the change."""
+    session.info[CATALOG_BUMPED] = True
     updated = session.exec(  # type: ignore[call-overload]
         update(ConfigVersion).where(ConfigVersion.name == "catalog").values(version=ConfigVersion.version + 1)
     )
@@ -261,7 +266,11 @@ class Catalog:
         self.snapshot: Snapshot = empty_snapshot()
 
     def reload(self) -> Snapshot:
-        self.snapshot = load_snapshot(self._engine, self._cipher)
+        snapshot = load_snapshot(self._engine, self._cipher)
+        # Reloads run in threads (poll, Redis message, API commit) and may finish out of order: an older
+        # snapshot must never replace a newer one, or a revocation could be undone until the next change.
+        if snapshot.version >= self.snapshot.version:
+            self.snapshot = snapshot
         return self.snapshot
 
     def reload_if_stale(self) -> bool:

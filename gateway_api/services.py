@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from gateway_api.catalog import Catalog
+from gateway_api.metrics import GatewayMetrics
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.throttle import FailureThrottle
 from gateway_api.settings import Settings
@@ -23,5 +24,7 @@ class AppServices:
     catalog: Catalog
     recorder: UsageRecorder
     login_throttle: FailureThrottle
+    # This process's Prometheus registry (GET /metrics); other modules increment its counters.
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     # Set by the proxy when it starts (its pooled upstream client and other per-worker state).
     extras: dict[str, Any] = field(default_factory=dict)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     upstream_idle_timeout: float = Field(default=600.0, gt=0)
     usage_flush_interval: float = Field(default=0.5, gt=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+    # How often each replica checks the config version row. Without Redis this alone bounds how long a revoked
+    # key keeps working; with Redis changes arrive as messages and this is only the safety net.
+    catalog_poll_seconds: float = Field(default=0.25, gt=0)
     default_key_expiry_days: int = Field(default=7, gt=0)
 
     # Brute-force protection for logins and key guessing.

@@ -70,12 +70,15 @@ class KeyAuthenticator:
         digest = digest_key(secret, services.key_pepper)
         key = services.catalog.snapshot.keys_by_digest.get(digest)
         if key is None:
+            services.metrics.key_cache_misses.inc()
             refusal = await self._look_up_new_key(secret, client_address)
             if refusal is not None:
                 return refusal
             key = services.catalog.snapshot.keys_by_digest.get(digest)
             if key is None:
                 return Refusal(401, "invalid API key")
+        else:
+            services.metrics.key_cache_hits.inc()
         if key.expired(time.time()):
             return Refusal(401, "API key has expired; create a new one with `gateway login --scope llm`")
         user = services.catalog.snapshot.users_by_id.get(key.user_id)

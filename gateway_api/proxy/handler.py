@@ -179,6 +179,9 @@ class ProxyApp:
         task = asyncio.current_task()
         assert task is not None
         watch = DisconnectWatch(receive, task)
+        # The first-byte limit runs from here to the first body byte (head and first chunk), separately from the
+        # idle limit between later chunks: a model may think long before its first token, then stream briskly.
+        first_byte_deadline = loop.time() + services.settings.upstream_first_byte_timeout
         try:
             try:
                 response = await self._upstream.send(scope["method"], url, headers, body)
@@ -202,11 +205,15 @@ class ProxyApp:
                 if trace is not None:
                     encoding = None if decoder else response.headers.get("content-encoding")
                     scanner = UsageScanner(provider, trace.streamed, encoding)
-                await self._relay(send, provider, response, decoder, scanner, trace, watch)
+                await self._relay(send, provider, response, decoder, scanner, trace, watch, first_byte_deadline)
             finally:
                 response.close()  # after a full read the connection is already back in the pool; else drop it
         except asyncio.CancelledError:
             if not watch.fired:
+                # Cancelled by the server, not the client: a shutdown's grace period ran out mid-call.
+                if trace is not None:
+                    trace.outcome = Outcome.gateway_error
+                    trace.status_code = trace.status_code or 503
                 raise
             task.uncancel()
             if trace is not None:
@@ -226,6 +233,7 @@ class ProxyApp:
         scanner: UsageScanner | None,
         trace: CallTrace | None,
         watch: DisconnectWatch,
+        first_byte_deadline: float,
     ) -> None:
         """Relay the upstream reply chunk by chunk as it arrives, feeding the usage scanner on the way."""
         assert self._services is not None
@@ -236,7 +244,7 @@ class ProxyApp:
         try:
             async with asyncio.timeout(None) as idle:
                 while True:
-                    idle.reschedule(loop.time() + idle_timeout)
+                    idle.reschedule(loop.time() + idle_timeout if head_sent else first_byte_deadline)
                     chunk = await content.readany()
                     idle.reschedule(None)  # a slow client is not an idle upstream
                     if decoder is not None and chunk:
@@ -258,7 +266,8 @@ class ProxyApp:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except TimeoutError:
             watch.stop()  # whatever is sent now is the last message
-            await _ended_early(send, provider, trace, head_sent, Outcome.gateway_error, 504, "stopped sending")
+            what = "stopped sending" if head_sent else "did not answer in time"
+            await _ended_early(send, provider, trace, head_sent, Outcome.gateway_error, 504, what)
         except (aiohttp.ClientError, OSError):
             watch.stop()
             await _ended_early(send, provider, trace, head_sent, Outcome.upstream_error, 502, "closed the connection")
@@ -272,7 +281,9 @@ def _record_usage(services: AppServices, trace: CallTrace, scanner: UsageScanner
     try:
         if scanner is not None:
             trace.usage = scanner.finish()
-        services.recorder.record(usage_row(trace, finished))
+        row = usage_row(trace, finished)
+        services.recorder.record(row)
+        services.metrics.record_usage_row(row)
     except Exception:
         log.exception("could not build the usage row", extra={"model": trace.model.name})
 

@@ -39,6 +39,7 @@ class FakeBehaviour:
     extra_headers: dict[str, str] = field(default_factory=dict)
     headers_delay: float = 0.0  # seconds before the response head
     chunk_delay: float = 0.0  # seconds between body chunks
+    first_chunk_delay: float = 0.0  # seconds between the response head and the first body chunk
     chunk_size: int | None = None  # re-split the (encoded) body into pieces of this many bytes
     content_encoding: str | None = None  # gzip | deflate | br | zstd
     drop_after_bytes: int | None = None  # close the connection after this many body bytes

@@ -181,6 +181,8 @@ async def send_body(
         for index, chunk in enumerate(chunks):
             if index and behaviour.chunk_delay:
                 await asyncio.sleep(behaviour.chunk_delay)
+            if not index and behaviour.first_chunk_delay:
+                await asyncio.sleep(behaviour.first_chunk_delay)  # the head is already out (StreamResponse)
             if behaviour.drop_after_bytes is not None and sent + len(chunk) >= behaviour.drop_after_bytes:
                 await response.write(chunk[: behaviour.drop_after_bytes - sent])
                 _drop_connection(request)
