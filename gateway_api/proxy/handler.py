@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiohttp
 import orjson
 
 from gateway_api.catalog import ModelEntry
@@ -31,6 +30,7 @@ from gateway_api.proxy.asgi_io import (
 from gateway_api.proxy.auth import KeyAuthenticator, Refusal, presented_key
 from gateway_api.proxy.content_decoding import StreamDecoder, UnsupportedEncodingError, make_decoder
 from gateway_api.proxy.envelopes import error_body
+from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.providers import PROVIDER_NAMES, ProviderName
 from gateway_api.proxy.routes import Endpoint, EndpointKind, resolve, upstream_url
@@ -46,6 +46,8 @@ _PREFIX_BYTES = PROXY_PREFIX.encode() + b"/"
 _AUTH_HEADERS = (b"authorization", b"x-api-key")
 _SESSION_HEADERS = (b"x-claude-code-session-id", b"session-id")
 _PROBE_HEADERS = ((b"content-type", b"text/plain"),)
+# Known paths resolved once (the validation regexes cost more than the rest of routing); bounded, cleared when full.
+MAX_CACHED_ROUTES = 1024
 
 
 class UpstreamBrokeOff(Exception):
@@ -59,6 +61,7 @@ class ProxyApp:
         self._services: AppServices | None = None
         self._upstream: UpstreamClient | None = None
         self._auth: KeyAuthenticator | None = None
+        self._routes: dict[tuple[bytes, str], tuple[ProviderName, bytes, Endpoint]] = {}
 
     async def start(self, services: AppServices) -> None:
         upstream = UpstreamClient(services.settings)
@@ -78,11 +81,10 @@ class ProxyApp:
         started = loop.time()
 
         # 1. Route: only known endpoints, validated before anything is decoded.
-        provider, subpath = _split_target(scope.get("raw_path") or scope["path"].encode())
+        provider, subpath, endpoint = self._route(scope.get("raw_path") or scope["path"].encode(), scope["method"])
         if provider is None:
             await _refuse(send, "openai", Refusal(404, "unknown provider; use /api/llm-proxy/anthropic or /openai"))
             return
-        endpoint = resolve(provider, scope["method"], subpath)
         if endpoint is None:
             await _refuse(send, provider, Refusal(404, f"{scope['method']} {subpath.decode('latin-1')} is not proxied"))
             return
@@ -145,6 +147,13 @@ class ProxyApp:
             message = f'provider "{model.provider.name}" ({provider}) is not configured: an admin must set its API key'
             await _refuse(send, provider, Refusal(400, message))
             return
+        # Quotas, request rate, spend budgets: one dict lookup when no limit applies to this key.
+        limits = services.limits.plan_for(snapshot, caller.key)
+        if limits is not None:
+            exceeded = await services.limits.admit(limits)
+            if exceeded is not None:
+                await _refuse(send, provider, Refusal(429, exceeded.message, exceeded.retry_after))
+                return
 
         # 6. Forward and relay.
         trace = None
@@ -159,6 +168,20 @@ class ProxyApp:
                 session_id=next(filter(None, (header_value(scope, h) for h in _SESSION_HEADERS)), None),
             )
         await self._forward(scope, receive, send, provider, endpoint, model, body, trace)
+
+    def _route(self, raw_path: bytes, method: str) -> tuple[ProviderName | None, bytes, Endpoint | None]:
+        cached = self._routes.get((raw_path, method))
+        if cached is not None:
+            return cached
+        provider, subpath = _split_target(raw_path)
+        if provider is None:
+            return None, subpath, None
+        endpoint = resolve(provider, method, subpath)
+        if endpoint is not None:  # only proxied paths: refused ones cannot churn the cache for free
+            if len(self._routes) >= MAX_CACHED_ROUTES:
+                self._routes.clear()
+            self._routes[(raw_path, method)] = (provider, subpath, endpoint)
+        return provider, subpath, endpoint
 
     async def _forward(
         self,
@@ -189,7 +212,7 @@ class ProxyApp:
                 watch.stop()
                 await _upstream_failed(send, provider, trace, 504, f"the {provider} upstream did not answer in time")
                 return
-            except (aiohttp.ClientError, OSError) as exc:
+            except OSError as exc:
                 log.warning(
                     "upstream unreachable", extra={"provider": model.provider.name, "error": type(exc).__name__}
                 )
@@ -228,7 +251,7 @@ class ProxyApp:
         self,
         send: Send,
         provider: ProviderName,
-        response: aiohttp.ClientResponse,
+        response: UpstreamResponse,
         decoder: StreamDecoder | None,
         scanner: UsageScanner | None,
         trace: CallTrace | None,
@@ -268,7 +291,7 @@ class ProxyApp:
             watch.stop()  # whatever is sent now is the last message
             what = "stopped sending" if head_sent else "did not answer in time"
             await _ended_early(send, provider, trace, head_sent, Outcome.gateway_error, 504, what)
-        except (aiohttp.ClientError, OSError):
+        except OSError:
             watch.stop()
             await _ended_early(send, provider, trace, head_sent, Outcome.upstream_error, 502, "closed the connection")
         else:
@@ -283,6 +306,7 @@ def _record_usage(services: AppServices, trace: CallTrace, scanner: UsageScanner
             trace.usage = scanner.finish()
         row = usage_row(trace, finished)
         services.recorder.record(row)
+        services.limits.count(row)  # the caller's quota and budget counters
         services.metrics.record_usage_row(row)
     except Exception:
         log.exception("could not build the usage row", extra={"model": trace.model.name})
@@ -369,7 +393,7 @@ def _top_level_model(body: bytes) -> str | Refusal:
     return model
 
 
-def _decoder_for_client(scope: Scope, response: aiohttp.ClientResponse) -> StreamDecoder | None:
+def _decoder_for_client(scope: Scope, response: UpstreamResponse) -> StreamDecoder | None:
     """The upstream was asked for `identity`; if it encoded anyway with a coding the client did not accept, the
     gateway decodes. With no decoder for it the bytes go as they are, as a transparent proxy would."""
     coding = response.headers.get("content-encoding")
