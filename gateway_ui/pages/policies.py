@@ -12,8 +12,6 @@ from gateway_ui.pages.policy_form import policy_form_dialog
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.policies import POLICIES_ROUTE, PoliciesState, PolicyRow, SubjectChip
 
-SUBJECT_ICONS = {"everyone": "globe", "user": "user", "group": "users"}
-
 
 def _subject_badge(subject: SubjectChip) -> rx.Component:
     return rx.badge(

@@ -8,12 +8,12 @@ from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.form_field import form_field
 from gateway_ui.state.providers import PRICE_FIELDS, ProvidersState
 
-PRICE_LABELS = {
-    "price_input": "Input",
-    "price_output": "Output",
-    "price_cache_read": "Cache read",
-    "price_cache_write": "Cache write",
-}
+PRICE_LABELS = (
+    ("price_input", "Input"),
+    ("price_output", "Output"),
+    ("price_cache_read", "Cache read"),
+    ("price_cache_write", "Cache write"),
+)
 
 
 def _error(name: str) -> rx.Var[str]:
@@ -73,7 +73,7 @@ def _price_inputs(defaults: dict[str, rx.Var[str]] | None) -> rx.Component:
                 _error(name),
                 html_for=f"field-{name}",
             )
-            for name, label in PRICE_LABELS.items()
+            for name, label in PRICE_LABELS
         ],
         columns=rx.breakpoints(initial="1", sm="2"),
         spacing="3",

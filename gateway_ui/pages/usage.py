@@ -9,7 +9,7 @@ from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.components.multi_select import multi_select, selection_chips
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.usage import USAGE_ROUTE, BreakdownCard, UsageState
+from gateway_ui.state.usage import TOKEN_TYPE_COLORS, USAGE_ROUTE, BreakdownCard, UsageState
 
 GROUPING_ITEMS = (("Token type", "token_type"), ("User", "user"), ("Model", "model"))
 SORT_ITEMS = (("Spend", "spend"), ("Tokens", "tokens"), ("Requests", "requests"), ("Name", "name"))
@@ -205,9 +205,18 @@ def _small_chart(card: BreakdownCard) -> rx.Component:
                 rx.recharts.x_axis(type_="number", hide=True),
                 rx.recharts.y_axis(type_="category", hide=True),
                 rx.recharts.graphing_tooltip(),
-                rx.recharts.bar(data_key="uncached", name="Input", stack_id="t", fill=rx.color("indigo", 9)),
-                rx.recharts.bar(data_key="cached", name="Cache read", stack_id="t", fill=rx.color("teal", 9)),
-                rx.recharts.bar(data_key="output", name="Output", stack_id="t", fill=rx.color("amber", 9)),
+                rx.recharts.bar(
+                    data_key="uncached", name="Input", stack_id="t", fill=rx.color(TOKEN_TYPE_COLORS["input"], 9)
+                ),
+                rx.recharts.bar(
+                    data_key="cached",
+                    name="Cache read",
+                    stack_id="t",
+                    fill=rx.color(TOKEN_TYPE_COLORS["cache_read"], 9),
+                ),
+                rx.recharts.bar(
+                    data_key="output", name="Output", stack_id="t", fill=rx.color(TOKEN_TYPE_COLORS["output"], 9)
+                ),
                 data=card.bar,
                 layout="vertical",
                 width="100%",
@@ -268,7 +277,7 @@ def _breakdown(
                 matches > 0,
                 rx.grid(
                     rx.foreach(cards, _small_chart),
-                    columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+                    columns=rx.breakpoints(initial="1", sm="2"),
                     spacing="3",
                     width="100%",
                 ),

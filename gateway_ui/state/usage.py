@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -13,128 +12,25 @@ import reflex as rx
 from gateway_ui import api_client
 from gateway_ui.state import usage_filters as filters
 from gateway_ui.state.auth import AuthState
+from gateway_ui.state.usage_view import (
+    BREAKDOWN_SORTS,
+    MAX_SMALL_CHARTS,
+    TOKEN_TYPE_COLORS,
+    BreakdownCard,
+    ChartSeries,
+    FilterOption,
+    breakdown_card,
+    chart_data,
+    format_count,
+    format_usd,
+    is_day,
+    selected_labels,
+    visible_cards,
+)
+
+__all__ = ["TOKEN_TYPE_COLORS", "USAGE_ROUTE", "BreakdownCard", "UsageState"]
 
 USAGE_ROUTE = "/llm-gateway/usage"
-# Radix colour steps, distinct side by side; series beyond the palette reuse it.
-SERIES_COLORS = ("indigo", "amber", "teal", "crimson", "violet", "grass", "orange", "cyan", "pink", "brown", "gray")
-TOKEN_TYPE_LABELS = {
-    "input": "Input (uncached)",
-    "cache_read": "Cache read",
-    "cache_write": "Cache write",
-    "output": "Output",
-}
-BREAKDOWN_SORTS = {
-    "spend": lambda row: (-row.cost_usd, row.label),
-    "tokens": lambda row: (-row.total_tokens, row.label),
-    "requests": lambda row: (-row.requests, row.label),
-    "name": lambda row: (row.label.lower(),),
-}
-MAX_SMALL_CHARTS = 12
-
-
-def format_count(value: float) -> str:
-    return f"{int(value):,}"
-
-
-def format_usd(value: float) -> str:
-    """Dollars with cents; sub-cent amounts keep four decimals so small test traffic is not shown as $0.00."""
-    if 0 < abs(value) < 0.01:
-        return f"${value:.4f}"
-    return f"${value:,.2f}"
-
-
-@dataclass
-class FilterOption:
-    value: str = ""
-    label: str = ""
-
-
-@dataclass
-class ChartSeries:
-    key: str = ""  # "s0", "s1"...: recharts reads dots in a dataKey as nested paths, so names cannot be keys
-    label: str = ""
-    color: str = ""
-
-
-@dataclass
-class BreakdownCard:
-    key: str = ""
-    label: str = ""
-    requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float = 0.0
-    requests_text: str = ""
-    tokens_text: str = ""
-    cost_text: str = ""
-    # One row for the card's small stacked bar: uncached input, cache reads, output.
-    bar: list[dict[str, int]] = field(default_factory=list)
-
-
-def _breakdown_card(entry: dict[str, Any]) -> BreakdownCard:
-    input_tokens = int(entry["input_tokens"])
-    output_tokens = int(entry["output_tokens"])
-    cache_read = int(entry["cache_read_tokens"])
-    return BreakdownCard(
-        key=str(entry["key"]),
-        label=str(entry["label"]),
-        requests=int(entry["requests"]),
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read,
-        total_tokens=input_tokens + output_tokens,
-        cost_usd=float(entry["cost_usd"]),
-        requests_text=format_count(entry["requests"]),
-        tokens_text=format_count(input_tokens + output_tokens),
-        cost_text=format_usd(float(entry["cost_usd"])),
-        bar=[{"uncached": max(input_tokens - cache_read, 0), "cached": cache_read, "output": output_tokens}],
-    )
-
-
-def _bucket_label(moment: str, bucket: str) -> str:
-    parsed = datetime.fromisoformat(moment)
-    return parsed.strftime("%b %d %H:00") if bucket == "hour" else parsed.strftime("%b %d")
-
-
-def _chart(timeseries: dict[str, Any], bucket: str) -> tuple[list[ChartSeries], list[dict[str, Any]]]:
-    names: list[str] = list(timeseries["series"])
-    grouped_by_type = timeseries["group_by"] == "token_type"
-    series = [
-        ChartSeries(
-            key=f"s{index}",
-            label=TOKEN_TYPE_LABELS.get(name, name) if grouped_by_type else name,
-            color=f"var(--{SERIES_COLORS[index % len(SERIES_COLORS)]}-9)",
-        )
-        for index, name in enumerate(names)
-    ]
-    rows = []
-    for point in timeseries["points"]:
-        row: dict[str, Any] = {"bucket": _bucket_label(point["bucket_start"], bucket)}
-        for index, name in enumerate(names):
-            row[f"s{index}"] = point["series"].get(name, 0)
-        rows.append(row)
-    return series, rows
-
-
-def _visible(cards: list[BreakdownCard], search: str, sort: str) -> list[BreakdownCard]:
-    needle = search.strip().lower()
-    matching = [card for card in cards if needle in card.label.lower()] if needle else list(cards)
-    return sorted(matching, key=BREAKDOWN_SORTS.get(sort, BREAKDOWN_SORTS["spend"]))
-
-
-def _is_day(value: str) -> bool:
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _selected_labels(selected: list[str], options: list[FilterOption], noun: str) -> list[FilterOption]:
-    labels = {option.value: option.label for option in options}
-    return [FilterOption(value=value, label=labels.get(value, f"{noun} {value}")) for value in selected]
 
 
 class UsageState(rx.State):
@@ -180,31 +76,31 @@ class UsageState(rx.State):
 
     @rx.var
     def visible_model_cards(self) -> list[BreakdownCard]:
-        return _visible(self.model_cards, self.model_search, self.model_sort)[:MAX_SMALL_CHARTS]
+        return visible_cards(self.model_cards, self.model_search, self.model_sort)[:MAX_SMALL_CHARTS]
 
     @rx.var
     def visible_user_cards(self) -> list[BreakdownCard]:
-        return _visible(self.user_cards, self.user_search, self.user_sort)[:MAX_SMALL_CHARTS]
+        return visible_cards(self.user_cards, self.user_search, self.user_sort)[:MAX_SMALL_CHARTS]
 
     @rx.var
     def model_match_count(self) -> int:
-        return len(_visible(self.model_cards, self.model_search, self.model_sort))
+        return len(visible_cards(self.model_cards, self.model_search, self.model_sort))
 
     @rx.var
     def user_match_count(self) -> int:
-        return len(_visible(self.user_cards, self.user_search, self.user_sort))
+        return len(visible_cards(self.user_cards, self.user_search, self.user_sort))
 
     @rx.var
     def selected_users(self) -> list[FilterOption]:
-        return _selected_labels(self.user_ids, self.user_options, "user")
+        return selected_labels(self.user_ids, self.user_options, "user")
 
     @rx.var
     def selected_models(self) -> list[FilterOption]:
-        return _selected_labels(self.models, self.model_options, "model")
+        return selected_labels(self.models, self.model_options, "model")
 
     @rx.var
     def selected_keys(self) -> list[FilterOption]:
-        return _selected_labels(self.key_ids, self.key_options, "key")
+        return selected_labels(self.key_ids, self.key_options, "key")
 
     @rx.var
     def has_filters(self) -> bool:
@@ -273,7 +169,7 @@ class UsageState(rx.State):
             self.load_error = exc.message
             yield rx.toast.error(f"Could not load usage: {exc.message}")
             return
-        self._show(summary, timeseries, by_model, by_user, options, view.bucket)
+        self._show(summary, timeseries, by_model, by_user, options, view)
         self.loading = False
 
     def _show(
@@ -283,7 +179,7 @@ class UsageState(rx.State):
         by_model: list[dict[str, Any]],
         by_user: list[dict[str, Any]],
         options: dict[str, Any],
-        bucket: str,
+        view: filters.UsageView,
     ) -> None:
         self.requests_text = format_count(summary["requests"])
         self.input_text = format_count(summary["input_tokens"])
@@ -292,9 +188,10 @@ class UsageState(rx.State):
         self.cache_write_text = format_count(summary["cache_write_tokens"])
         self.spend_text = format_usd(float(summary["cost_usd"]))
         self.has_usage = int(summary["requests"]) > 0
-        self.chart_series, self.chart_rows = _chart(timeseries, bucket)
-        self.model_cards = [_breakdown_card(entry) for entry in by_model]
-        self.user_cards = [_breakdown_card(entry) for entry in by_user]
+        period_end = datetime.fromisoformat(filters.period_params(view)["end"])
+        self.chart_series, self.chart_rows = chart_data(timeseries, view.bucket, period_end)
+        self.model_cards = [breakdown_card(entry) for entry in by_model]
+        self.user_cards = [breakdown_card(entry) for entry in by_user]
         self.user_options = [FilterOption(value=str(u["id"]), label=str(u["email"])) for u in options["users"]]
         self.model_options = [FilterOption(value=str(m), label=str(m)) for m in options["models"]]
         self.key_options = [
@@ -328,13 +225,13 @@ class UsageState(rx.State):
     @rx.event
     async def set_start_day(self, value: str):
         # A start after the end drags the end along (one-day range) rather than refusing the date picked.
-        end = max(value, self.end_day) if _is_day(value) else self.end_day
+        end = max(value, self.end_day) if is_day(value) else self.end_day
         async for update in self._set_dates(value, end):
             yield update
 
     @rx.event
     async def set_end_day(self, value: str):
-        start = min(value, self.start_day) if _is_day(value) else self.start_day
+        start = min(value, self.start_day) if is_day(value) else self.start_day
         async for update in self._set_dates(start, value):
             yield update
 

@@ -12,6 +12,8 @@ from playwright.sync_api import Locator, Page, expect
 from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
 from tests.ui.seed import AdminApi, fits_the_viewport, open_signed_in, unique_tag
 
+# 1280 px wide, tall enough that the sidebar and the page fit in one viewport-sized picture.
+SCREENSHOT_VIEWPORT = {"width": 1280, "height": 1000}
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "policies.png"
 ROUTE = "/llm-gateway/policies"
 NO_MATCH = "No current matches - applies to future models"
@@ -144,7 +146,8 @@ def test_layout_at_phone_width_and_screenshot(
     assert fits_the_viewport(narrow)
 
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        wide = new_page()
+        wide = new_page(SCREENSHOT_VIEWPORT)
         open_signed_in(wide, ROUTE, ui_server.admin_email, ui_server.admin_password)
         expect(wide.get_by_test_id("policy-row").first).to_be_visible()
-        wide.screenshot(path=SCREENSHOT, full_page=True)
+        wide.mouse.move(0, 0)
+        wide.screenshot(path=SCREENSHOT)

@@ -7,7 +7,7 @@ import io
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,12 +15,14 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from gateway_ui.state.usage import format_usd
+from gateway_ui.state.usage_view import format_usd
 from tests.fakes.provider_bodies import FakeUsage
 from tests.fakes.upstream import FakeUpstream
 from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
 from tests.ui.seed import AdminApi, fits_the_viewport, login_token, open_signed_in, unique_tag
 
+# 1280 px wide, tall enough that the sidebar and the page fit in one viewport-sized picture.
+SCREENSHOT_VIEWPORT = {"width": 1280, "height": 1000}
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "usage.png"
 ROUTE = "/llm-gateway/usage"
 # What the fake upstream reports per call, and what the gateway must record from it.
@@ -228,15 +230,18 @@ def test_breakdowns_search_and_names_render_as_text(page: Page, ui_server: UiSer
     expect(models.get_by_test_id("breakdown-card")).to_contain_text(usage_world.gpt_model)
 
 
-def test_layout_at_phone_width_and_screenshot(new_page, ui_server: UiServer, usage_world: UsageWorld) -> None:
+def test_layout_at_phone_width_and_screenshot(
+    new_page: Callable[..., Page], ui_server: UiServer, usage_world: UsageWorld
+) -> None:
     narrow = new_page(NARROW_VIEWPORT)
     open_signed_in(narrow, ROUTE, ui_server.admin_email, ui_server.admin_password)
     expect(narrow.get_by_test_id("stat-requests")).not_to_have_text("0")
     assert fits_the_viewport(narrow)
 
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        wide = new_page()
+        wide = new_page(SCREENSHOT_VIEWPORT)
         open_signed_in(wide, ROUTE, ui_server.admin_email, ui_server.admin_password)
         expect(wide.get_by_test_id("usage-timeline")).to_be_visible()
         wide.wait_for_timeout(500)  # let the chart finish laying out
-        wide.screenshot(path=SCREENSHOT, full_page=True)
+        wide.mouse.move(0, 0)
+        wide.screenshot(path=SCREENSHOT)
