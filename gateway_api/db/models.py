@@ -149,6 +149,40 @@ class UsageRecord(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=200)
 
 
+class UsageRollupBase(SQLModel):
+    """Sums of usage records per time bucket and per (user, key, provider, model, outcome).
+
+    Maintained by database triggers on ``usagerecord`` (migration 0004), in the inserting transaction, so every
+    writer (the recorder, tests, bulk loads) keeps them exact; the usage queries read them for whole hours and
+    days and the raw table only for the partial hours at a range's edges. A record without user or key is
+    counted under id 0 (ids start at 1): key columns cannot be NULL, or equal keys would not conflict.
+    """
+
+    bucket_start: datetime = Field(primary_key=True)
+    user_id: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    api_key_id: int = Field(default=0, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    provider: str = Field(max_length=100, primary_key=True)
+    model: str = Field(max_length=200, primary_key=True)
+    outcome: str = Field(max_length=20, primary_key=True)  # an Outcome value, kept as text in the rollups
+    # BIGINT: a day of one busy key can pass 2**31 tokens, PostgreSQL's INTEGER would overflow.
+    requests: int = Field(default=0, sa_type=BigInteger)
+    input_tokens: int = Field(default=0, sa_type=BigInteger)
+    output_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_read_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_write_tokens: int = Field(default=0, sa_type=BigInteger)
+    reasoning_tokens: int = Field(default=0, sa_type=BigInteger)
+    cost_usd: float = 0.0
+
+
+class UsageHourly(UsageRollupBase, table=True):
+    # Without rowid SQLite stores rows in primary-key order, so a time range is one contiguous scan.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class UsageDaily(UsageRollupBase, table=True):
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,202 @@
+"""usage rollups: hourly and daily sums of usage records, kept exact by triggers, backfilled from existing rows
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-27 06:00:00
+
+The triggers (not the application) maintain the rollups so that every writer keeps them exact: the usage
+recorder's batches, rows added through the ORM, bulk loads, and deletes or updates made by hand. On SQLite they
+are row triggers (one upsert per record and rollup); on PostgreSQL statement triggers over the transition
+tables, so a batch of records costs one grouped upsert per rollup.
+
+A later migration that recreates ``usagerecord`` on SQLite (batch mode copies the table) drops its triggers and
+must create them again; tests/db/test_usage_rollups.py fails if they are missing.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ROLLUPS = {"usagehourly": "hour", "usagedaily": "day"}
+KEY_COLUMNS = ("bucket_start", "user_id", "api_key_id", "provider", "model", "outcome")
+SUM_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+)
+ALL_COLUMNS = ", ".join((*KEY_COLUMNS, "requests", *SUM_COLUMNS))
+# The same text SQLAlchemy stores for a UTC datetime on SQLite, so range comparisons with bound values work.
+SQLITE_FORMATS = {"hour": "%Y-%m-%d %H:00:00.000000", "day": "%Y-%m-%d 00:00:00.000000"}
+
+
+def _create_rollup_table(name: str) -> None:
+    op.create_table(
+        name,
+        sa.Column("bucket_start", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("user_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("api_key_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("provider", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("model", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("requests", sa.BigInteger(), nullable=False),
+        sa.Column("input_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("output_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("cache_read_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("cache_write_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("reasoning_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("cost_usd", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint(*KEY_COLUMNS),
+        sqlite_with_rowid=False,
+    )
+
+
+def _execute(sql: str) -> None:
+    # Driver-level: SQLAlchemy's text() would read the ":00" of time formats as bind parameters.
+    op.get_bind().exec_driver_sql(sql)
+
+
+# -- SQLite: row triggers ---------------------------------------------------------------------------------------
+
+
+def _sqlite_key(row: str, unit: str) -> list[str]:
+    return [
+        f"strftime('{SQLITE_FORMATS[unit]}', {row}.created_at)",
+        f"coalesce({row}.user_id, 0)",
+        f"coalesce({row}.api_key_id, 0)",
+        f"{row}.provider",
+        f"{row}.model",
+        f"{row}.outcome",
+    ]
+
+
+def _sqlite_add(table: str, unit: str) -> str:
+    values = ", ".join((*_sqlite_key("NEW", unit), "1", *(f"NEW.{c}" for c in SUM_COLUMNS)))
+    updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in ("requests", *SUM_COLUMNS))
+    return (
+        f"INSERT INTO {table} ({ALL_COLUMNS}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {updates};"
+    )
+
+
+def _sqlite_subtract(table: str, unit: str) -> str:
+    match = " AND ".join(f"{c} = {v}" for c, v in zip(KEY_COLUMNS, _sqlite_key("OLD", unit), strict=True))
+    updates = ", ".join(["requests = requests - 1", *(f"{c} = {c} - OLD.{c}" for c in SUM_COLUMNS)])
+    return f"UPDATE {table} SET {updates} WHERE {match}; DELETE FROM {table} WHERE {match} AND requests <= 0;"
+
+
+def _sqlite_triggers() -> None:
+    add = " ".join(_sqlite_add(t, u) for t, u in ROLLUPS.items())
+    subtract = " ".join(_sqlite_subtract(t, u) for t, u in ROLLUPS.items())
+    watched = ", ".join(("created_at", *KEY_COLUMNS[1:], *SUM_COLUMNS))
+    _execute(f"CREATE TRIGGER usage_rollup_insert AFTER INSERT ON usagerecord BEGIN {add} END")
+    _execute(f"CREATE TRIGGER usage_rollup_delete AFTER DELETE ON usagerecord BEGIN {subtract} END")
+    _execute(f"CREATE TRIGGER usage_rollup_update AFTER UPDATE OF {watched} ON usagerecord BEGIN {subtract} {add} END")
+
+
+# -- PostgreSQL: statement triggers over transition tables ----------------------------------------------------
+
+
+def _postgres_grouped(rows: str, unit: str) -> str:
+    bucket = f"date_trunc('{unit}', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    sums = ", ".join(f"sum({c}) AS {c}" for c in SUM_COLUMNS)
+    return (
+        f"SELECT {bucket} AS bucket_start, coalesce(user_id, 0) AS user_id, coalesce(api_key_id, 0) AS api_key_id, "
+        f"provider, model, outcome::text AS outcome, count(*) AS requests, {sums} "
+        f"FROM {rows} GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+
+
+def _postgres_add(table: str, unit: str) -> str:
+    updates = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in ("requests", *SUM_COLUMNS))
+    # Ordered, so concurrent batches lock shared rollup rows in the same order (no deadlock).
+    return (
+        f"INSERT INTO {table} AS t ({ALL_COLUMNS}) {_postgres_grouped('new_rows', unit)} ORDER BY 1, 2, 3, 4, 5, 6 "
+        f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {updates};"
+    )
+
+
+def _postgres_subtract(table: str, unit: str) -> str:
+    match = " AND ".join(f"t.{c} = g.{c}" for c in KEY_COLUMNS)
+    updates = ", ".join(f"{c} = t.{c} - g.{c}" for c in ("requests", *SUM_COLUMNS))
+    grouped = _postgres_grouped("old_rows", unit)
+    return (
+        f"UPDATE {table} AS t SET {updates} FROM ({grouped}) AS g WHERE {match}; "
+        f"DELETE FROM {table} AS t USING ({grouped}) AS g WHERE {match} AND t.requests <= 0;"
+    )
+
+
+def _postgres_triggers() -> None:
+    add = " ".join(_postgres_add(t, u) for t, u in ROLLUPS.items())
+    subtract = " ".join(_postgres_subtract(t, u) for t, u in ROLLUPS.items())
+    _execute(
+        "CREATE FUNCTION usage_rollup_apply() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN "
+        f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {subtract} END IF; "
+        f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {add} END IF; "
+        "RETURN NULL; END $fn$"
+    )
+    for operation, tables in (
+        ("INSERT", "NEW TABLE AS new_rows"),
+        ("DELETE", "OLD TABLE AS old_rows"),
+        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ):
+        _execute(
+            f"CREATE TRIGGER usage_rollup_{operation.lower()} AFTER {operation} ON usagerecord "
+            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION usage_rollup_apply()"
+        )
+
+
+# -- backfill ---------------------------------------------------------------------------------------------------
+
+
+def _backfill(dialect: str) -> None:
+    sums = ", ".join(f"sum({c})" for c in SUM_COLUMNS)
+    if dialect == "postgresql":
+        _execute(f"INSERT INTO usagehourly ({ALL_COLUMNS}) {_postgres_grouped('usagerecord', 'hour')}")
+        day = "date_trunc('day', bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    else:
+        hour = _sqlite_key("usagerecord", "hour")
+        _execute(
+            f"INSERT INTO usagehourly ({ALL_COLUMNS}) SELECT {', '.join(hour)}, count(*), {sums} "
+            "FROM usagerecord GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+        day = f"strftime('{SQLITE_FORMATS['day']}', bucket_start)"
+    _execute(
+        f"INSERT INTO usagedaily ({ALL_COLUMNS}) SELECT {day}, user_id, api_key_id, provider, model, outcome, "
+        f"sum(requests), {sums} FROM usagehourly GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        # No record may land between the backfill and the triggers (this transaction holds the lock until commit).
+        _execute("LOCK TABLE usagerecord IN SHARE ROW EXCLUSIVE MODE")
+    for table in ROLLUPS:
+        _create_rollup_table(table)
+    _backfill(dialect)
+    if dialect == "postgresql":
+        _postgres_triggers()
+    else:
+        _sqlite_triggers()
+
+
+def downgrade() -> None:
+    for operation in ("insert", "delete", "update"):
+        if op.get_bind().dialect.name == "postgresql":
+            _execute(f"DROP TRIGGER IF EXISTS usage_rollup_{operation} ON usagerecord")
+        else:
+            _execute(f"DROP TRIGGER IF EXISTS usage_rollup_{operation}")
+    if op.get_bind().dialect.name == "postgresql":
+        _execute("DROP FUNCTION IF EXISTS usage_rollup_apply()")
+    for table in ROLLUPS:
+        op.drop_table(table)
