@@ -16,6 +16,7 @@ from gateway_api.api.routes import ops
 from gateway_api.bootstrap import prepare
 from gateway_api.catalog import Catalog
 from gateway_api.invalidation import CatalogBroadcaster, listen_for_invalidations
+from gateway_api.limits.limiter import Limiter
 from gateway_api.log_config import configure_logging
 from gateway_api.metrics import GatewayMetrics
 from gateway_api.proxy.handler import PROXY_PREFIX, ProxyApp
@@ -41,6 +42,7 @@ async def build_services(settings: Settings) -> AppServices:
         catalog=catalog,
         recorder=UsageRecorder(engine, settings.usage_flush_interval),
         login_throttle=FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds),
+        limits=Limiter(settings, engine),
     )
     services.metrics.watch("usage_records_queued", lambda: services.recorder.pending)
     services.metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         broadcaster = CatalogBroadcaster(services.engine, settings.redis_url) if settings.redis_url else None
         if broadcaster is not None:
             broadcaster.install()
+        await services.limits.start()  # counts of the open windows, from the usage table
         await proxy.start(services)
         background = [asyncio.create_task(watcher) for watcher in catalog_watchers(services)]
         background.append(asyncio.create_task(services.recorder.run()))
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(*background, return_exceptions=True)
             await proxy.stop()
             await services.recorder.close(settings.shutdown_grace_seconds)
+            await services.limits.close()
             if broadcaster is not None:
                 broadcaster.remove()
             services.engine.dispose()

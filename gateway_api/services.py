@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from gateway_api.catalog import Catalog
+from gateway_api.limits.limiter import Limiter
 from gateway_api.metrics import GatewayMetrics
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.throttle import FailureThrottle
@@ -24,6 +25,8 @@ class AppServices:
     catalog: Catalog
     recorder: UsageRecorder
     login_throttle: FailureThrottle
+    # Quotas, request rates and spend budgets (gateway_api/limits), asked by the proxy before each call.
+    limits: Limiter
     # This process's Prometheus registry (GET /metrics); other modules increment its counters.
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     # Set by the proxy when it starts (its pooled upstream client and other per-worker state).
