@@ -307,7 +307,6 @@ def _record_usage(services: AppServices, trace: CallTrace, scanner: UsageScanner
         row = usage_row(trace, finished)
         services.recorder.record(row)
         services.limits.count(row)  # the caller's quota and budget counters
-        services.limits.count(row)  # the caller's quota and budget counters
         services.metrics.record_usage_row(row)
     except Exception:
         log.exception("could not build the usage row", extra={"model": trace.model.name})
