@@ -20,6 +20,9 @@ from gateway_api.db.models import ApiKey, UsageRecord
 log = logging.getLogger("gateway.usage")
 
 MAX_BATCH = 1000
+# While the database is away, retries back off up to this (seconds), so an outage is not a storm of attempts
+# and log lines; rows written after it returns are delayed by at most this much.
+MAX_RETRY_DELAY = 2.0
 
 
 class UsageRecorder:
@@ -42,13 +45,15 @@ class UsageRecorder:
         return len(self._pending)
 
     async def run(self) -> None:
+        delay = self._flush_interval
         while True:
             try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._flush_interval)
+                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
             except TimeoutError:
                 pass
             self._wakeup.clear()
-            await self.flush()
+            written = await self.flush()
+            delay = self._flush_interval if written else min(max(delay, self._flush_interval) * 2, MAX_RETRY_DELAY)
 
     async def flush(self) -> bool:
         """Write everything queued; False if the database refused (the rows stay queued)."""
