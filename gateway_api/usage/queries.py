@@ -1,7 +1,8 @@
 """Usage queries for the REST API: records, totals, time buckets and breakdowns, for one set of filters.
 
-Everything aggregates in SQL (SQLite and PostgreSQL), so the cost does not grow with what Python holds:
-a time bucket is `strftime` on SQLite and `date_trunc` on PostgreSQL.
+Totals, series, breakdowns and filter options read the hourly and daily rollups for whole hours and days and
+the raw records only for the partial hours at the range's edges (aggregate.py), so they stay fast with millions
+of records and exact for any start and end. Record pages read the raw table through its time indexes.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy import Select
 from sqlmodel import Session, col, select
 
-from gateway_api.db.models import ApiKey, Outcome, UsageRecord, User
+from gateway_api.db.models import ApiKey, UsageRecord, User
+from gateway_api.usage.aggregate import Bucket, Dimension, SumField, distinct_values, grouped_sums
+from gateway_api.usage.filters import UsageFilter
 
-Bucket = Literal["hour", "day"]
+__all__ = ["Bucket", "QueryError", "Totals", "UsageFilter"]
+
 GroupBy = Literal["token_type", "user", "model", "key"]
 Metric = Literal["tokens", "cost_usd", "requests"]
 BreakdownBy = Literal["model", "user", "key"]
@@ -36,33 +40,6 @@ class QueryError(ValueError):
 
 
 @dataclass(frozen=True)
-class UsageFilter:
-    start: datetime
-    end: datetime | None = None
-    user_ids: tuple[int, ...] = ()
-    models: tuple[str, ...] = ()
-    api_key_ids: tuple[int, ...] = ()
-    provider: str | None = None
-    outcome: Outcome | None = None
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = [col(UsageRecord.created_at) >= self.start]
-        if self.end is not None:
-            conditions.append(col(UsageRecord.created_at) < self.end)
-        if self.user_ids:
-            conditions.append(col(UsageRecord.user_id).in_(self.user_ids))
-        if self.models:
-            conditions.append(col(UsageRecord.model).in_(self.models))
-        if self.api_key_ids:
-            conditions.append(col(UsageRecord.api_key_id).in_(self.api_key_ids))
-        if self.provider:
-            conditions.append(col(UsageRecord.provider) == self.provider)
-        if self.outcome is not None:
-            conditions.append(col(UsageRecord.outcome) == self.outcome)
-        return conditions
-
-
-@dataclass(frozen=True)
 class Totals:
     requests: int = 0
     input_tokens: int = 0
@@ -73,16 +50,10 @@ class Totals:
     cost_usd: float = 0.0
 
 
-def _total_columns() -> list[Any]:
-    return [
-        func.count(),
-        func.coalesce(func.sum(UsageRecord.input_tokens), 0),
-        func.coalesce(func.sum(UsageRecord.output_tokens), 0),
-        func.coalesce(func.sum(UsageRecord.cache_read_tokens), 0),
-        func.coalesce(func.sum(UsageRecord.cache_write_tokens), 0),
-        func.coalesce(func.sum(UsageRecord.reasoning_tokens), 0),
-        func.coalesce(func.sum(UsageRecord.cost_usd), 0.0),
-    ]
+TOTAL_FIELDS: tuple[SumField, ...] = (
+    "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
+    "cost_usd",
+)  # fmt: skip
 
 
 def _totals(values: Sequence[Any]) -> Totals:
@@ -90,8 +61,8 @@ def _totals(values: Sequence[Any]) -> Totals:
 
 
 def summary(session: Session, usage_filter: UsageFilter) -> Totals:
-    row = session.exec(select(*_total_columns()).where(*usage_filter.conditions())).one()
-    return _totals(row)
+    sums = grouped_sums(session, usage_filter, TOTAL_FIELDS).get((), [0] * len(TOTAL_FIELDS))
+    return _totals(sums)
 
 
 @dataclass(frozen=True)
@@ -113,8 +84,8 @@ def _records_query(usage_filter: UsageFilter) -> Select:
 
 
 def records(session: Session, usage_filter: UsageFilter, limit: int, offset: int) -> tuple[list[RecordRow], int]:
-    """One page of records, newest first, and how many match in all."""
-    total = session.exec(select(func.count()).select_from(UsageRecord).where(*usage_filter.conditions())).one()
+    """One page of records, newest first, and how many match in all (counted from the rollups)."""
+    total = summary(session, usage_filter).requests
     rows = session.exec(_records_query(usage_filter).limit(limit).offset(offset)).all()
     return [RecordRow(*row) for row in rows], int(total)
 
@@ -127,18 +98,6 @@ def iter_records(session: Session, usage_filter: UsageFilter, batch: int = 1000)
 
 
 # -- time buckets -------------------------------------------------------------------------------
-
-
-def _bucket_expression(session: Session, bucket: Bucket) -> ColumnElement[Any]:
-    created = col(UsageRecord.created_at)
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc(bucket, func.timezone("UTC", created))
-    return func.strftime("%Y-%m-%d %H:00:00" if bucket == "hour" else "%Y-%m-%d 00:00:00", created)
-
-
-def _as_utc(value: datetime | str) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def floor_to_bucket(moment: datetime, bucket: Bucket) -> datetime:
@@ -163,12 +122,12 @@ class Timeseries:
     points: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
 
 
-def _metric_expression(metric: Metric) -> ColumnElement[Any]:
-    if metric == "requests":
-        return func.count()
-    if metric == "cost_usd":
-        return func.coalesce(func.sum(UsageRecord.cost_usd), 0.0)
-    return func.coalesce(func.sum(col(UsageRecord.input_tokens) + col(UsageRecord.output_tokens)), 0)
+METRIC_FIELDS: dict[Metric, tuple[SumField, ...]] = {
+    "requests": ("requests",),
+    "cost_usd": ("cost_usd",),
+    "tokens": ("input_tokens", "output_tokens"),
+}
+TOKEN_TYPE_FIELDS: tuple[SumField, ...] = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 
 
 def timeseries(
@@ -186,34 +145,18 @@ def timeseries(
     tokens); the other groupings show `metric`, with all but the `max_series` largest folded into "other".
     """
     starts = bucket_starts(usage_filter.start, usage_filter.end or now or datetime.now(UTC), bucket)
-    bucket_column = _bucket_expression(session, bucket).label("bucket")
-    conditions = usage_filter.conditions()
     grid: dict[datetime, dict[str, float]] = {moment: {} for moment in starts}
     if group_by == "token_type":
         series = list(TOKEN_TYPE_SERIES)
-        query = (
-            select(
-                bucket_column,
-                func.coalesce(func.sum(UsageRecord.input_tokens), 0),
-                func.coalesce(func.sum(UsageRecord.cache_read_tokens), 0),
-                func.coalesce(func.sum(UsageRecord.cache_write_tokens), 0),
-                func.coalesce(func.sum(UsageRecord.output_tokens), 0),
+        for (moment,), sums in grouped_sums(session, usage_filter, TOKEN_TYPE_FIELDS, bucket=bucket).items():
+            input_tokens, cache_read, cache_write, output = sums
+            uncached = max(input_tokens - cache_read - cache_write, 0)
+            grid.setdefault(moment, {}).update(
+                input=uncached, cache_read=cache_read, cache_write=cache_write, output=output
             )
-            .where(*conditions)
-            .group_by(bucket_column)
-        )
-        for moment, input_tokens, cache_read, cache_write, output in session.exec(query):
-            values = grid.setdefault(_as_utc(moment), {})
-            uncached = max(int(input_tokens) - int(cache_read) - int(cache_write), 0)
-            values.update(input=uncached, cache_read=int(cache_read), cache_write=int(cache_write), output=int(output))
     else:
-        dimension = _dimension(group_by)
-        query = (
-            select(bucket_column, dimension, _metric_expression(metric))
-            .where(*conditions)
-            .group_by(bucket_column, dimension)
-        )
-        rows = [(_as_utc(moment), key, float(value)) for moment, key, value in session.exec(query)]
+        sums_by_key = grouped_sums(session, usage_filter, METRIC_FIELDS[metric], (_dimension(group_by),), bucket)
+        rows = [(moment, key, float(sum(sums))) for (moment, key), sums in sums_by_key.items()]
         labels = _labels(session, group_by, {key for _, key, _ in rows})
         totals: dict[str, float] = {}
         for _, key, value in rows:
@@ -233,12 +176,11 @@ def _tidy(value: float, metric: Metric) -> float:
     return round(value, 10) if metric == "cost_usd" else int(value)
 
 
-def _dimension(group_by: GroupBy | BreakdownBy) -> ColumnElement[Any]:
-    if group_by == "user":
-        return col(UsageRecord.user_id)
-    if group_by == "key":
-        return col(UsageRecord.api_key_id)
-    return col(UsageRecord.model)
+def _dimension(group_by: GroupBy | BreakdownBy) -> Dimension:
+    """The aggregate dimension of a user, model or key grouping (token_type is split by column instead)."""
+    if group_by == "token_type":
+        raise ValueError("token_type has no dimension")
+    return group_by
 
 
 def _labels(session: Session, group_by: GroupBy | BreakdownBy, keys: set[Any]) -> dict[Any, str]:
@@ -279,14 +221,11 @@ class BreakdownRow:
 
 def breakdown(session: Session, usage_filter: UsageFilter, by: BreakdownBy) -> list[BreakdownRow]:
     """Totals per model, user or key, largest spend first."""
-    dimension = _dimension(by)
-    rows = session.exec(
-        select(dimension, *_total_columns()).where(*usage_filter.conditions()).group_by(dimension)
-    ).all()
-    labels = _labels(session, by, {row[0] for row in rows})
+    rows = grouped_sums(session, usage_filter, TOTAL_FIELDS, (_dimension(by),))
+    labels = _labels(session, by, {key for (key,) in rows})
     result = [
-        BreakdownRow(key="" if row[0] is None else str(row[0]), label=labels[row[0]], totals=_totals(row[1:]))
-        for row in rows
+        BreakdownRow(key="" if key is None else str(key), label=labels[key], totals=_totals(sums))
+        for (key,), sums in rows.items()
     ]
     return sorted(
         result,
@@ -305,25 +244,27 @@ class FilterOptions:
 def filter_options(session: Session, usage_filter: UsageFilter) -> FilterOptions:
     """The users, models, keys and providers that appear in records of the filter's period (and user scope)."""
     scope = UsageFilter(start=usage_filter.start, end=usage_filter.end, user_ids=usage_filter.user_ids)
-    conditions = scope.conditions()
-    user_ids = select(UsageRecord.user_id).where(*conditions).distinct()
-    key_ids = select(UsageRecord.api_key_id).where(*conditions).distinct()
-    users = session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids)).order_by(col(User.email))).all()
-    keys = session.exec(
-        select(ApiKey.id, ApiKey.name, ApiKey.prefix, User.email)
-        .join(User, col(User.id) == col(ApiKey.user_id))
-        .where(col(ApiKey.id).in_(key_ids))
-        .order_by(col(User.email), col(ApiKey.name), col(ApiKey.id))
-    ).all()
-    models = session.exec(
-        select(UsageRecord.model).where(*conditions).distinct().order_by(col(UsageRecord.model))
-    ).all()
-    providers = session.exec(
-        select(UsageRecord.provider).where(*conditions).distinct().order_by(col(UsageRecord.provider))
-    ).all()
+    present = set(distinct_values(session, scope, ("user", "key", "model", "provider")))
+    user_ids = sorted({user for user, _, _, _ in present if user is not None})
+    key_ids = sorted({key for _, key, _, _ in present if key is not None})
+    users = (
+        session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids)).order_by(col(User.email))).all()
+        if user_ids
+        else []
+    )
+    keys = (
+        session.exec(
+            select(ApiKey.id, ApiKey.name, ApiKey.prefix, User.email)
+            .join(User, col(User.id) == col(ApiKey.user_id))
+            .where(col(ApiKey.id).in_(key_ids))
+            .order_by(col(User.email), col(ApiKey.name), col(ApiKey.id))
+        ).all()
+        if key_ids
+        else []
+    )
     return FilterOptions(
         users=[(int(i), e) for i, e in users],
-        models=list(models),
+        models=sorted({model for _, _, model, _ in present}),
         api_keys=[(int(i), n, p, e) for i, n, p, e in keys],
-        providers=list(providers),
+        providers=sorted({provider for _, _, _, provider in present}),
     )
