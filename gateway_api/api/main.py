@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from gateway_api.api.routes import audit, auth, groups, keys, me, models, policies, providers, usage, users
+from gateway_api.api.routes import audit, auth, groups, keys, limits, me, models, policies, providers, usage, users
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
@@ -15,3 +15,4 @@ api_router.include_router(users.router)
 api_router.include_router(groups.router)
 api_router.include_router(usage.router)
 api_router.include_router(audit.router)
+api_router.include_router(limits.router)

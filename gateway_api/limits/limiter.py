@@ -37,6 +37,7 @@ from gateway_api.limits.windows import (
     REQUEST_WINDOW,
     Window,
     format_duration,
+    format_window,
     keep_seconds,
     seconds_until_below,
     token_window,
@@ -138,7 +139,7 @@ class Limiter:
         match rule.kind:
             case LimitKind.input_tokens | LimitKind.output_tokens:
                 which = "input" if rule.kind is LimitKind.input_tokens else "output"
-                return f"{which} token quota of {int(limit)} per {format_duration(self.window_seconds)}"
+                return f"{which} token quota of {int(limit)} per {format_window(self.window_seconds)}"
             case LimitKind.requests:
                 return f"request rate of {int(limit)} per minute"
             case LimitKind.daily_spend:

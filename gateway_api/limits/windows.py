@@ -96,10 +96,21 @@ def seconds_until_below(window: Window, buckets: list[tuple[int, float]], limit:
     return max(1.0, window.leaves_at(buckets[-1][0]) - now)
 
 
+def format_window(seconds: int) -> str:
+    """A window's length as people name it: `24h`, `90m`, `7d`."""
+    if seconds % DAY_SECONDS == 0 and seconds >= 2 * DAY_SECONDS:
+        return f"{seconds // DAY_SECONDS}d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return format_duration(seconds)
+
+
 def format_duration(seconds: float) -> str:
     """`3h12m`, `12d3h`, `45s`: short, and never "0s" for a wait that is still running."""
     total = max(1, math.ceil(seconds))
     days, rest = divmod(total, DAY_SECONDS)
+    if days < 2:  # "25h10m" says more than "1d1h"
+        days, rest = 0, total
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
