@@ -10,6 +10,7 @@ import reflex as rx
 
 from gateway_ui import api_client
 from gateway_ui.state.api_session import failure_event, session_token
+from gateway_ui.state.auth import AuthState
 
 POLICIES_ROUTE = "/llm-gateway/policies"
 EVERYONE = "*"
@@ -116,9 +117,10 @@ class PoliciesState(rx.State):
 
     @rx.event
     async def load(self):
-        token = await session_token(self)
-        if not token:
+        auth = await self.get_state(AuthState)
+        if auth.user_role != "admin":  # the page shows the admins-only notice; the API would refuse anyway
             return
+        token = auth.token
         try:
             policies, users, groups, models = await asyncio.gather(
                 api_client.list_policies(token),

@@ -10,6 +10,7 @@ import reflex as rx
 
 from gateway_ui import api_client
 from gateway_ui.state.api_session import failure_event, session_token
+from gateway_ui.state.auth import AuthState
 
 PROVIDERS_ROUTE = "/llm-gateway/providers"
 PRICE_FIELDS = ("price_input", "price_output", "price_cache_read", "price_cache_write")
@@ -129,9 +130,10 @@ class ProvidersState(rx.State):
 
     @rx.event
     async def load(self):
-        token = await session_token(self)
-        if not token:
+        auth = await self.get_state(AuthState)
+        if auth.user_role != "admin":  # the page shows the admins-only notice; the API would refuse anyway
             return
+        token = auth.token
         try:
             providers, models = await asyncio.gather(api_client.list_providers(token), api_client.list_models(token))
         except api_client.ApiError as exc:

@@ -151,3 +151,15 @@ def test_layout_at_phone_width_and_screenshot(
         expect(wide.get_by_test_id("policy-row").first).to_be_visible()
         wide.mouse.move(0, 0)
         wide.screenshot(path=SCREENSHOT)
+
+
+@pytest.mark.parametrize("route", ["/llm-gateway/policies", "/llm-gateway/providers", "/llm-gateway/usage"])
+def test_a_user_gets_the_admin_only_notice_and_no_admin_data(
+    page: Page, admin: AdminApi, world: PolicyWorld, route: str
+) -> None:
+    admin.grant(f"visible to admins only {world.tag}", "*", [world.models[0]])
+    open_signed_in(page, route, world.user_email, "policy-user-password-1")
+
+    expect(page.get_by_test_id("admin-only")).to_have_text("Only admins can see this page.")
+    expect(page.locator("main").get_by_text(world.tag)).to_have_count(0)
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)  # no refused API call behind the notice
