@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -13,6 +14,8 @@ from gateway_api.api_keys import find_valid_key
 from gateway_api.db.models import ApiKey, Role, Scope, User
 from gateway_api.services import AppServices
 from gateway_api.settings import Settings
+
+log = logging.getLogger("gateway.api")
 
 
 def get_services(request: Request) -> AppServices:
@@ -73,6 +76,7 @@ def get_principal(request: Request, services: ServicesDep, session: SessionDep) 
     client = client_address(request)
     wait = services.login_throttle.retry_after(client)
     if wait > 0:
+        log.warning("API token guessing throttled", extra={"client_address": client})
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed attempts; try again later",

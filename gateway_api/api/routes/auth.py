@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -13,6 +14,8 @@ from gateway_api.audit import record_event
 from gateway_api.db.models import Scope
 from gateway_api.security.passwords import verify_password
 from gateway_api.users import find_user
+
+log = logging.getLogger("gateway.auth")
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -38,6 +41,7 @@ def login(body: LoginRequest, request: Request, services: ServicesDep, session: 
     client = client_address(request)
     wait = services.login_throttle.retry_after(client)
     if wait > 0:
+        log.warning("sign-in throttled after repeated failures", extra={"client_address": client})
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             "too many failed sign-in attempts; try again later",
@@ -46,6 +50,7 @@ def login(body: LoginRequest, request: Request, services: ServicesDep, session: 
     user = find_user(session, body.email)
     if user is None or not user.active or not verify_password(body.password, user.password_hash if user else None):
         services.login_throttle.record_failure(client)
+        log.info("failed sign-in", extra={"client_address": client})
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     services.login_throttle.reset(client)
     days = None if body.no_expiration else services.settings.default_key_expiry_days
