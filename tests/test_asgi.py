@@ -67,13 +67,14 @@ def test_front_serves_the_proxy_and_the_rest_api(served_front: tuple[str, Gatewa
         _, key = issue_key(session, services.key_pepper, user, {Scope.llm}, expires_at=None)
     services.catalog.reload()
 
-    login = httpx.post(f"{url}/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    login = httpx.post(f"{url}/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, timeout=30)
     proxied = httpx.post(
         f"{url}/api/llm-proxy/anthropic/v1/messages",
         headers={"x-api-key": key},
         json={"model": SONNET, "max_tokens": 8, "stream": True, "messages": []},
+        timeout=30,
     )
-    probe = httpx.head(f"{url}/api/llm-proxy/anthropic")
+    probe = httpx.head(f"{url}/api/llm-proxy/anthropic", timeout=30)
 
     assert login.status_code == 200 and login.json()["token"]
     assert proxied.status_code == 200 and proxied.text.endswith('data: {"type":"message_stop"}\n\n')

@@ -41,7 +41,8 @@ def test_a_whole_scenario_logs_no_secret(database_url: str, fake_upstream: FakeU
         admin = {"Authorization": f"Bearer {admin_token}"}
         api = f"{served.url}/api"
         created = httpx.post(
-            f"{api}/users", headers=admin, json={"email": "carpenter@example.com", "password": NEW_USER_PASSWORD}
+            f"{api}/users", headers=admin, json={"email": "carpenter@example.com", "password": NEW_USER_PASSWORD},
+            timeout=30,
         )
         assert created.status_code == 201, created.text
         user_token = served.login("carpenter@example.com", NEW_USER_PASSWORD)
@@ -49,11 +50,12 @@ def test_a_whole_scenario_logs_no_secret(database_url: str, fake_upstream: FakeU
             f"{api}/providers",
             headers=admin,
             json={"name": "second", "kind": "anthropic", "credential": NEW_PROVIDER_CREDENTIAL},
+            timeout=30,
         )
         assert provider.status_code == 201, provider.text
-        users = httpx.get(f"{api}/users", headers=admin).json()["data"]
+        users = httpx.get(f"{api}/users", headers=admin, timeout=30).json()["data"]
         alice_id = next(u["id"] for u in users if u["email"] == ALICE)
-        key_response = httpx.post(f"{api}/keys", headers=admin, json={"user_id": alice_id}).json()
+        key_response = httpx.post(f"{api}/keys", headers=admin, json={"user_id": alice_id}, timeout=30).json()
         alice_key = key_response["secret"]
         secrets += [admin_token, user_token, alice_key]
 
@@ -62,12 +64,12 @@ def test_a_whole_scenario_logs_no_secret(database_url: str, fake_upstream: FakeU
         assert proxied(served, alice_key).status_code == 500
         fake_upstream.configure(error_status=None)
         assert proxied(served, alice_key, model="no-such-model").status_code == 404
-        assert httpx.delete(f"{api}/keys/{key_response['id']}", headers=admin).status_code == 200
+        assert httpx.delete(f"{api}/keys/{key_response['id']}", headers=admin, timeout=30).status_code == 200
         assert proxied(served, alice_key).status_code == 401
 
         # Brute force: refused with 429 once the window fills, and logged.
         sign_ins = [
-            httpx.post(f"{api}/auth/login", json={"email": ADMIN_EMAIL, "password": p}) for p in WRONG_PASSWORDS
+            httpx.post(f"{api}/auth/login", json={"email": ADMIN_EMAIL, "password": p}, timeout=30) for p in WRONG_PASSWORDS
         ]
         guesses = [proxied(served, key) for key in GUESSED_KEYS]
         assert sign_ins[-1].status_code == 429 and guesses[-1].status_code == 429

@@ -40,6 +40,7 @@ def test_anthropic_message(fake_upstream: FakeUpstream) -> None:
         f"{fake_upstream.anthropic_base_url}/v1/messages?beta=true",
         json=body,
         headers=ANTHROPIC_HEADERS,
+        timeout=30,
     )
     assert response.status_code == 200
     message = response.json()
@@ -157,7 +158,7 @@ def test_chat_usage_on_last_content_chunk(fake_upstream: FakeUpstream) -> None:
 @pytest.mark.parametrize("path", ["/openai/v1/responses", "/openai/v1/chat/completions"])
 def test_openai_json_bodies(fake_upstream: FakeUpstream, path: str) -> None:
     fake_upstream.configure(usage=USAGE, pretty_json=True, response_model="gpt-5-2025-08-07")
-    response = httpx.post(f"{fake_upstream.url}{path}", json={"model": "gpt-5"}, headers={"x-request-id": "trace-1"})
+    response = httpx.post(f"{fake_upstream.url}{path}", json={"model": "gpt-5"}, headers={"x-request-id": "trace-1"}, timeout=30)
     assert response.status_code == 200
     assert b"\n  " in response.content  # pretty-printed as asked
     assert response.headers["x-request-id"] == "trace-1"
@@ -173,28 +174,28 @@ def test_count_tokens_and_models(fake_upstream: FakeUpstream) -> None:
         anthropic_models=["claude-a", "claude-b"],
         openai_models=["gpt-x"],
     )
-    count = httpx.post(f"{fake_upstream.anthropic_base_url}/v1/messages/count_tokens", json={"model": "claude-a"})
+    count = httpx.post(f"{fake_upstream.anthropic_base_url}/v1/messages/count_tokens", json={"model": "claude-a"}, timeout=30)
     assert count.json() == {"input_tokens": 1234}
-    anthropic_list = httpx.get(f"{fake_upstream.anthropic_base_url}/v1/models?limit=1000").json()
+    anthropic_list = httpx.get(f"{fake_upstream.anthropic_base_url}/v1/models?limit=1000", timeout=30).json()
     assert [m["id"] for m in anthropic_list["data"]] == ["claude-a", "claude-b"]
     assert (anthropic_list["has_more"], anthropic_list["first_id"], anthropic_list["last_id"]) == (
         False,
         "claude-a",
         "claude-b",
     )
-    assert httpx.get(f"{fake_upstream.url}/v1/models", headers=ANTHROPIC_HEADERS).json()["data"][0]["type"] == "model"
-    openai_list = httpx.get(f"{fake_upstream.openai_base_url}/v1/models").json()
+    assert httpx.get(f"{fake_upstream.url}/v1/models", headers=ANTHROPIC_HEADERS, timeout=30).json()["data"][0]["type"] == "model"
+    openai_list = httpx.get(f"{fake_upstream.openai_base_url}/v1/models", timeout=30).json()
     assert openai_list == {
         "object": "list",
         "data": [{"id": "gpt-x", "object": "model", "created": 1759000000, "owned_by": "system"}],
     }
-    assert httpx.get(f"{fake_upstream.openai_base_url}/v1/models/gpt-x").json()["id"] == "gpt-x"
-    missing = httpx.get(f"{fake_upstream.anthropic_base_url}/v1/models/claude-z")
+    assert httpx.get(f"{fake_upstream.openai_base_url}/v1/models/gpt-x", timeout=30).json()["id"] == "gpt-x"
+    missing = httpx.get(f"{fake_upstream.anthropic_base_url}/v1/models/claude-z", timeout=30)
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
 
 
 def test_unknown_paths_answer_404_and_are_recorded(fake_upstream: FakeUpstream) -> None:
-    response = httpx.delete(f"{fake_upstream.openai_base_url}/v1/files/abc")
+    response = httpx.delete(f"{fake_upstream.openai_base_url}/v1/files/abc", timeout=30)
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "invalid_request_error"
     assert [(r.method, r.path) for r in fake_upstream.requests] == [("DELETE", "/openai/v1/files/abc")]
@@ -207,7 +208,7 @@ def test_error_status_with_headers_then_success(fake_upstream: FakeUpstream) -> 
         error_headers={"retry-after": "7", "x-ratelimit-reset-requests": "1s"},
     )
     url = f"{fake_upstream.openai_base_url}/v1/responses"
-    first, second, third = (httpx.post(url, json={"model": "gpt-5"}) for _ in range(3))
+    first, second, third = (httpx.post(url, json={"model": "gpt-5"}, timeout=30) for _ in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (429, 429, 200)
     assert first.headers["retry-after"] == "7" and first.headers["x-ratelimit-reset-requests"] == "1s"
     assert first.json()["error"]["type"] == "rate_limit_exceeded"
@@ -220,6 +221,7 @@ def test_anthropic_server_errors(fake_upstream: FakeUpstream, status: int, error
     response = httpx.post(
         f"{fake_upstream.anthropic_base_url}/v1/messages",
         json={"model": "claude-a", "stream": True},
+        timeout=30,
     )
     assert response.status_code == status
     assert response.json()["error"]["type"] == error_type
@@ -227,20 +229,20 @@ def test_anthropic_server_errors(fake_upstream: FakeUpstream, status: int, error
 
 def test_custom_error_body_is_sent_verbatim(fake_upstream: FakeUpstream) -> None:
     fake_upstream.configure(error_status=400, error_body=b"plain text, not an envelope")
-    response = httpx.post(f"{fake_upstream.anthropic_base_url}/v1/messages", json={"model": "claude-a"})
+    response = httpx.post(f"{fake_upstream.anthropic_base_url}/v1/messages", json={"model": "claude-a"}, timeout=30)
     assert (response.status_code, response.content) == (400, b"plain text, not an envelope")
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
 def test_compressed_streams_only_when_asked(fake_upstream: FakeUpstream, coding: str) -> None:
     url = f"{fake_upstream.anthropic_base_url}/v1/messages"
-    plain = httpx.post(url, json={"model": "claude-a", "stream": True})
+    plain = httpx.post(url, json={"model": "claude-a", "stream": True}, timeout=30)
     assert "content-encoding" not in plain.headers
     fake_upstream.configure(usage=USAGE, content_encoding=coding, chunk_size=5)
     with httpx.stream("POST", url, json={"model": "claude-a", "stream": True}) as response:
         assert response.headers["content-encoding"] == coding
         assert scanned("anthropic", True, response).input_tokens == 88
-    decoded = httpx.post(url, json={"model": "claude-a", "stream": True}).text  # httpx decodes it
+    decoded = httpx.post(url, json={"model": "claude-a", "stream": True}, timeout=30).text  # httpx decodes it
     assert decoded.startswith("event: message_start") and decoded.endswith(
         'event: message_stop\ndata: {"type":"message_stop"}\n\n'
     )
@@ -248,10 +250,10 @@ def test_compressed_streams_only_when_asked(fake_upstream: FakeUpstream, coding:
 
 def test_odd_chunking_and_delays_keep_the_body_intact(fake_upstream: FakeUpstream) -> None:
     url = f"{fake_upstream.openai_base_url}/v1/responses"
-    reference = httpx.post(url, json={"model": "gpt-5", "stream": True}).text
+    reference = httpx.post(url, json={"model": "gpt-5", "stream": True}, timeout=30).text
     fake_upstream.configure(chunk_size=3, chunk_delay=0.001, headers_delay=0.2)
     started = time.monotonic()
-    delayed = httpx.post(url, json={"model": "gpt-5", "stream": True}).text
+    delayed = httpx.post(url, json={"model": "gpt-5", "stream": True}, timeout=30).text
     assert time.monotonic() - started >= 0.2  # a lower bound only: sleeping never ends early
     assert event_names(delayed) == event_names(reference)
     assert delayed.endswith("\n\n")
@@ -278,7 +280,7 @@ def test_dropped_connection_mid_stream(fake_upstream: FakeUpstream) -> None:
 def test_dropped_connection_on_json_body(fake_upstream: FakeUpstream) -> None:
     fake_upstream.configure(drop_after_bytes=10)
     with pytest.raises(httpx.RemoteProtocolError):
-        httpx.post(f"{fake_upstream.openai_base_url}/v1/responses", json={"model": "gpt-5"})
+        httpx.post(f"{fake_upstream.openai_base_url}/v1/responses", json={"model": "gpt-5"}, timeout=30)
 
 
 def test_malformed_sse_still_yields_exact_usage(fake_upstream: FakeUpstream) -> None:
@@ -297,9 +299,9 @@ def test_malformed_sse_still_yields_exact_usage(fake_upstream: FakeUpstream) -> 
 
 def test_reset_restores_defaults_and_clears_the_log(fake_upstream: FakeUpstream) -> None:
     fake_upstream.configure(error_status=500)
-    httpx.get(f"{fake_upstream.openai_base_url}/v1/models")
+    httpx.get(f"{fake_upstream.openai_base_url}/v1/models", timeout=30)
     assert len(fake_upstream.wait_for_requests(1)) == 1
     fake_upstream.reset()
     assert fake_upstream.requests == []
-    assert httpx.get(f"{fake_upstream.openai_base_url}/v1/models").status_code == 200
+    assert httpx.get(f"{fake_upstream.openai_base_url}/v1/models", timeout=30).status_code == 200
     fake_upstream.wait_until(lambda requests: len(requests) == 1 and requests[0].completed)

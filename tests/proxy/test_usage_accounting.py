@@ -86,6 +86,7 @@ def test_chat_completions_usage_on_the_last_content_chunk(proxy_env: ProxyEnv, a
         f"{proxy_env.openai_url}/chat/completions",
         headers={"authorization": f"Bearer {alice_key}"},
         json={"model": "gpt-5", "stream": True, "stream_options": {"include_usage": True}, "messages": []},
+        timeout=30,
     )
 
     assert response.status_code == 200

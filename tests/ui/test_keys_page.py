@@ -38,7 +38,7 @@ def owner_page(page: Page, key_owner: Account) -> Page:
 
 def proxy_status(ui_server: UiServer, secret: str) -> int:
     """What the LLM proxy says to the key (200: accepted, 401: not a working key)."""
-    return httpx.get(f"{ui_server.url}/api/llm-proxy/anthropic/v1/models", headers={"x-api-key": secret}).status_code
+    return httpx.get(f"{ui_server.url}/api/llm-proxy/anthropic/v1/models", headers={"x-api-key": secret}, timeout=30).status_code
 
 
 def create_key(page: Page, name: str, expiry_label: str) -> str:

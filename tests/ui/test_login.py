@@ -48,6 +48,7 @@ def test_wrong_password_shows_the_api_error(page: Page, ui_server: UiServer) -> 
     api_answer = httpx.post(
         f"{ui_server.url}/api/auth/login",
         json={"email": ui_server.admin_email, "password": "not-the-password"},
+        timeout=30,
     )
     assert api_answer.status_code == 401
     page.goto("/login")
@@ -88,7 +89,7 @@ def test_sign_out_revokes_the_session(page: Page, ui_server: UiServer) -> None:
 
     expect(page).to_have_url(re.compile(r"/login/?$"))
     assert not stored_token(page)
-    me = httpx.get(f"{ui_server.url}/api/me", headers={"Authorization": f"Bearer {token}"})
+    me = httpx.get(f"{ui_server.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert me.status_code == 401
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login/?\?next=%2F$"))
@@ -99,7 +100,8 @@ def test_a_token_the_api_no_longer_accepts_sends_the_browser_to_login(page: Page
     sign_in(page, ui_server.admin_email, ui_server.admin_password)
     expect(page.get_by_test_id("sidebar")).to_be_visible()
     revoked = httpx.post(
-        f"{ui_server.url}/api/auth/logout", headers={"Authorization": f"Bearer {stored_token(page)}"}
+        f"{ui_server.url}/api/auth/logout", headers={"Authorization": f"Bearer {stored_token(page)}"},
+        timeout=30,
     )
     assert revoked.status_code == 204
 

@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
-def login(client: TestClient, password: str = ADMIN_PASSWORD, **extra: object):  # noqa: ANN201
+def login(client: TestClient, password: str = ADMIN_PASSWORD, **extra: object):
     return client.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": password, **extra})
 
 
@@ -66,16 +66,16 @@ def test_secrets_never_reach_the_logs(api_client: TestClient, capfd: pytest.Capt
         assert secret not in out + err
 
 
-def test_the_ui_servers_forwarded_address_keeps_throttling_per_browser(live_gateway) -> None:  # noqa: ANN001
+def test_the_ui_servers_forwarded_address_keeps_throttling_per_browser(live_gateway) -> None:
     import httpx
 
     url = f"{live_gateway.url}/api/auth/login"
     attacker = {"X-Forwarded-For": "203.0.113.7"}
     for _ in range(5):
-        httpx.post(url, json={"email": ADMIN_EMAIL, "password": "guess"}, headers=attacker)
-    assert httpx.post(url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=attacker).status_code == 429
+        httpx.post(url, json={"email": ADMIN_EMAIL, "password": "guess"}, headers=attacker, timeout=30)
+    assert httpx.post(url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=attacker, timeout=30).status_code == 429
     someone_else = {"X-Forwarded-For": "198.51.100.2"}
-    assert httpx.post(url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=someone_else).status_code == 200
+    assert httpx.post(url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=someone_else, timeout=30).status_code == 200
 
 
 def test_sign_in_and_out_are_audited(api_client: TestClient, admin_headers: dict[str, str]) -> None:
