@@ -13,6 +13,7 @@ from tests.limits.conftest import REDIS_URL, Gateway, GatewayFactory, needs_redi
 from tests.limits.test_proxy_limits import call_until_refused
 from tests.live import free_port
 from tests.proxy.conftest import ALICE
+from tests.tcp_relay import TcpRelay
 
 USAGE = FakeUsage(input_tokens=100, output_tokens=40)
 
@@ -102,3 +103,32 @@ def test_a_failing_redis_falls_back_to_counting_in_the_process(
 
     assert statuses == [200, 200, 429]
     assert "limit counters: Redis unavailable" in capfd.readouterr().err  # and the log says why
+
+
+@needs_redis
+def test_counts_made_while_redis_was_away_reach_it_when_it_returns(
+    start_gateway: GatewayFactory, redis_prefix: str
+) -> None:
+    target = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
+    relay = TcpRelay(target.get("host", "127.0.0.1"), target.get("port", 6379))
+    relay.start()
+    try:
+        gateway = start_gateway(
+            redis_url=f"redis://127.0.0.1:{relay.port}/{target.get('db', 0)}",
+            limits_redis_prefix=redis_prefix,
+            default_input_token_quota=250,
+        )
+        gateway.env.fake.configure(usage=USAGE)
+        _, secret = gateway.new_key(ALICE)
+        user = alice_id(gateway)
+        call_until_refused(gateway, secret, 1)
+        eventually(lambda: redis_total(redis_prefix, f"u{user}", "in") == 100)
+
+        relay.stop()  # Redis goes away: calls go on, limited by this process's own counts
+        assert [r.status_code for r in call_until_refused(gateway, secret, 2)] == [200, 200]
+        relay.start()
+
+        eventually(lambda: redis_total(redis_prefix, f"u{user}", "in") == 300, timeout=30)
+        assert gateway.anthropic_call(secret).status_code == 429
+    finally:
+        relay.close()
