@@ -59,6 +59,7 @@ class Exceeded:
 
     message: str
     retry_after: float
+    limit: LimitKind
 
 
 class Limiter:
@@ -128,7 +129,7 @@ class Limiter:
                 wait = seconds_until_below(self.windows[rule.kind], reading, rule.limit, now)
                 log.info("call refused by a limit", extra={"limit": rule.kind.value, "subject": rule.subject})
                 return Exceeded(
-                    f"{self.describe(rule)} exceeded{_whose(rule)}; resets in {format_duration(wait)}", wait
+                    f"{self.describe(rule)} exceeded{_whose(rule)}; resets in {format_duration(wait)}", wait, rule.kind
                 )
         for subject, window in rate_specs:
             self._local.add(Increment(subject, window, window.current(now), 1), now)

@@ -152,6 +152,7 @@ class ProxyApp:
         if limits is not None:
             exceeded = await services.limits.admit(limits)
             if exceeded is not None:
+                services.metrics.quota_refusals.labels(limit=exceeded.limit.value).inc()
                 await _refuse(send, provider, Refusal(429, exceeded.message, exceeded.retry_after))
                 return
 

@@ -67,6 +67,9 @@ def test_each_limit_refuses_with_429_naming_it(
 
     assert [r.status_code for r in responses] == [200] * passing
     assert_refused_in_both_envelopes(gateway, secret, message, max_wait)
+    metrics = httpx.get(f"{gateway.live.url}/metrics", timeout=30).text
+    kind = setting.removeprefix("default_")
+    assert f'gateway_quota_refusals_total{{limit="{kind}"}} 2.0' in metrics  # one per envelope
 
 
 def test_a_user_limit_counts_all_of_their_keys(start_gateway: GatewayFactory) -> None:
