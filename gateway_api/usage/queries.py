@@ -16,7 +16,15 @@ from sqlalchemy import Select
 from sqlmodel import Session, col, select
 
 from gateway_api.db.models import ApiKey, UsageRecord, User
-from gateway_api.usage.aggregate import Bucket, Dimension, SumField, distinct_values, grouped_sums
+from gateway_api.usage.aggregate import (
+    Bucket,
+    Dimension,
+    Fold,
+    SumField,
+    distinct_values,
+    folded_series,
+    grouped_sums,
+)
 from gateway_api.usage.filters import UsageFilter
 
 __all__ = ["Bucket", "QueryError", "Totals", "UsageFilter"]
@@ -155,13 +163,16 @@ def timeseries(
                 input=uncached, cache_read=cache_read, cache_write=cache_write, output=output
             )
     else:
-        sums_by_key = grouped_sums(session, usage_filter, METRIC_FIELDS[metric], (_dimension(group_by),), bucket)
-        rows = [(moment, key, float(sum(sums))) for (moment, key), sums in sums_by_key.items()]
-        labels = _labels(session, group_by, {key for _, key, _ in rows})
+        fields, dimension = METRIC_FIELDS[metric], _dimension(group_by)
+        by_bucket_and_key = _series_sums(session, usage_filter, fields, dimension, bucket, group_by, max_series)
+        rows = [(moment, key, float(sum(sums))) for (moment, key), sums in by_bucket_and_key.items()]
+        labels = _labels(session, group_by, {key for _, key, _ in rows if key is not Fold.OTHER})
+        labels[Fold.OTHER] = OTHER_SERIES
         totals: dict[str, float] = {}
         for _, key, value in rows:
             totals[labels[key]] = totals.get(labels[key], 0.0) + value
-        kept = sorted(totals, key=lambda name: (-totals[name], name))[:max_series]
+        named = {name: total for name, total in totals.items() if name != OTHER_SERIES}
+        kept = sorted(named, key=lambda name: (-named[name], name))[:max_series]
         series = kept + ([OTHER_SERIES] if len(totals) > len(kept) else [])
         kept_set = set(kept)
         for moment, key, value in rows:
@@ -170,6 +181,35 @@ def timeseries(
             values[name] = values.get(name, 0.0) + value
     points = [(moment, {name: _tidy(grid[moment].get(name, 0), metric) for name in series}) for moment in sorted(grid)]
     return Timeseries(series=series, points=points)
+
+
+def _series_sums(
+    session: Session,
+    usage_filter: UsageFilter,
+    fields: tuple[SumField, ...],
+    dimension: Dimension,
+    bucket: Bucket,
+    group_by: GroupBy,
+    max_series: int,
+) -> dict[tuple, list[Any]]:
+    """Sums per (bucket, dimension value), the values beyond the largest `max_series` possibly pre-folded.
+
+    Models are few, and days of users a few thousand groups: one grouped query. Keys, and hours of users, can
+    be ~100,000 groups, too many to fold in Python, so the largest are found first (a cheap query without
+    buckets, mostly daily rollup rows) and the database folds the rest under Fold.OTHER.
+    """
+    if dimension == "model" or (dimension == "user" and bucket == "day"):
+        return grouped_sums(session, usage_filter, fields, (dimension,), bucket)
+    key_totals = {
+        key: float(sum(sums)) for (key,), sums in grouped_sums(session, usage_filter, fields, (dimension,)).items()
+    }
+    labels = _labels(session, group_by, set(key_totals))
+    label_totals: dict[str, float] = {}
+    for key, value in key_totals.items():
+        label_totals[labels[key]] = label_totals.get(labels[key], 0.0) + value
+    kept = set(sorted(label_totals, key=lambda name: (-label_totals[name], name))[:max_series])
+    kept_keys = {key for key in key_totals if labels[key] in kept}
+    return folded_series(session, usage_filter, fields, dimension, bucket, kept_keys)
 
 
 def _tidy(value: float, metric: Metric) -> float:
