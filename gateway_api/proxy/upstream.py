@@ -1,46 +1,46 @@
-"""The pooled upstream HTTP client (one aiohttp session per worker) and the header rules around it.
+"""The pooled upstream HTTP client (one connection pool per worker) and the header rules around it.
 
-aiohttp rather than httpx: under concurrency httpx's pool dominated the CPU profile (see perf-notes.md).
-The session never decompresses (the gateway relays the bytes it received), keeps no cookies, follows no
-redirects (they would carry the provider credential elsewhere) and reuses connections across requests.
+The pool is the lean HTTP/1.1 client in `http1/` (asyncio.Protocol + httptools): on one core it relays ~3x
+what aiohttp did, whose client was half of the proxy's CPU (httpx was slower still; see perf-notes.md). It
+never decompresses (the gateway relays the bytes it received), keeps no cookies, follows no redirects (they
+would carry the provider credential elsewhere) and reuses connections across requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 
-import aiohttp
-from multidict import CIMultiDict
-from yarl import URL
-
+from gateway_api.proxy.http1 import ConnectionPool, UpstreamResponse
+from gateway_api.proxy.http1.errors import ClientClosed
 from gateway_api.proxy.providers import ProviderName
 from gateway_api.settings import Settings
 
-MAX_CONNECTIONS = 4096
+MAX_CONNECTIONS_PER_HOST = 4096  # 1,000 concurrent streams to one provider must not queue
 KEEPALIVE_SECONDS = (
     15.0  # below the idle timeout of the providers' load balancers, so reuse rarely meets a closed socket
 )
-READ_BUFFER_BYTES = 1 << 16
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 # Headers that describe one connection, not the message (RFC 9110 7.6.1), plus those the client library
 # computes itself. Both gateway-key headers go too: the caller's key must never reach the provider.
 _DROPPED_REQUEST_HEADERS = frozenset(
     {
-        "host",
-        "content-length",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authorization",
-        "proxy-authenticate",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "expect",  # the body is already read; a 100-continue handshake upstream would only stall
-        "accept-encoding",
-        "authorization",
-        "x-api-key",
+        b"host",
+        b"content-length",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authorization",
+        b"proxy-authenticate",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"expect",  # the body is already read; a 100-continue handshake upstream would only stall
+        b"accept-encoding",
+        b"authorization",
+        b"x-api-key",
     }
 )
 _DROPPED_RESPONSE_HEADERS = frozenset(
@@ -61,71 +61,57 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
 
 
 class UpstreamClient:
-    """Owns the worker's aiohttp session; `start()` and `close()` run in the app lifespan."""
+    """Owns the worker's connection pool; `start()` and `close()` run in the app lifespan."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ssl_context: ssl.SSLContext | None = None) -> None:
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
+        self._ssl_context = ssl_context  # None: the system's trust store (tests pass their own CA)
+        self._pool: ConnectionPool | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=MAX_CONNECTIONS,
-            limit_per_host=0,
-            ttl_dns_cache=300,
-            keepalive_timeout=KEEPALIVE_SECONDS,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            # First byte and idle limits are enforced by the caller, so a slow client never counts against them.
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._settings.upstream_connect_timeout),
-            skip_auto_headers=("User-Agent",),
-            read_bufsize=READ_BUFFER_BYTES,
-            trust_env=False,
+        self._pool = ConnectionPool(
+            connect_timeout=self._settings.upstream_connect_timeout,
+            keepalive_seconds=KEEPALIVE_SECONDS,
+            max_connections_per_host=MAX_CONNECTIONS_PER_HOST,
+            ssl_context=self._ssl_context,
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
-    async def send(self, method: str, url: str, headers: CIMultiDict[str], body: bytes) -> aiohttp.ClientResponse:
+    async def send(self, method: str, url: str, header_block: bytes, body: bytes) -> UpstreamResponse:
         """Send the request and return once the response head arrived (within the first-byte timeout).
 
-        Raises TimeoutError, or aiohttp.ClientError when the upstream cannot be reached."""
-        if self._session is None:
-            raise aiohttp.ClientConnectionError("the upstream client is not started")
+        `header_block` comes from `forward_headers`. Raises TimeoutError, or OSError (ConnectionError and
+        friends) when the upstream cannot be reached or breaks the exchange."""
+        pool = self._pool
+        if pool is None:
+            raise ClientClosed("the upstream client is not started")
+        # First byte and idle limits are enforced around the pool, so a slow client never counts against them.
         async with asyncio.timeout(self._settings.upstream_first_byte_timeout):
-            return await self._session.request(
-                method,
-                URL(url, encoded=True),  # the query string goes out exactly as the client sent it
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-                compress=None,
-            )
+            return await pool.request(method, url, header_block, body, send_length=method in _BODY_METHODS)
 
 
-def forward_headers(
-    raw_headers: list[tuple[bytes, bytes]], provider: ProviderName, credential: str
-) -> CIMultiDict[str]:
-    """The client's headers minus hop-by-hop and auth ones, plus the provider credential in its own header."""
-    headers: CIMultiDict[str] = CIMultiDict()
-    for raw_name, raw_value in raw_headers:
-        name = raw_name.decode("latin-1").lower()
-        if name not in _DROPPED_REQUEST_HEADERS and not name.startswith("proxy-"):
-            headers.add(name, raw_value.decode("latin-1"))
+def forward_headers(raw_headers: list[tuple[bytes, bytes]], provider: ProviderName, credential: str) -> bytes:
+    """The client's headers minus hop-by-hop and auth ones, plus the provider credential in its own header, as
+    the CRLF-terminated header lines of the upstream request (ASGI header names are already lower case)."""
+    lines = [
+        b"%s: %s\r\n" % (name, value)
+        for name, value in raw_headers
+        if name not in _DROPPED_REQUEST_HEADERS and not name.startswith(b"proxy-")
+    ]
     # Ask for the body as-is: usage stays readable and the client never gets a coding it did not accept.
-    headers["accept-encoding"] = "identity"
+    lines.append(b"accept-encoding: identity\r\n")
     if provider == "anthropic":
-        headers["x-api-key"] = credential
+        lines.append(b"x-api-key: %s\r\n" % credential.encode("latin-1"))
     else:
-        headers["authorization"] = f"Bearer {credential}"
-    return headers
+        lines.append(b"authorization: Bearer %s\r\n" % credential.encode("latin-1"))
+    return b"".join(lines)
 
 
-def relayed_headers(response: aiohttp.ClientResponse, *, drop_encoding: bool) -> list[tuple[bytes, bytes]]:
+def relayed_headers(response: UpstreamResponse, *, drop_encoding: bool) -> list[tuple[bytes, bytes]]:
     """The upstream's response headers as the client should see them (request ids, rate limits, retry-after
     included). With `drop_encoding` the body is relayed decoded, so its coding and length headers go."""
     relayed: list[tuple[bytes, bytes]] = []
