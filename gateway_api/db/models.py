@@ -183,6 +183,31 @@ class UsageDaily(UsageRollupBase, table=True):
     __table_args__ = {"sqlite_with_rowid": False}
 
 
+class UsageModelRollupBase(SQLModel):
+    """The same sums per time bucket and (provider, model, outcome) only: a few rows per hour, so the views that
+    neither filter nor group by user or key (an admin's default page) read almost nothing."""
+
+    bucket_start: datetime = Field(primary_key=True)
+    provider: str = Field(max_length=100, primary_key=True)
+    model: str = Field(max_length=200, primary_key=True)
+    outcome: str = Field(max_length=20, primary_key=True)
+    requests: int = Field(default=0, sa_type=BigInteger)
+    input_tokens: int = Field(default=0, sa_type=BigInteger)
+    output_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_read_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_write_tokens: int = Field(default=0, sa_type=BigInteger)
+    reasoning_tokens: int = Field(default=0, sa_type=BigInteger)
+    cost_usd: float = 0.0
+
+
+class UsageModelHourly(UsageModelRollupBase, table=True):
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class UsageModelDaily(UsageModelRollupBase, table=True):
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)

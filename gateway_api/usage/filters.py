@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
-from gateway_api.db.models import Outcome, UsageDaily, UsageHourly, UsageRecord
+from gateway_api.db.models import Outcome, UsageDaily, UsageHourly, UsageModelDaily, UsageModelHourly, UsageRecord
 
-UsageTable = type[UsageRecord] | type[UsageHourly] | type[UsageDaily]
+UsageTable = type[UsageRecord | UsageHourly | UsageDaily | UsageModelHourly | UsageModelDaily]
 # The rollups count a record without user or key under this id (ids start at 1).
 NO_ID = 0
 
@@ -43,6 +43,7 @@ class UsageFilter:
         if upper is not None:
             conditions.append(moment < upper)
         rollup = table is not UsageRecord
+        # The per-model rollups have no user or key columns: they are read only when neither filter is set.
         if self.user_ids:
             # In a rollup NO_ID stands for "no user": a filter naming id 0 must not match it (nor does it raw).
             wanted = [i for i in self.user_ids if i != NO_ID] if rollup else list(self.user_ids)

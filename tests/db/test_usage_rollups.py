@@ -11,7 +11,14 @@ from sqlalchemy import Engine, delete, insert, update
 from sqlmodel import Session, col, select
 
 from gateway_api.db.engine import alembic_config, make_engine, upgrade_database
-from gateway_api.db.models import Outcome, UsageDaily, UsageHourly, UsageRecord
+from gateway_api.db.models import (
+    Outcome,
+    UsageDaily,
+    UsageHourly,
+    UsageModelDaily,
+    UsageModelHourly,
+    UsageRecord,
+)
 
 T0 = datetime(2026, 3, 2, 22, 50, tzinfo=UTC)
 SUMS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
@@ -45,18 +52,12 @@ def _floor(moment: datetime, unit: str) -> datetime:
     return moment.replace(hour=0) if unit == "day" else moment
 
 
-def _expected(session: Session, unit: str) -> dict[tuple, tuple]:
+def _expected(session: Session, unit: str, per_user_and_key: bool = True) -> dict[tuple, tuple]:
     """The rollup computed in Python from every raw record in the table."""
     groups: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0.0])
     for record in session.exec(select(UsageRecord)):
-        key = (
-            _floor(record.created_at, unit),
-            record.user_id or 0,
-            record.api_key_id or 0,
-            record.provider,
-            record.model,
-            str(record.outcome),
-        )
+        ids = (record.user_id or 0, record.api_key_id or 0) if per_user_and_key else ()
+        key = (_floor(record.created_at, unit), *ids, record.provider, record.model, str(record.outcome))
         sums = groups[key]
         sums[0] += 1
         for index, name in enumerate(SUMS, start=1):
@@ -65,9 +66,13 @@ def _expected(session: Session, unit: str) -> dict[tuple, tuple]:
     return {key: (*sums[:6], round(sums[6], 9)) for key, sums in groups.items()}
 
 
-def _stored(session: Session, table: type[UsageHourly | UsageDaily]) -> dict[tuple, tuple]:
+def _stored(session: Session, table: type[UsageHourly | UsageDaily | UsageModelHourly | UsageModelDaily]) -> dict:
+    def key(r: UsageHourly | UsageDaily | UsageModelHourly | UsageModelDaily) -> tuple:
+        ids = (r.user_id, r.api_key_id) if isinstance(r, UsageHourly | UsageDaily) else ()
+        return (r.bucket_start, *ids, r.provider, r.model, r.outcome)
+
     return {
-        (r.bucket_start, r.user_id, r.api_key_id, r.provider, r.model, r.outcome): (
+        key(r): (
             r.requests,
             *(getattr(r, name) for name in SUMS),
             round(r.cost_usd, 9),
@@ -80,6 +85,8 @@ def _assert_rollups_match(engine: Engine) -> None:
     with Session(engine) as session:
         assert _stored(session, UsageHourly) == _expected(session, "hour")
         assert _stored(session, UsageDaily) == _expected(session, "day")
+        assert _stored(session, UsageModelHourly) == _expected(session, "hour", per_user_and_key=False)
+        assert _stored(session, UsageModelDaily) == _expected(session, "day", per_user_and_key=False)
 
 
 def test_orm_and_batch_inserts_deletes_and_updates_keep_the_rollups_exact(engine: Engine) -> None:
@@ -103,7 +110,8 @@ def test_orm_and_batch_inserts_deletes_and_updates_keep_the_rollups_exact(engine
         session.execute(delete(UsageRecord))
         session.commit()
         # Groups whose last record went are removed, not left at zero (the filter pickers read the rollups).
-        assert session.exec(select(UsageHourly)).all() == [] and session.exec(select(UsageDaily)).all() == []
+        for table in (UsageHourly, UsageDaily, UsageModelHourly, UsageModelDaily):
+            assert session.exec(select(table)).all() == []
 
 
 def test_the_migration_backfills_the_rollups_from_existing_records(database_url: str) -> None:

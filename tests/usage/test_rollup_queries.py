@@ -146,3 +146,26 @@ def test_filter_options_list_what_the_range_holds(engine: Engine, records: list[
     assert options.providers == sorted({row["provider"] for row in inside})
     assert {user_id for user_id, _ in options.users} == {row["user_id"] for row in inside} - {None}
     assert {key[0] for key in options.api_keys} == {row["api_key_id"] for row in inside} - {None}
+
+
+@pytest.mark.parametrize("group_by", ["user", "key", "model"])
+@pytest.mark.parametrize("bucket", ["hour", "day"])
+def test_series_beyond_the_largest_are_folded_into_other_exactly(
+    engine: Engine, records: list[dict], group_by: str, bucket: queries.Bucket
+) -> None:
+    window = UsageFilter(start=T0 + timedelta(hours=7, minutes=13), end=T0 + timedelta(days=2, hours=3, minutes=1))
+    column = {"user": "user_id", "key": "api_key_id", "model": "model"}[group_by]
+    with Session(engine) as session:
+        folded = queries.timeseries(session, window, bucket, group_by, metric="cost_usd", max_series=2)  # type: ignore[arg-type]
+        full = queries.timeseries(session, window, bucket, group_by, metric="cost_usd", max_series=50)  # type: ignore[arg-type]
+    inside = _matching(records, window)
+    per_value: dict[object, float] = defaultdict(float)
+    for row in inside:
+        per_value[row[column]] += row["cost_usd"]
+    assert len(full.series) == len(per_value) and "other" not in full.series  # None (no user/key) is a series too
+    largest = sorted(full.series, key=lambda name: -sum(values[name] for _, values in full.points))[:2]
+    assert folded.series == [*largest, "other"]
+    for (moment, values), (_, every) in zip(folded.points, full.points, strict=True):
+        assert values[largest[0]] == every[largest[0]] and values[largest[1]] == every[largest[1]]
+        rest = sum(value for name, value in every.items() if name not in largest)
+        assert values["other"] == pytest.approx(rest, abs=1e-9), moment

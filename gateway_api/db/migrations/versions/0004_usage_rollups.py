@@ -1,5 +1,8 @@
 """usage rollups: hourly and daily sums of usage records, kept exact by triggers, backfilled from existing rows
 
+Two families: per (user, key, provider, model, outcome), and per (provider, model, outcome) only (few rows, for
+the views without a user or key filter or grouping).
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27 06:00:00
@@ -24,8 +27,15 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ROLLUPS = {"usagehourly": "hour", "usagedaily": "day"}
 KEY_COLUMNS = ("bucket_start", "user_id", "api_key_id", "provider", "model", "outcome")
+MODEL_KEY_COLUMNS = ("bucket_start", "provider", "model", "outcome")
+# table -> (time unit, key columns)
+ROLLUPS = {
+    "usagehourly": ("hour", KEY_COLUMNS),
+    "usagedaily": ("day", KEY_COLUMNS),
+    "usagemodelhourly": ("hour", MODEL_KEY_COLUMNS),
+    "usagemodeldaily": ("day", MODEL_KEY_COLUMNS),
+}
 SUM_COLUMNS = (
     "input_tokens",
     "output_tokens",
@@ -34,17 +44,22 @@ SUM_COLUMNS = (
     "reasoning_tokens",
     "cost_usd",
 )
-ALL_COLUMNS = ", ".join((*KEY_COLUMNS, "requests", *SUM_COLUMNS))
+
+
+def _all_columns(keys: tuple[str, ...]) -> str:
+    return ", ".join((*keys, "requests", *SUM_COLUMNS))
+
+
 # The same text SQLAlchemy stores for a UTC datetime on SQLite, so range comparisons with bound values work.
 SQLITE_FORMATS = {"hour": "%Y-%m-%d %H:00:00.000000", "day": "%Y-%m-%d 00:00:00.000000"}
 
 
-def _create_rollup_table(name: str) -> None:
+def _create_rollup_table(name: str, keys: tuple[str, ...]) -> None:
+    ids = [sa.Column(c, sa.Integer(), autoincrement=False, nullable=False) for c in ("user_id", "api_key_id")]
     op.create_table(
         name,
         sa.Column("bucket_start", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("user_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("api_key_id", sa.Integer(), autoincrement=False, nullable=False),
+        *(ids if "user_id" in keys else []),
         sa.Column("provider", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("model", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -55,7 +70,7 @@ def _create_rollup_table(name: str) -> None:
         sa.Column("cache_write_tokens", sa.BigInteger(), nullable=False),
         sa.Column("reasoning_tokens", sa.BigInteger(), nullable=False),
         sa.Column("cost_usd", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint(*KEY_COLUMNS),
+        sa.PrimaryKeyConstraint(*keys),
         sqlite_with_rowid=False,
     )
 
@@ -68,35 +83,33 @@ def _execute(sql: str) -> None:
 # -- SQLite: row triggers ---------------------------------------------------------------------------------------
 
 
-def _sqlite_key(row: str, unit: str) -> list[str]:
-    return [
-        f"strftime('{SQLITE_FORMATS[unit]}', {row}.created_at)",
-        f"coalesce({row}.user_id, 0)",
-        f"coalesce({row}.api_key_id, 0)",
-        f"{row}.provider",
-        f"{row}.model",
-        f"{row}.outcome",
-    ]
+def _sqlite_key(row: str, unit: str, keys: tuple[str, ...]) -> list[str]:
+    expressions = {
+        "bucket_start": f"strftime('{SQLITE_FORMATS[unit]}', {row}.created_at)",
+        "user_id": f"coalesce({row}.user_id, 0)",
+        "api_key_id": f"coalesce({row}.api_key_id, 0)",
+    }
+    return [expressions.get(c, f"{row}.{c}") for c in keys]
 
 
-def _sqlite_add(table: str, unit: str) -> str:
-    values = ", ".join((*_sqlite_key("NEW", unit), "1", *(f"NEW.{c}" for c in SUM_COLUMNS)))
+def _sqlite_add(table: str, unit: str, keys: tuple[str, ...]) -> str:
+    values = ", ".join((*_sqlite_key("NEW", unit, keys), "1", *(f"NEW.{c}" for c in SUM_COLUMNS)))
     updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in ("requests", *SUM_COLUMNS))
     return (
-        f"INSERT INTO {table} ({ALL_COLUMNS}) VALUES ({values}) "
-        f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {updates};"
+        f"INSERT INTO {table} ({_all_columns(keys)}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates};"
     )
 
 
-def _sqlite_subtract(table: str, unit: str) -> str:
-    match = " AND ".join(f"{c} = {v}" for c, v in zip(KEY_COLUMNS, _sqlite_key("OLD", unit), strict=True))
+def _sqlite_subtract(table: str, unit: str, keys: tuple[str, ...]) -> str:
+    match = " AND ".join(f"{c} = {v}" for c, v in zip(keys, _sqlite_key("OLD", unit, keys), strict=True))
     updates = ", ".join(["requests = requests - 1", *(f"{c} = {c} - OLD.{c}" for c in SUM_COLUMNS)])
     return f"UPDATE {table} SET {updates} WHERE {match}; DELETE FROM {table} WHERE {match} AND requests <= 0;"
 
 
 def _sqlite_triggers() -> None:
-    add = " ".join(_sqlite_add(t, u) for t, u in ROLLUPS.items())
-    subtract = " ".join(_sqlite_subtract(t, u) for t, u in ROLLUPS.items())
+    add = " ".join(_sqlite_add(t, u, k) for t, (u, k) in ROLLUPS.items())
+    subtract = " ".join(_sqlite_subtract(t, u, k) for t, (u, k) in ROLLUPS.items())
     watched = ", ".join(("created_at", *KEY_COLUMNS[1:], *SUM_COLUMNS))
     _execute(f"CREATE TRIGGER usage_rollup_insert AFTER INSERT ON usagerecord BEGIN {add} END")
     _execute(f"CREATE TRIGGER usage_rollup_delete AFTER DELETE ON usagerecord BEGIN {subtract} END")
@@ -106,29 +119,33 @@ def _sqlite_triggers() -> None:
 # -- PostgreSQL: statement triggers over transition tables ----------------------------------------------------
 
 
-def _postgres_grouped(rows: str, unit: str) -> str:
-    bucket = f"date_trunc('{unit}', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+def _postgres_grouped(rows: str, unit: str, keys: tuple[str, ...]) -> str:
+    expressions = {
+        "bucket_start": f"date_trunc('{unit}', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket_start",
+        "user_id": "coalesce(user_id, 0) AS user_id",
+        "api_key_id": "coalesce(api_key_id, 0) AS api_key_id",
+        "outcome": "outcome::text AS outcome",
+    }
+    columns = ", ".join(expressions.get(c, c) for c in keys)
     sums = ", ".join(f"sum({c}) AS {c}" for c in SUM_COLUMNS)
-    return (
-        f"SELECT {bucket} AS bucket_start, coalesce(user_id, 0) AS user_id, coalesce(api_key_id, 0) AS api_key_id, "
-        f"provider, model, outcome::text AS outcome, count(*) AS requests, {sums} "
-        f"FROM {rows} GROUP BY 1, 2, 3, 4, 5, 6"
-    )
+    positions = ", ".join(str(i) for i in range(1, len(keys) + 1))
+    return f"SELECT {columns}, count(*) AS requests, {sums} FROM {rows} GROUP BY {positions}"
 
 
-def _postgres_add(table: str, unit: str) -> str:
+def _postgres_add(table: str, unit: str, keys: tuple[str, ...]) -> str:
     updates = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in ("requests", *SUM_COLUMNS))
+    positions = ", ".join(str(i) for i in range(1, len(keys) + 1))
     # Ordered, so concurrent batches lock shared rollup rows in the same order (no deadlock).
     return (
-        f"INSERT INTO {table} AS t ({ALL_COLUMNS}) {_postgres_grouped('new_rows', unit)} ORDER BY 1, 2, 3, 4, 5, 6 "
-        f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {updates};"
+        f"INSERT INTO {table} AS t ({_all_columns(keys)}) {_postgres_grouped('new_rows', unit, keys)} "
+        f"ORDER BY {positions} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates};"
     )
 
 
-def _postgres_subtract(table: str, unit: str) -> str:
-    match = " AND ".join(f"t.{c} = g.{c}" for c in KEY_COLUMNS)
+def _postgres_subtract(table: str, unit: str, keys: tuple[str, ...]) -> str:
+    match = " AND ".join(f"t.{c} = g.{c}" for c in keys)
     updates = ", ".join(f"{c} = t.{c} - g.{c}" for c in ("requests", *SUM_COLUMNS))
-    grouped = _postgres_grouped("old_rows", unit)
+    grouped = _postgres_grouped("old_rows", unit, keys)
     return (
         f"UPDATE {table} AS t SET {updates} FROM ({grouped}) AS g WHERE {match}; "
         f"DELETE FROM {table} AS t USING ({grouped}) AS g WHERE {match} AND t.requests <= 0;"
@@ -136,8 +153,8 @@ def _postgres_subtract(table: str, unit: str) -> str:
 
 
 def _postgres_triggers() -> None:
-    add = " ".join(_postgres_add(t, u) for t, u in ROLLUPS.items())
-    subtract = " ".join(_postgres_subtract(t, u) for t, u in ROLLUPS.items())
+    add = " ".join(_postgres_add(t, u, k) for t, (u, k) in ROLLUPS.items())
+    subtract = " ".join(_postgres_subtract(t, u, k) for t, (u, k) in ROLLUPS.items())
     _execute(
         "CREATE FUNCTION usage_rollup_apply() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN "
         f"IF TG_OP IN ('DELETE', 'UPDATE') THEN {subtract} END IF; "
@@ -159,21 +176,30 @@ def _postgres_triggers() -> None:
 
 
 def _backfill(dialect: str) -> None:
+    """Hourly sums from the records; every other rollup from the hourly one (far fewer rows to read)."""
     sums = ", ".join(f"sum({c})" for c in SUM_COLUMNS)
     if dialect == "postgresql":
-        _execute(f"INSERT INTO usagehourly ({ALL_COLUMNS}) {_postgres_grouped('usagerecord', 'hour')}")
+        _execute(
+            f"INSERT INTO usagehourly ({_all_columns(KEY_COLUMNS)}) "
+            f"{_postgres_grouped('usagerecord', 'hour', KEY_COLUMNS)}"
+        )
         day = "date_trunc('day', bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
     else:
-        hour = _sqlite_key("usagerecord", "hour")
+        hour = _sqlite_key("usagerecord", "hour", KEY_COLUMNS)
         _execute(
-            f"INSERT INTO usagehourly ({ALL_COLUMNS}) SELECT {', '.join(hour)}, count(*), {sums} "
+            f"INSERT INTO usagehourly ({_all_columns(KEY_COLUMNS)}) SELECT {', '.join(hour)}, count(*), {sums} "
             "FROM usagerecord GROUP BY 1, 2, 3, 4, 5, 6"
         )
         day = f"strftime('{SQLITE_FORMATS['day']}', bucket_start)"
-    _execute(
-        f"INSERT INTO usagedaily ({ALL_COLUMNS}) SELECT {day}, user_id, api_key_id, provider, model, outcome, "
-        f"sum(requests), {sums} FROM usagehourly GROUP BY 1, 2, 3, 4, 5, 6"
-    )
+    for table, (unit, keys) in ROLLUPS.items():
+        if table == "usagehourly":
+            continue
+        columns = ", ".join((day if unit == "day" else "bucket_start", *keys[1:]))
+        positions = ", ".join(str(i) for i in range(1, len(keys) + 1))
+        _execute(
+            f"INSERT INTO {table} ({_all_columns(keys)}) SELECT {columns}, sum(requests), {sums} "
+            f"FROM usagehourly GROUP BY {positions}"
+        )
 
 
 def upgrade() -> None:
@@ -181,8 +207,8 @@ def upgrade() -> None:
     if dialect == "postgresql":
         # No record may land between the backfill and the triggers (this transaction holds the lock until commit).
         _execute("LOCK TABLE usagerecord IN SHARE ROW EXCLUSIVE MODE")
-    for table in ROLLUPS:
-        _create_rollup_table(table)
+    for table, (_, keys) in ROLLUPS.items():
+        _create_rollup_table(table, keys)
     _backfill(dialect)
     if dialect == "postgresql":
         _postgres_triggers()
