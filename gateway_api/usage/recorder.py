@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, update
-from sqlmodel import Session
 
 from gateway_api.db.models import ApiKey, UsageRecord
 
@@ -32,6 +31,7 @@ class UsageRecorder:
         self._pending: deque[dict[str, Any]] = deque()
         self._wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()
+        self._insert: PreparedInsert | None = None
         self.written = 0
 
     def record(self, row: dict[str, Any]) -> None:
@@ -80,13 +80,50 @@ class UsageRecorder:
             await asyncio.sleep(0.5)
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
+        """Runs in a worker thread: one executemany of a statement compiled once, then the keys' last use.
+
+        The ORM bulk insert spent most of its time in per-row Python while holding the GIL the event loop needs."""
         last_used: dict[int, datetime] = {}
         for row in batch:
             key_id = row.get("api_key_id")
             if key_id is not None:
                 last_used[key_id] = max(row["created_at"], last_used.get(key_id, row["created_at"]))
-        with Session(self._engine) as session:
-            session.execute(insert(UsageRecord), batch)
+        prepared = self._insert
+        columns = tuple(batch[0])
+        if prepared is None or prepared.columns != columns:
+            prepared = self._insert = PreparedInsert(self._engine, columns)
+        with self._engine.begin() as connection:
+            connection.exec_driver_sql(prepared.sql, prepared.parameters(batch))
             for key_id, when in last_used.items():
-                session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
-            session.commit()
+                connection.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+
+
+class PreparedInsert:
+    """The usage-row INSERT compiled once for the engine's dialect, with the column types' bind conversions."""
+
+    def __init__(self, engine: Engine, columns: tuple[str, ...]) -> None:
+        dialect = engine.dialect
+        compiled = insert(UsageRecord.__table__).compile(dialect=dialect, column_keys=list(columns))  # type: ignore[attr-defined]
+        self.columns = columns
+        self.sql = compiled.string
+        # qmark/numeric dialects (SQLite) take tuples in compiled order; named ones (psycopg) take dicts.
+        self._order: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
+        table_columns = UsageRecord.__table__.columns  # type: ignore[attr-defined]
+        self._converters: list[tuple[str, Any]] = []
+        for name in columns:
+            column_type = table_columns[name].type
+            convert = column_type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                self._converters.append((name, convert))
+
+    def parameters(self, batch: list[dict[str, Any]]) -> list[Any]:
+        converters = self._converters
+        if converters:
+            batch = [dict(row) for row in batch]
+            for row in batch:
+                for name, convert in converters:
+                    row[name] = convert(row[name])
+        order = self._order
+        if order is None:
+            return batch
+        return [tuple(row[name] for name in order) for row in batch]
