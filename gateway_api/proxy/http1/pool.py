@@ -58,7 +58,7 @@ class HostPool:
         self.origin = origin
         self.idle: deque[UpstreamConnection] = deque()
         self.open = 0
-        self._counted: set[int] = set()  # ids of the connections included in `open`
+        self._counted: set[UpstreamConnection] = set()  # the connections included in `open`
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> UpstreamConnection:
@@ -98,7 +98,7 @@ class HostPool:
             self.open -= 1
             self._wake_one()
             raise
-        self._counted.add(id(connection))
+        self._counted.add(connection)
         return connection
 
     def release(self, connection: UpstreamConnection) -> None:
@@ -119,8 +119,8 @@ class HostPool:
 
     def forget(self, connection: UpstreamConnection) -> None:
         """The connection is gone (or going): it no longer counts against the cap. Safe to call twice."""
-        if id(connection) in self._counted:
-            self._counted.discard(id(connection))
+        if connection in self._counted:
+            self._counted.discard(connection)
             self.open -= 1
             self._wake_one()
 
