@@ -43,7 +43,7 @@ def _settings(**overrides: object) -> Settings:
         raise _fail(str(exc)) from None
 
 
-def _database(settings: Settings):  # noqa: ANN202 - an Engine
+def _database(settings: Settings):
     engine = make_engine(settings.resolved_database_url)
     upgrade_database(engine)
     return engine
