@@ -194,11 +194,11 @@ def _series_sums(
 ) -> dict[tuple, list[Any]]:
     """Sums per (bucket, dimension value), the values beyond the largest `max_series` possibly pre-folded.
 
-    Models are few, and days of users or keys some thousands of groups: one grouped query. Hours of users or
-    keys can be ~100,000 groups, too many to fold in Python, so the largest are found first (a cheap query
-    without buckets, mostly daily rollup rows) and the database folds the rest under Fold.OTHER.
+    Models are few, and days of users some thousands of groups: one grouped query. Keys, and hours of users,
+    can be ~100,000 groups, too many to fold in Python, so the largest are found first (a cheap query without
+    buckets, mostly daily rollup rows) and the database folds the rest under Fold.OTHER.
     """
-    if dimension == "model" or bucket == "day":
+    if dimension == "model" or (bucket == "day" and dimension == "user"):
         return grouped_sums(session, usage_filter, fields, (dimension,), bucket)
     key_totals = {
         key: float(sum(sums)) for (key,), sums in grouped_sums(session, usage_filter, fields, (dimension,)).items()
