@@ -172,6 +172,10 @@ def _time_queries(url: str, now: datetime, database: str, rows: int, log: Callab
     one_model = queries.UsageFilter(start=last_7_days.start, models=("gpt-5",))
     one_user = queries.UsageFilter(start=last_30_days.start, end=now, user_ids=(17,))
     one_key = queries.UsageFilter(start=last_30_days.start, end=now, api_key_ids=(52,))
+    # The page itself asks for whole UTC days: 7 by default (day buckets), hour buckets up to 2 days.
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    page_week = queries.UsageFilter(start=today - timedelta(days=6), end=today + timedelta(days=1))
+    page_two_days = queries.UsageFilter(start=today - timedelta(days=1), end=today + timedelta(days=1))
     q = queries
     cases: dict[str, Callable[[Session], object]] = {
         "summary 30 days": lambda s: q.summary(s, last_30_days),
@@ -191,6 +195,9 @@ def _time_queries(url: str, now: datetime, database: str, rows: int, log: Callab
         "timeseries 7 days by hour, per key": lambda s: q.timeseries(s, last_7_days, "hour", "key", now=now),
         "timeseries 7 days by hour, one model per user": lambda s: q.timeseries(s, one_model, "hour", "user", now=now),
         "timeseries 30 days by day, one user per model": lambda s: q.timeseries(s, one_user, "day", "model", now=now),
+        "page default, 7 whole days by day, per key": lambda s: q.timeseries(s, page_week, "day", "key", now=now),
+        "page, 2 whole days by hour, per key": lambda s: q.timeseries(s, page_two_days, "hour", "key", now=now),
+        "page, 2 whole days by hour, per user": lambda s: q.timeseries(s, page_two_days, "hour", "user", now=now),
         "breakdown 30 days per model": lambda s: q.breakdown(s, last_30_days, "model"),
         "breakdown 30 days per user": lambda s: q.breakdown(s, last_30_days, "user"),
         "breakdown 7 days per key": lambda s: q.breakdown(s, last_7_days, "key"),
