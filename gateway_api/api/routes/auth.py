@@ -58,7 +58,7 @@ def login(body: LoginRequest, request: Request, services: ServicesDep, session: 
     key, secret = issue_key(
         session, services.key_pepper, user, {body.scope}, name=name, expires_at=expiry_from_days(days)
     )
-    record_event(session, user, "key.create", "api_key", key.id, after={"name": name, "scope": body.scope.value})
+    record_event(session, user, "session.create", "session", key.id, after={"name": name, "scope": body.scope.value})
     session.commit()
     return LoginResponse(token=secret, key_id=key.id or 0, scope=body.scope, expires_at=key.expires_at)
 
@@ -68,5 +68,5 @@ def logout(principal: PrincipalDep, session: SessionDep) -> None:
     """Revoke the key this request was made with."""
     key = session.merge(principal.key)
     revoke_key(session, key)
-    record_event(session, principal.user, "key.revoke", "api_key", key.id, before={"name": key.name})
+    record_event(session, principal.user, "session.revoke", "session", key.id, before={"name": key.name})
     session.commit()

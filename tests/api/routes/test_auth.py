@@ -81,7 +81,7 @@ def test_the_ui_servers_forwarded_address_keeps_throttling_per_browser(live_gate
 def test_sign_in_and_out_are_audited(api_client: TestClient, admin_headers: dict[str, str]) -> None:
     token = login(api_client).json()["token"]
     api_client.post("/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
-    events = api_client.get("/api/audit", headers=admin_headers, params={"target_type": "api_key"}).json()
+    events = api_client.get("/api/audit", headers=admin_headers, params={"target_type": "session"}).json()
     actions = [event["action"] for event in events["data"]]
-    assert "key.create" in actions and "key.revoke" in actions
+    assert "session.create" in actions and "session.revoke" in actions
     assert token not in repr(events)
