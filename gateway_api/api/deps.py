@@ -65,6 +65,18 @@ def bearer_token(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
+def refuse_if_throttled(services: AppServices, client: str, message: str, log_message: str) -> None:
+    """429 with Retry-After while ``client`` is locked out by repeated failures."""
+    wait = services.login_throttle.retry_after(client)
+    if wait > 0:
+        log.warning(log_message, extra={"client_address": client})
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"{message}; try again later",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+
+
 @dataclass(frozen=True)
 class Principal:
     user: User
@@ -74,14 +86,7 @@ class Principal:
 def get_principal(request: Request, services: ServicesDep, session: SessionDep) -> Principal:
     """A ``ui`` key of any active user, or any key of an admin (automation)."""
     client = client_address(request)
-    wait = services.login_throttle.retry_after(client)
-    if wait > 0:
-        log.warning("API token guessing throttled", extra={"client_address": client})
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed attempts; try again later",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
+    refuse_if_throttled(services, client, "too many failed attempts", "API token guessing throttled")
     token = bearer_token(request)
     found = find_valid_key(session, services.key_pepper, token) if token else None
     if found is None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address
+from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address, refuse_if_throttled
 from gateway_api.api_keys import expiry_from_days, issue_key, revoke_key
 from gateway_api.audit import record_event
 from gateway_api.db.models import Scope
@@ -39,14 +39,9 @@ class LoginResponse(BaseModel):
 def login(body: LoginRequest, request: Request, services: ServicesDep, session: SessionDep) -> LoginResponse:
     """Check the password and issue a key (``ui`` for the browser; ``llm`` for `gateway login`)."""
     client = client_address(request)
-    wait = services.login_throttle.retry_after(client)
-    if wait > 0:
-        log.warning("sign-in throttled after repeated failures", extra={"client_address": client})
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed sign-in attempts; try again later",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
+    refuse_if_throttled(
+        services, client, "too many failed sign-in attempts", "sign-in throttled after repeated failures"
+    )
     user = find_user(session, body.email)
     if user is None or not user.active or not verify_password(body.password, user.password_hash if user else None):
         services.login_throttle.record_failure(client)
