@@ -87,30 +87,62 @@ class GatewayMetrics:
         self.key_cache_hits = key_lookups.labels(result="hit")
         self.key_cache_misses = key_lookups.labels(result="miss")
         self._gauges = Gauge("gateway_state", "Point-in-time state of this process.", ["what"], registry=registry)
+        # Labelled children looked up once per series: `labels()` validates and locks on every call, which cost
+        # ~25 us of the hot path per request.
+        self._request_series: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._model_series: dict[tuple[str, str], _ModelSeries] = {}
 
     def watch(self, what: str, read: Callable[[], float]) -> None:
         """Expose `read()` as gateway_state{what=...} at scrape time (e.g. queued usage rows, catalog version)."""
         self._gauges.labels(what=what).set_function(read)
 
     def record_request(self, surface: str, status: int, seconds: float) -> None:
-        self.requests.labels(surface=surface, status=str(status)).inc()
-        self.request_seconds.labels(surface=surface).observe(seconds)
+        series = self._request_series.get((surface, status))
+        if series is None:
+            series = self._request_series[(surface, status)] = (
+                self.requests.labels(surface=surface, status=str(status)),
+                self.request_seconds.labels(surface=surface),
+            )
+        count, duration = series
+        count.inc()
+        duration.observe(seconds)
 
     def record_usage_row(self, row: dict[str, Any]) -> None:
         """One proxied call's figures, from the usage row the recorder is about to write."""
         provider, model, outcome = row["provider"], row["model"], str(row["outcome"])
-        self.proxied_calls.labels(provider=provider, model=model, outcome=outcome).inc()
-        self.call_seconds.labels(provider=provider, model=model).observe(row["latency_ms"] / 1000)
+        series = self._model_series.get((provider, model))
+        if series is None:
+            series = self._model_series[(provider, model)] = _ModelSeries(self, provider, model)
+        calls = series.calls.get(outcome)
+        if calls is None:
+            calls = series.calls[outcome] = self.proxied_calls.labels(provider=provider, model=model, outcome=outcome)
+        calls.inc()
+        series.call_seconds.observe(row["latency_ms"] / 1000)
         if row["ttfb_ms"] is not None:
-            self.ttfb_seconds.labels(provider=provider, model=model).observe(row["ttfb_ms"] / 1000)
-        for kind in TOKEN_KINDS:
-            count = row[f"{kind}_tokens"]
+            series.ttfb_seconds.observe(row["ttfb_ms"] / 1000)
+        for kind, tokens in series.tokens:
+            count = row[kind]
             if count:
-                self.tokens.labels(provider=provider, model=model, kind=kind).inc(count)
+                tokens.inc(count)
         if row["cost_usd"]:
-            self.spend.labels(provider=provider, model=model).inc(row["cost_usd"])
+            series.spend.inc(row["cost_usd"])
         if outcome in ("upstream_error", "gateway_error"):
             self.upstream_errors.labels(provider=provider, outcome=outcome, status=str(row["status_code"])).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _ModelSeries:
+    """The labelled children of one (provider, model), resolved once."""
+
+    __slots__ = ("call_seconds", "calls", "spend", "tokens", "ttfb_seconds")
+
+    def __init__(self, metrics: GatewayMetrics, provider: str, model: str) -> None:
+        self.calls: dict[str, Any] = {}
+        self.call_seconds = metrics.call_seconds.labels(provider=provider, model=model)
+        self.ttfb_seconds = metrics.ttfb_seconds.labels(provider=provider, model=model)
+        self.spend = metrics.spend.labels(provider=provider, model=model)
+        self.tokens = tuple(
+            (f"{kind}_tokens", metrics.tokens.labels(provider=provider, model=model, kind=kind)) for kind in TOKEN_KINDS
+        )
