@@ -147,6 +147,29 @@ async def revoke_key(token: str, key_id: int) -> dict[str, Any]:
     return await _request("DELETE", f"/api/keys/{key_id}", token=token)
 
 
+# -- Usage limits ------------------------------------------------------------------------------------
+
+
+async def get_user_limits(token: str, user_id: int) -> dict[str, Any]:
+    """`{"overrides": {field: value | None}, "effective": [{"kind", "limit", "source"}], ...}` (admins)."""
+    return await _request("GET", f"/api/users/{user_id}/limits", token=token)
+
+
+async def set_user_limits(token: str, user_id: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Replace a user's overrides; a None field inherits. Answers like `get_user_limits`."""
+    return await _request("PUT", f"/api/users/{user_id}/limits", token=token, json=overrides)
+
+
+async def get_key_limits(token: str, key_id: int) -> dict[str, Any]:
+    """A key's overrides and effective limits (its owner or an admin)."""
+    return await _request("GET", f"/api/keys/{key_id}/limits", token=token)
+
+
+async def set_key_limits(token: str, key_id: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Replace a key's overrides (admins); a None field inherits from the key's user."""
+    return await _request("PUT", f"/api/keys/{key_id}/limits", token=token, json=overrides)
+
+
 # -- Users and groups (admin) ------------------------------------------------------------------------
 
 

@@ -8,9 +8,11 @@ from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.copy_button import copy_button
 from gateway_ui.components.form_field import form_field
 from gateway_ui.components.layout import gateway_page
+from gateway_ui.components.limits_dialog import limits_button, limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.keys import EXPIRY_CHOICES, KeyRow, KeysState
+from gateway_ui.state.limits import LimitsState
 
 ROUTE = "/llm-gateway/keys"
 STATUS_COLORS = {"active": "green", "expired": "amber", "revoked": "gray"}
@@ -47,19 +49,23 @@ def _key_row(key: KeyRow) -> rx.Component:
         rx.table.cell(key.expires, white_space="nowrap"),
         rx.table.cell(_status_badge(key.status), data_testid="key-status"),
         rx.table.cell(
-            rx.cond(
-                key.status != "revoked",
-                rx.button(
-                    rx.icon("ban", size=14),
-                    "Revoke",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=KeysState.ask_revoke(key.id, key.name, key.is_this_session),
-                    aria_label=f"Revoke key {key.prefix}",
+            rx.hstack(
+                limits_button(LimitsState.open_for_key(key.id, key.prefix + "…"), icon_only=True),
+                rx.cond(
+                    key.status != "revoked",
+                    rx.button(
+                        rx.icon("ban", size=14),
+                        "Revoke",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=KeysState.ask_revoke(key.id, key.name, key.is_this_session),
+                        aria_label=f"Revoke key {key.prefix}",
+                    ),
                 ),
+                justify="end",
+                spacing="2",
             ),
-            justify="end",
         ),
         align="center",
         data_testid=f"key-row-{key.prefix}",
@@ -267,6 +273,7 @@ def keys_page() -> rx.Component:
         _key_list(),
         _create_dialog(),
         _revoke_dialog(),
+        limits_dialog(),
         spacing="4",
         width="100%",
     )

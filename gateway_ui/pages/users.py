@@ -7,8 +7,10 @@ import reflex as rx
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.form_field import form_field
 from gateway_ui.components.layout import gateway_page
+from gateway_ui.components.limits_dialog import limits_button, limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.state.auth import AuthState
+from gateway_ui.state.limits import LimitsState
 from gateway_ui.state.users import ROLES, GroupRow, UserRow, UsersState
 
 ROUTE = "/llm-gateway/users"
@@ -59,6 +61,7 @@ def _user_row(user: UserRow) -> rx.Component:
                     variant="soft",
                     on_click=UsersState.open_edit_user(user.id),
                 ),
+                limits_button(LimitsState.open_for_user(user.id, user.email)),
                 rx.cond(
                     user.active,
                     rx.cond(
@@ -341,6 +344,7 @@ def _groups_section() -> rx.Component:
 def _dialogs() -> rx.Component:
     return rx.fragment(
         _user_dialog(),
+        limits_dialog(),
         confirm_dialog(
             is_open=UsersState.deactivate_id != 0,
             title="Deactivate this user?",
