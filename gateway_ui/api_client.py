@@ -85,9 +85,17 @@ def _field_errors(response: httpx.Response) -> dict[str, str]:
 
 
 async def _request(
-    method: str, path: str, *, token: str | None = None, json: Any = None, params: dict[str, Any] | None = None
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    json: Any = None,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     async with httpx.AsyncClient(
         base_url=api_base_url(), timeout=REQUEST_TIMEOUT_SECONDS
     ) as client:
@@ -102,9 +110,14 @@ async def _request(
     return response.json()
 
 
-async def login(email: str, password: str) -> str:
-    """Exchange email and password for a UI session token."""
-    body = await _request("POST", "/api/auth/login", json={"email": email, "password": password})
+async def login(email: str, password: str, client_ip: str = "") -> str:
+    """Exchange email and password for a UI session token.
+
+    ``client_ip`` is the browser's address: the API trusts X-Forwarded-For from this loopback caller, so failed
+    sign-ins are throttled per browser rather than for everyone behind the UI server.
+    """
+    forwarded = {"X-Forwarded-For": client_ip} if client_ip else None
+    body = await _request("POST", "/api/auth/login", json={"email": email, "password": password}, headers=forwarded)
     return str(body["token"])
 
 

@@ -85,7 +85,9 @@ class AuthState(rx.State):
         yield
         try:
             self.token = await api_client.login(
-                form_data.get("email", "").strip(), form_data.get("password", "")
+                form_data.get("email", "").strip(),
+                form_data.get("password", ""),
+                client_ip=self.router.session.client_ip,
             )
         except api_client.ApiError as exc:
             self.login_error = exc.message

@@ -39,6 +39,18 @@ async def test_wrong_password_raises_the_api_message(gateway_url: str) -> None:
 
 
 @pytest.mark.asyncio
+async def test_failed_sign_ins_are_throttled_per_browser_address(gateway_url: str) -> None:
+    for _ in range(5):
+        with pytest.raises(api_client.ApiError):
+            await api_client.login(ADMIN_EMAIL, "not-the-password", client_ip="203.0.113.9")
+    with pytest.raises(api_client.ApiError) as throttled:
+        await api_client.login(ADMIN_EMAIL, ADMIN_PASSWORD, client_ip="203.0.113.9")
+    assert throttled.value.status_code == 429
+
+    assert await api_client.login(ADMIN_EMAIL, ADMIN_PASSWORD, client_ip="198.51.100.4")
+
+
+@pytest.mark.asyncio
 async def test_unreachable_api_is_a_503_with_a_readable_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(api_client.API_URL_ENV, f"http://127.0.0.1:{free_port()}")
 
