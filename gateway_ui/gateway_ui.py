@@ -13,10 +13,12 @@ from gateway_api.asgi import GatewayFront
 from gateway_ui import pages  # noqa: F401  (importing registers the pages)
 
 API_PATH_PREFIX = "/api/"
+# Operations endpoints live at the root of the gateway app; a load balancer probes them on this server too.
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
-    """Reflex `api_transformer`: /api/... goes to the gateway, everything else to Reflex.
+    """Reflex `api_transformer`: /api/... and the ops endpoints go to the gateway, everything else to Reflex.
 
     A callable rather than the FastAPI instance itself: given an instance, Reflex mounts its whole
     app inside ours, adds a second CORS middleware to the API and the proxy, and answers unknown
@@ -26,7 +28,7 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
 
     def transform(reflex_asgi: ASGIApp) -> ASGIApp:
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["path"].startswith(API_PATH_PREFIX):
+            if scope["type"] == "http" and (scope["path"].startswith(API_PATH_PREFIX) or scope["path"] in OPS_PATHS):
                 await gateway(scope, receive, send)
             else:
                 await reflex_asgi(scope, receive, send)

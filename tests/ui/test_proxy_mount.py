@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import anthropic
+import httpx
 import pytest
 
 from tests.fakes.upstream import FakeUpstream
@@ -43,3 +44,11 @@ def test_proxy_works_through_the_full_app(ui_server: UiServer, fake_upstream: Fa
     received = fake_upstream.last_request()
     assert received.headers["x-api-key"] == "sk-fake-anthropic-credential"
     assert [m.id for m in client.models.list()] == [model]
+
+
+def test_operations_endpoints_are_the_gateways_not_the_uis(ui_server: UiServer) -> None:
+    assert httpx.get(f"{ui_server.url}/healthz", timeout=30).json() == {"status": "ok"}
+    ready = httpx.get(f"{ui_server.url}/readyz", timeout=30)
+    assert ready.status_code == 200 and ready.headers["content-type"].startswith("application/json")
+    metrics = httpx.get(f"{ui_server.url}/metrics", timeout=30)
+    assert metrics.status_code == 200 and "gateway_http_requests" in metrics.text
