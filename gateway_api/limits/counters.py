@@ -32,8 +32,15 @@ class LocalCounters:
         self._buckets: dict[tuple[str, str], dict[int, float]] = {}
 
     def add(self, increment: Increment, now: float) -> None:
-        series = self._buckets.setdefault((increment.subject, increment.window.metric), {})
-        series[increment.bucket] = series.get(increment.bucket, 0.0) + increment.amount
+        series = self._buckets.get((increment.subject, increment.window.metric))
+        if series is None:
+            series = self._buckets[(increment.subject, increment.window.metric)] = {}
+        amount = series.get(increment.bucket)
+        if amount is not None:
+            series[increment.bucket] = amount + increment.amount
+            return
+        # A new bucket: the moment to drop the ones that left the window (not on every add, which is hot).
+        series[increment.bucket] = increment.amount
         if len(series) > 2 * len(increment.window.buckets(now)) + 2:
             oldest = increment.window.buckets(now).start
             for bucket in [b for b in series if b < oldest]:

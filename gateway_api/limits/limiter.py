@@ -156,18 +156,20 @@ class Limiter:
         if user_id is None:
             return
         now = time.time()
+        cost = row.get("cost_usd") or 0.0
         amounts = (
             (LimitKind.input_tokens, row.get("input_tokens") or 0),
             (LimitKind.output_tokens, row.get("output_tokens") or 0),
-            (LimitKind.daily_spend, row.get("cost_usd") or 0.0),
-            (LimitKind.monthly_spend, row.get("cost_usd") or 0.0),
+            (LimitKind.daily_spend, cost),
+            (LimitKind.monthly_spend, cost),
         )
-        subjects = [user_subject(user_id)] + ([key_subject(key_id)] if key_id is not None else [])
-        for subject in subjects:
-            for kind, amount in amounts:
-                if amount:
-                    window = self.windows[kind]
-                    self._add(Increment(subject, window, window.current(now), float(amount)), now)
+        subjects = (user_subject(user_id),) if key_id is None else (user_subject(user_id), key_subject(key_id))
+        for kind, amount in amounts:
+            if amount:
+                window = self.windows[kind]
+                bucket = window.current(now)
+                for subject in subjects:
+                    self._add(Increment(subject, window, bucket, float(amount)), now)
         self._schedule_flush()
 
     # --- reporting -----------------------------------------------------------------------------------------
