@@ -94,16 +94,27 @@ class DisconnectWatch:
     uvicorn's `send` silently drops data for a gone client, so without this a long upstream stream would run
     (and be paid for) to its end. `stop()` must be called before the last body message: after it, uvicorn
     reports the finished response as a disconnect too.
+
+    Listening costs a task per call (~5 % of a core at full load), so it starts only once the call has run for
+    `delay` seconds: a call answered sooner never pays for it, and a client that leaves is noticed at most
+    `delay` late (uvicorn remembers the disconnect, so the late listener hears it at once).
     """
 
-    __slots__ = ("_active", "_task", "_waiter", "fired")
+    __slots__ = ("_active", "_receive", "_start_timer", "_task", "_waiter", "fired")
 
-    def __init__(self, receive: Receive, task: asyncio.Task[Any]) -> None:
+    def __init__(self, receive: Receive, task: asyncio.Task[Any], delay: float) -> None:
         self.fired = False
         self._task = task
+        self._receive = receive
         self._active = True
-        self._waiter = asyncio.ensure_future(receive())
-        self._waiter.add_done_callback(self._on_message)
+        self._waiter: asyncio.Future[Message] | None = None
+        self._start_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(delay, self._listen)
+
+    def _listen(self) -> None:
+        self._start_timer = None
+        if self._active:
+            self._waiter = asyncio.ensure_future(self._receive())
+            self._waiter.add_done_callback(self._on_message)
 
     def _on_message(self, waiter: asyncio.Future[Message]) -> None:
         if not self._active or waiter.cancelled() or waiter.exception() is not None:
@@ -115,5 +126,8 @@ class DisconnectWatch:
 
     def stop(self) -> None:
         self._active = False
-        if not self._waiter.done():
+        if self._start_timer is not None:
+            self._start_timer.cancel()
+            self._start_timer = None
+        if self._waiter is not None and not self._waiter.done():
             self._waiter.cancel()

@@ -48,6 +48,8 @@ _SESSION_HEADERS = (b"x-claude-code-session-id", b"session-id")
 _PROBE_HEADERS = ((b"content-type", b"text/plain"),)
 # Known paths resolved once (the validation regexes cost more than the rest of routing); bounded, cleared when full.
 MAX_CACHED_ROUTES = 1024
+# Seconds before a call starts listening for its client leaving (see DisconnectWatch).
+DISCONNECT_WATCH_DELAY = 0.25
 
 
 class UpstreamBrokeOff(Exception):
@@ -202,7 +204,7 @@ class ProxyApp:
         scanner: UsageScanner | None = None
         task = asyncio.current_task()
         assert task is not None
-        watch = DisconnectWatch(receive, task)
+        watch = DisconnectWatch(receive, task, DISCONNECT_WATCH_DELAY)
         # The first-byte limit runs from here to the first body byte (head and first chunk), separately from the
         # idle limit between later chunks: a model may think long before its first token, then stream briskly.
         first_byte_deadline = loop.time() + services.settings.upstream_first_byte_timeout
