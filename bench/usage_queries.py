@@ -7,8 +7,11 @@ ORM, so seeding takes seconds, not minutes.
 
 The records are loaded into the schema as it was before the usage rollups, then the database is upgraded: the
 rollup migration's backfill builds the hourly and daily rollups, as it would for an existing installation, and
-its time is logged. The usage recorder's batch write is timed before (no triggers) and after (rollup triggers
-on), 1,000 records a batch, dated after the seeded range so the query figures do not move.
+its time is logged. The usage recorder's batch write (1,000 records) is timed in two shapes, proxy-like (one key,
+one model) and the seeded spread (600 keys, 8 models), at three stages: the records only (no rollups yet), the
+records rolled up by migration 0004's insert trigger, and the recorder's own write at the head revision (the
+application adds each batch's grouped sums, migration 0005). The records are dated after the seeded range so
+the figures of ranges with an end do not move.
 """
 
 import random
@@ -26,13 +29,16 @@ from sqlmodel import Session
 
 from gateway_api.db.engine import alembic_config, make_engine, upgrade_database
 from gateway_api.usage import queries
-from gateway_api.usage.recorder import UsageRecorder
+from gateway_api.usage.recorder import LAST_USED, UsageRecorder
+from gateway_api.usage.writer import UsageStatements
 
 TEMPLATES = 9973  # prime, so templates do not line up with time buckets
 DAYS = 30
 REPEATS = 3
 ROLLUP_REVISION = "0004"  # gateway_api/db/migrations/versions/0004_usage_rollups.py
 WRITE_BATCHES = 10
+# The recorder's batch: proxy-like (a busy key on one model) and the seeded data's spread over 600 keys.
+WRITE_SHAPES = ("one key, one model", "600 keys")
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH_DB = "gateway_bench_usage"
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5", "gpt-5", "gpt-5-mini", "gpt-4.1", "o3", "o4-mini"]
@@ -131,9 +137,10 @@ def _time(session_factory: Callable[[], Session], run: Callable[[Session], objec
 
 
 def _upgrade_from_seeded_schema(url: str, log: Callable[[str], None], database: str) -> None:
+    """To the rollup revision (0004: backfill and triggers); the head comes after the trigger write is timed."""
     engine = make_engine(url)
     started = time.perf_counter()
-    upgrade_database(engine)
+    command.upgrade(alembic_config(engine), ROLLUP_REVISION)
     log(f"rollup migration backfill [{database}]: {time.perf_counter() - started:.1f} s")
     with engine.begin() as connection:  # fresh statistics for the new tables, as the seeding gave the records
         connection.exec_driver_sql("ANALYZE")
@@ -145,24 +152,53 @@ def _before_rollups(engine: Engine) -> str:
     return str(revision.down_revision)
 
 
-def _time_writes(url: str, now: datetime, label: str, log: Callable[[str], None]) -> dict:
-    """Median ms of the usage recorder's write of one 1,000-record batch (what the proxy's flush costs)."""
-    engine = make_engine(url)
-    recorder = UsageRecorder(engine, flush_interval=1.0)
+def _records_only(engine: Engine) -> Callable[[list[dict]], None]:
+    """The recorder's write without the rollup sums: the records and the keys' last use, as before migration
+    0005 (at 0003 nothing rolls them up, at 0004 the insert trigger does)."""
+    statements = UsageStatements(engine.dialect)
+
+    def write(batch: list[dict]) -> None:
+        prepared = statements.insert(tuple(batch[0]))
+        last_used: dict[int, datetime] = {}
+        for row in batch:
+            last_used[row["api_key_id"]] = max(row["created_at"], last_used.get(row["api_key_id"], row["created_at"]))
+        with engine.begin() as connection:
+            connection.exec_driver_sql(prepared.sql, prepared.parameters(batch))
+            connection.execute(LAST_USED, [{"key_id": key, "used_at": when} for key, when in sorted(last_used.items())])
+
+    return write
+
+
+def _write_batches(now: datetime, shape: str) -> list[list[dict]]:
     later = now + timedelta(days=2)
     rows = [dict(zip(COLUMNS, row, strict=True)) for row in _rows(later, WRITE_BATCHES * 1000)]
     for row in rows:
         row["created_at"] = later + (later - row["created_at"]) / 1000  # a few hours after the seeded range
-    timings = []
-    for index in range(WRITE_BATCHES):
-        started = time.perf_counter()
+        if shape == "one key, one model":
+            row.update(user_id=1, api_key_id=3, provider="anthropic", model="claude-sonnet-4-5")
+    return [rows[index * 1000 : (index + 1) * 1000] for index in range(WRITE_BATCHES)]
+
+
+def _time_writes(url: str, now: datetime, database: str, stage: str, log: Callable[[str], None]) -> dict[str, float]:
+    """Median ms of one 1,000-record batch write (what the proxy's flush costs) per shape, at one stage:
+    "records only", "insert trigger" (both without the rollup sums) or "writer" (the recorder's own write)."""
+    engine = make_engine(url)
+    if stage == "writer":
         # The recorder's own batch write (private, but the very path the proxy's flush takes).
-        recorder._write(rows[index * 1000 : (index + 1) * 1000])
-        timings.append((time.perf_counter() - started) * 1000)
+        write = UsageRecorder(engine, flush_interval=1.0)._write
+    else:
+        write = _records_only(engine)
+    medians = {}
+    for shape in WRITE_SHAPES:
+        timings = []
+        for batch in _write_batches(now, shape):
+            started = time.perf_counter()
+            write(batch)
+            timings.append((time.perf_counter() - started) * 1000)
+        medians[shape] = round(statistics.median(timings), 1)
+        log(f"usage batch write [{database}, {stage}, {shape}]: median {medians[shape]} ms per 1,000 records")
     engine.dispose()
-    median = round(statistics.median(timings), 1)
-    log(f"usage batch write [{label}]: median {median} ms per 1,000 records")
-    return {"median_ms": median, "best_ms": round(min(timings), 1)}
+    return medians
 
 
 def _time_queries(url: str, now: datetime, database: str, rows: int, log: Callable[[str], None]) -> list[dict]:
@@ -269,17 +305,24 @@ def _run_postgres(now: datetime, rows: int, log: Callable[[str], None]) -> list[
 
 
 def _time_around_upgrade(url: str, now: datetime, database: str, rows: int, log: Callable[[str], None]) -> list[dict]:
-    write_before = _time_writes(url, now, f"{database}, before the rollups", log)
+    records_only = _time_writes(url, now, database, "records only", log)
     _upgrade_from_seeded_schema(url, log, database)
+    by_trigger = _time_writes(url, now, database, "insert trigger", log)
+    engine = make_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
     records = _time_queries(url, now, database, rows, log)
-    write_after = _time_writes(url, now, f"{database}, with the rollup triggers", log)
-    records.append(
-        {
-            "kind": "usage_write",
-            "database": database,
-            "batch_records": 1000,
-            "before_rollups_median_ms": write_before["median_ms"],
-            "with_rollups_median_ms": write_after["median_ms"],
-        }
-    )
+    by_writer = _time_writes(url, now, database, "writer", log)
+    for shape in WRITE_SHAPES:
+        records.append(
+            {
+                "kind": "usage_write",
+                "database": database,
+                "batch_records": 1000,
+                "shape": shape,
+                "records_only_median_ms": records_only[shape],
+                "insert_trigger_median_ms": by_trigger[shape],
+                "writer_median_ms": by_writer[shape],
+            }
+        )
     return records

@@ -152,10 +152,12 @@ class UsageRecord(SQLModel, table=True):
 class UsageRollupBase(SQLModel):
     """Sums of usage records per time bucket and per (user, key, provider, model, outcome).
 
-    Maintained by database triggers on ``usagerecord`` (migration 0004), in the inserting transaction, so every
-    writer (the recorder, tests, bulk loads) keeps them exact; the usage queries read them for whole hours and
-    days and the raw table only for the partial hours at a range's edges. A record without user or key is
-    counted under id 0 (ids start at 1): key columns cannot be NULL, or equal keys would not conflict.
+    Inserted records are added by ``gateway_api.usage.writer.insert_usage_records`` in the inserting transaction
+    (one grouped upsert per batch and rollup; an INSERT that bypasses it leaves the rollups short), deleted or
+    updated ones by the triggers of migration 0004 (0005 dropped its insert trigger). The usage queries read
+    them for whole hours and days and the raw table only for the partial hours at a range's edges. A record
+    without user or key is counted under id 0 (ids start at 1): key columns cannot be NULL, or equal keys would
+    not conflict.
     """
 
     bucket_start: datetime = Field(primary_key=True)

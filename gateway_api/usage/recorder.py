@@ -12,9 +12,10 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, bindparam, update
 
-from gateway_api.db.models import ApiKey, UsageRecord
+from gateway_api.db.models import ApiKey
+from gateway_api.usage.writer import UsageStatements, insert_usage_records
 
 log = logging.getLogger("gateway.usage")
 
@@ -22,6 +23,7 @@ MAX_BATCH = 1000
 # While the database is away, retries back off up to this (seconds), so an outage is not a storm of attempts
 # and log lines; rows written after it returns are delayed by at most this much.
 MAX_RETRY_DELAY = 2.0
+LAST_USED = update(ApiKey).where(ApiKey.id == bindparam("key_id")).values(last_used_at=bindparam("used_at"))
 
 
 class UsageRecorder:
@@ -31,7 +33,7 @@ class UsageRecorder:
         self._pending: deque[dict[str, Any]] = deque()
         self._wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()
-        self._insert: PreparedInsert | None = None
+        self._statements: UsageStatements | None = None
         self.written = 0
 
     def record(self, row: dict[str, Any]) -> None:
@@ -80,50 +82,22 @@ class UsageRecorder:
             await asyncio.sleep(0.5)
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
-        """Runs in a worker thread: one executemany of a statement compiled once, then the keys' last use.
+        """Runs in a worker thread, one transaction: the records and their rollup sums, then the keys' last use.
 
-        The ORM bulk insert spent most of its time in per-row Python while holding the GIL the event loop needs."""
+        Statements compiled once and run as executemany: the ORM bulk insert spent most of its time in per-row
+        Python while holding the GIL the event loop needs."""
         last_used: dict[int, datetime] = {}
         for row in batch:
             key_id = row.get("api_key_id")
             if key_id is not None:
                 last_used[key_id] = max(row["created_at"], last_used.get(key_id, row["created_at"]))
-        prepared = self._insert
-        columns = tuple(batch[0])
-        if prepared is None or prepared.columns != columns:
-            prepared = self._insert = PreparedInsert(self._engine, columns)
+        if self._statements is None:
+            self._statements = UsageStatements(self._engine.dialect)
         with self._engine.begin() as connection:
-            connection.exec_driver_sql(prepared.sql, prepared.parameters(batch))
-            for key_id, when in last_used.items():
-                connection.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
-
-
-class PreparedInsert:
-    """The usage-row INSERT compiled once for the engine's dialect, with the column types' bind conversions."""
-
-    def __init__(self, engine: Engine, columns: tuple[str, ...]) -> None:
-        dialect = engine.dialect
-        compiled = insert(UsageRecord.__table__).compile(dialect=dialect, column_keys=list(columns))  # type: ignore[attr-defined]
-        self.columns = columns
-        self.sql = compiled.string
-        # qmark/numeric dialects (SQLite) take tuples in compiled order; named ones (psycopg) take dicts.
-        self._order: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positiontup else None
-        table_columns = UsageRecord.__table__.columns  # type: ignore[attr-defined]
-        self._converters: list[tuple[str, Any]] = []
-        for name in columns:
-            column_type = table_columns[name].type
-            convert = column_type.dialect_impl(dialect).bind_processor(dialect)
-            if convert is not None:
-                self._converters.append((name, convert))
-
-    def parameters(self, batch: list[dict[str, Any]]) -> list[Any]:
-        converters = self._converters
-        if converters:
-            batch = [dict(row) for row in batch]
-            for row in batch:
-                for name, convert in converters:
-                    row[name] = convert(row[name])
-        order = self._order
-        if order is None:
-            return batch
-        return [tuple(row[name] for name in order) for row in batch]
+            insert_usage_records(connection, batch, self._statements)
+            # One executemany (a batch spread over many keys paid a statement round per key), in key order as the
+            # rollup upserts, so concurrent writers take row locks in one order.
+            if last_used:
+                connection.execute(
+                    LAST_USED, [{"key_id": key_id, "used_at": when} for key_id, when in sorted(last_used.items())]
+                )

@@ -1,5 +1,6 @@
 """Steady-state proxied calls read no database rows: every SQL statement the gateway sends while serving them is
-either the recorder's usage write or the catalog's background version check."""
+either the recorder's batched usage write (records, rollup sums, keys' last use) or the catalog's background
+version check."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ CALLS = 20
 BACKGROUND_STATEMENTS = (
     re.compile(r"^SELECT configversion\.version FROM configversion\b", re.IGNORECASE),  # the version poll
     re.compile(r"^INSERT INTO usagerecord\b", re.IGNORECASE),  # the recorder's batch
+    re.compile(r"^INSERT INTO usage(model)?(hourly|daily) \(.* ON CONFLICT \(", re.IGNORECASE),  # ... its rollup sums
     re.compile(
         r"^UPDATE apikey SET last_used_at=[^,]+ WHERE apikey\.id = \S+$", re.IGNORECASE
     ),  # ... and the keys' last use
@@ -50,6 +52,7 @@ def test_proxied_calls_in_steady_state_send_no_queries(proxy_env: ProxyEnv, alic
         event.remove(proxy_env.engine, "before_cursor_execute", seen)
 
     assert any(BACKGROUND_STATEMENTS[1].match(s) for s in statements), "the hook saw no usage write"
+    assert any(BACKGROUND_STATEMENTS[2].match(s) for s in statements), "the usage write added no rollup sums"
     on_request_path = [
         s for s in statements if not HOUSEKEEPING.match(s) and not any(p.match(s) for p in BACKGROUND_STATEMENTS)
     ]

@@ -1,4 +1,5 @@
-"""Usage queries on SQLite and PostgreSQL, with rows inserted directly so every number is exact."""
+"""Usage queries on SQLite and PostgreSQL, with a few rows inserted through the usage writer so every number is
+exact."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from gateway_api.db.models import Outcome, Scope, UsageRecord
 from gateway_api.usage import queries
 from gateway_api.usage.queries import QueryError, UsageFilter
 from gateway_api.users import create_user
+from tests.usage_writes import insert_usage
 
 T0 = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
 START = T0 - timedelta(hours=1)
@@ -40,7 +42,8 @@ def seeded(engine: Engine) -> dict[str, int]:
                 **counts,
             )
 
-        session.add_all(
+        insert_usage(
+            session,
             [
                 row(alice, laptop, T0, "claude-x", "anthropic", input_tokens=100, cache_read_tokens=20,
                     cache_write_tokens=10, output_tokens=50, cost_usd=0.5),

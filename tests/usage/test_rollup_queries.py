@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, delete
 from sqlmodel import Session, col
 
 from gateway_api.api_keys import issue_key
@@ -15,6 +15,7 @@ from gateway_api.db.models import Outcome, Scope, UsageRecord
 from gateway_api.usage import queries
 from gateway_api.usage.queries import UsageFilter
 from gateway_api.users import create_user
+from tests.usage_writes import insert_usage
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 MODELS = ("claude-x", "gpt-5", "o3")
@@ -48,7 +49,8 @@ def records(engine: Engine) -> list[dict]:
                     "cost_usd": round(generator.random(), 6),
                 }
             )
-        session.execute(insert(UsageRecord), rows)
+        insert_usage(session, rows[:150])  # two batches, as the recorder writes them
+        insert_usage(session, rows[150:])
         session.execute(delete(UsageRecord).where(col(UsageRecord.id) % 17 == 0))
         session.commit()
         kept = session.exec(UsageRecord.__table__.select()).mappings().all()  # type: ignore[attr-defined]

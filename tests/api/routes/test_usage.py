@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from gateway_api.db.models import Outcome, UsageRecord
 from tests.api.helpers import detail_message, user_with_headers
+from tests.usage_writes import insert_usage
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -32,14 +33,17 @@ def people(api_client: TestClient, admin_headers: dict) -> dict:
     ]
     engine = api_client.app.state.services.engine  # type: ignore[attr-defined]
     with Session(engine) as session:
-        for user, key, when, model, provider, tokens_in, tokens_out, cost, outcome in rows:
-            session.add(
+        insert_usage(
+            session,
+            [
                 UsageRecord(
                     created_at=when, user_id=user["id"], api_key_id=key["id"], provider=provider,
                     provider_kind=provider, model=model, endpoint="/v1/messages", input_tokens=tokens_in,
                     output_tokens=tokens_out, cost_usd=cost, outcome=outcome, client="=cmd|' /C calc'!A0",
                 )
-            )  # fmt: skip
+                for user, key, when, model, provider, tokens_in, tokens_out, cost, outcome in rows
+            ],
+        )  # fmt: skip
         session.commit()
     return {
         "alice": alice, "bob": bob, "alice_headers": alice_headers, "bob_headers": bob_headers,

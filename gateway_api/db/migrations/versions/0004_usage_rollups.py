@@ -7,10 +7,14 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27 06:00:00
 
-The triggers (not the application) maintain the rollups so that every writer keeps them exact: the usage
-recorder's batches, rows added through the ORM, bulk loads, and deletes or updates made by hand. On SQLite they
-are row triggers (one upsert per record and rollup); on PostgreSQL statement triggers over the transition
-tables, so a batch of records costs one grouped upsert per rollup.
+Here triggers maintain the rollups on insert, delete and update: on SQLite row triggers (one upsert per record
+and rollup), on PostgreSQL statement triggers over the transition tables. Migration 0005 drops the insert
+trigger: it was most of the cost of the usage recorder's batch write (and on PostgreSQL an executemany fires a
+statement trigger once per row), so since then records are inserted through
+``gateway_api.usage.writer.insert_usage_records``, which adds each batch's grouped sums in the same transaction,
+and an INSERT that bypasses it leaves the rollups short. The delete and update triggers stay, so records deleted
+or changed by hand or by retention keep the rollups exact. 0005 recreates the insert trigger on downgrade from
+``sqlite_insert_trigger`` / ``postgres_trigger`` below.
 
 A later migration that recreates ``usagerecord`` on SQLite (batch mode copies the table) drops its triggers and
 must create them again; tests/db/test_usage_rollups.py fails if they are missing.
@@ -107,11 +111,17 @@ def _sqlite_subtract(table: str, unit: str, keys: tuple[str, ...]) -> str:
     return f"UPDATE {table} SET {updates} WHERE {match}; DELETE FROM {table} WHERE {match} AND requests <= 0;"
 
 
+def sqlite_insert_trigger() -> str:
+    """The CREATE TRIGGER of the insert trigger (migration 0005 drops it and recreates it on downgrade)."""
+    add = " ".join(_sqlite_add(t, u, k) for t, (u, k) in ROLLUPS.items())
+    return f"CREATE TRIGGER usage_rollup_insert AFTER INSERT ON usagerecord BEGIN {add} END"
+
+
 def _sqlite_triggers() -> None:
     add = " ".join(_sqlite_add(t, u, k) for t, (u, k) in ROLLUPS.items())
     subtract = " ".join(_sqlite_subtract(t, u, k) for t, (u, k) in ROLLUPS.items())
     watched = ", ".join(("created_at", *KEY_COLUMNS[1:], *SUM_COLUMNS))
-    _execute(f"CREATE TRIGGER usage_rollup_insert AFTER INSERT ON usagerecord BEGIN {add} END")
+    _execute(sqlite_insert_trigger())
     _execute(f"CREATE TRIGGER usage_rollup_delete AFTER DELETE ON usagerecord BEGIN {subtract} END")
     _execute(f"CREATE TRIGGER usage_rollup_update AFTER UPDATE OF {watched} ON usagerecord BEGIN {subtract} {add} END")
 
@@ -161,15 +171,23 @@ def _postgres_triggers() -> None:
         f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {add} END IF; "
         "RETURN NULL; END $fn$"
     )
-    for operation, tables in (
-        ("INSERT", "NEW TABLE AS new_rows"),
-        ("DELETE", "OLD TABLE AS old_rows"),
-        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-    ):
-        _execute(
-            f"CREATE TRIGGER usage_rollup_{operation.lower()} AFTER {operation} ON usagerecord "
-            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION usage_rollup_apply()"
-        )
+    for operation in POSTGRES_TRANSITION_TABLES:
+        _execute(postgres_trigger(operation))
+
+
+POSTGRES_TRANSITION_TABLES = {
+    "INSERT": "NEW TABLE AS new_rows",
+    "DELETE": "OLD TABLE AS old_rows",
+    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+}
+
+
+def postgres_trigger(operation: str) -> str:
+    """The CREATE TRIGGER for one operation; all three call usage_rollup_apply() (0005 drops the INSERT one)."""
+    return (
+        f"CREATE TRIGGER usage_rollup_{operation.lower()} AFTER {operation} ON usagerecord "
+        f"REFERENCING {POSTGRES_TRANSITION_TABLES[operation]} FOR EACH STATEMENT EXECUTE FUNCTION usage_rollup_apply()"
+    )
 
 
 # -- backfill ---------------------------------------------------------------------------------------------------

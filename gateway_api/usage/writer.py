@@ -1,0 +1,247 @@
+"""The one way usage records are inserted: the records, and the batch's sums added to the four rollups, in the
+caller's transaction.
+
+Until migration 0005 an insert trigger kept the rollups; on SQLite it ran four upserts per record (three quarters
+of a 1,000-record batch's cost) and on PostgreSQL an executemany fired the statement trigger once per row. Now a
+batch is grouped here by rollup key and each rollup gets one executemany of an upsert, with as many rows as the
+batch has distinct keys (a handful for proxy traffic). Deleting or updating records still goes through 0004's
+triggers. An INSERT into ``usagerecord`` that bypasses this module leaves the rollups short.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.dml import Insert
+
+from gateway_api.db.models import UsageDaily, UsageHourly, UsageModelDaily, UsageModelHourly, UsageRecord
+
+RECORDS: Table = UsageRecord.__table__  # type: ignore[attr-defined]
+KEY_COLUMNS = ("bucket_start", "user_id", "api_key_id", "provider", "model", "outcome")
+MODEL_KEY_COLUMNS = ("bucket_start", "provider", "model", "outcome")
+SUM_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+)
+# Every rollup with its key, in a fixed order, so concurrent writers lock shared rollup rows in one order (no
+# deadlock); the groups of _rollups() come in the same order.
+ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (UsageHourly.__table__, KEY_COLUMNS),  # type: ignore[attr-defined]
+    (UsageDaily.__table__, KEY_COLUMNS),  # type: ignore[attr-defined]
+    (UsageModelHourly.__table__, MODEL_KEY_COLUMNS),  # type: ignore[attr-defined]
+    (UsageModelDaily.__table__, MODEL_KEY_COLUMNS),  # type: ignore[attr-defined]
+)
+UPSERTS: dict[str, Callable[[Table], Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# The record columns with a Python-side default (ColumnDefault), filled in for rows that omit them.
+DEFAULTS: dict[str, Any] = {column.name: column.default for column in RECORDS.columns if column.default is not None}
+
+# Groups of the batch: (hour number, user_id, api_key_id, provider, model, outcome) or (hour number, provider,
+# model, outcome) -> [requests, *SUM_COLUMNS]. An hour number counts UTC hours from 0001-01-01 (a day's bucket is
+# its first hour): cheaper per record than datetime.replace and hashing aware datetimes.
+Groups = dict[tuple[Any, ...], list[Any]]
+
+
+class PreparedStatement:
+    """A statement compiled once for a dialect, with its columns' bind conversions: executemany without
+    SQLAlchemy's per-row parameter handling, which spent the GIL the event loop needs on per-row Python."""
+
+    def __init__(
+        self, dialect: Dialect, statement: Insert, table: Table, columns: tuple[str, ...], memoized: str = ""
+    ) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+        self.columns = columns
+        self.sql = compiled.string
+        converters: dict[str, Callable[[Any], Any]] = {}
+        for name in columns:
+            convert = table.columns[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                # A column with few distinct values per batch (a rollup's bucket) converts each one once.
+                converters[name] = functools.lru_cache(maxsize=256)(convert) if name == memoized else convert
+        self._converters = list(converters.items())
+        # qmark/numeric dialects (SQLite) take tuples in compiled order; named ones (psycopg) take dicts.
+        positions = tuple(compiled.positiontup) if compiled.positiontup else None
+        self._positional = positions is not None
+        self._plan = [(name, converters.get(name)) for name in positions or columns]
+        self._index_plan = [(columns.index(name), converters.get(name)) for name in positions or columns]
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Driver parameters from rows of column values by name."""
+        if self._positional:
+            plan = self._plan
+            return [
+                tuple([row[name] if convert is None else convert(row[name]) for name, convert in plan]) for row in rows
+            ]
+        if not self._converters:
+            return list(rows)
+        converted = [dict(row) for row in rows]
+        for row in converted:
+            for name, convert in self._converters:
+                row[name] = convert(row[name])
+        return converted
+
+    def parameters_of_tuples(self, rows: Iterable[tuple[Any, ...]]) -> list[Any]:
+        """Driver parameters from tuples of values in ``columns`` order."""
+        plan = self._index_plan
+        values = [[row[i] if convert is None else convert(row[i]) for i, convert in plan] for row in rows]
+        if self._positional:
+            return [tuple(row) for row in values]
+        columns = [self.columns[i] for i, _ in plan]
+        return [dict(zip(columns, row, strict=True)) for row in values]
+
+
+class UsageStatements:
+    """The record INSERT (per column set) and the four rollup upserts, compiled once per dialect; the usage
+    recorder keeps one for its engine."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        if dialect.name not in UPSERTS:
+            raise ValueError(f"usage rollups need INSERT ... ON CONFLICT, not available on {dialect.name}")
+        self._dialect = dialect
+        self._inserts: dict[tuple[str, ...], PreparedStatement] = {}
+        self.upserts = tuple(
+            PreparedStatement(
+                dialect, _upsert(UPSERTS[dialect.name], table, keys), table, _columns(table, keys), "bucket_start"
+            )
+            for table, keys in ROLLUPS
+        )
+
+    def insert(self, columns: tuple[str, ...]) -> PreparedStatement:
+        prepared = self._inserts.get(columns)
+        if prepared is None:
+            prepared = self._inserts[columns] = PreparedStatement(self._dialect, insert(RECORDS), RECORDS, columns)
+        return prepared
+
+
+def insert_usage_records(
+    connection: Connection, rows: Sequence[Mapping[str, Any]], statements: UsageStatements | None = None
+) -> None:
+    """Insert UsageRecord rows (column values; omitted columns take the model's defaults) and add their sums to
+    the hourly and daily rollups, all in ``connection``'s transaction. ``statements`` compiled for the connection's
+    dialect saves compiling them again (the recorder keeps one); rows that name every column, as the recorder's
+    do, are written as given."""
+    if not rows:
+        return
+    if statements is None:
+        statements = UsageStatements(connection.dialect)
+    rows = _with_defaults(rows)
+    prepared = statements.insert(tuple(rows[0]))
+    connection.exec_driver_sql(prepared.sql, prepared.parameters(rows))
+    for upsert, groups in zip(statements.upserts, _rollups(_hourly(rows)), strict=True):
+        connection.exec_driver_sql(upsert.sql, upsert.parameters_of_tuples(_as_rows(groups)))
+
+
+def _columns(table: Table, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The upsert's columns in the order _as_rows() gives the values (checked against the model)."""
+    columns = (*keys, "requests", *SUM_COLUMNS)
+    if set(columns) != set(table.columns.keys()) or set(keys) != set(table.primary_key.columns.keys()):
+        raise RuntimeError(f"{table.name} no longer has the rollup columns the usage writer fills")
+    return columns
+
+
+def _upsert(dialect_insert: Callable[[Table], Insert], table: Table, keys: tuple[str, ...]) -> Insert:
+    statement: Any = dialect_insert(table)
+    added = {name: table.c[name] + statement.excluded[name] for name in ("requests", *SUM_COLUMNS)}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=added)
+
+
+def _with_defaults(rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """The rows as given when complete (the recorder's always are), else every row with every column the batch
+    names plus the defaulted ones, so the INSERT and the rollups see the same values."""
+    first = rows[0]
+    width = len(first)
+    if all(name in first for name in DEFAULTS) and all(len(row) == width for row in rows):
+        return rows
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    names += [name for name in DEFAULTS if name not in names]
+    completed = []
+    for row in rows:
+        values = {}
+        for name in names:
+            if name in row:
+                values[name] = row[name]
+            elif name in DEFAULTS:
+                default = DEFAULTS[name]
+                values[name] = default.arg(None) if default.is_callable else default.arg
+            else:
+                values[name] = None
+        completed.append(values)
+    return completed
+
+
+def _hourly(rows: Iterable[Mapping[str, Any]]) -> Groups:
+    """The batch's sums per UTC hour and (user, key, provider, model, outcome); no user or key counts as 0, as
+    the rollups store it (key columns cannot be NULL, or equal keys would not conflict)."""
+    groups: Groups = {}
+    for row in rows:
+        created: datetime = row["created_at"]
+        if created.tzinfo is not UTC:
+            created = created.astimezone(UTC)
+        hour = created.toordinal() * 24 + created.hour
+        key = (hour, row.get("user_id") or 0, row.get("api_key_id") or 0, row["provider"], row["model"], row["outcome"])
+        sums = groups.get(key)
+        # Unrolled: this loop runs once per record, in a thread that shares the GIL with the event loop.
+        if sums is None:
+            groups[key] = [
+                1,
+                row["input_tokens"],
+                row["output_tokens"],
+                row["cache_read_tokens"],
+                row["cache_write_tokens"],
+                row["reasoning_tokens"],
+                row["cost_usd"],
+            ]
+        else:
+            sums[0] += 1
+            sums[1] += row["input_tokens"]
+            sums[2] += row["output_tokens"]
+            sums[3] += row["cache_read_tokens"]
+            sums[4] += row["cache_write_tokens"]
+            sums[5] += row["reasoning_tokens"]
+            sums[6] += row["cost_usd"]
+    return groups
+
+
+def _rollups(hourly: Groups) -> tuple[Groups, Groups, Groups, Groups]:
+    """The hourly groups, and the daily and per-model ones summed from them (far fewer than the records)."""
+    daily: Groups = {}
+    model_hourly: Groups = {}
+    model_daily: Groups = {}
+    for (hour, user_id, api_key_id, provider, model, outcome), sums in hourly.items():
+        day = hour - hour % 24
+        _add(daily, (day, user_id, api_key_id, provider, model, outcome), sums)
+        _add(model_hourly, (hour, provider, model, outcome), sums)
+        _add(model_daily, (day, provider, model, outcome), sums)
+    return hourly, daily, model_hourly, model_daily
+
+
+def _add(groups: Groups, key: tuple[Any, ...], sums: list[Any]) -> None:
+    total = groups.get(key)
+    if total is None:
+        groups[key] = sums.copy()
+    else:
+        for index, value in enumerate(sums):
+            total[index] += value
+
+
+def _as_rows(groups: Groups) -> list[tuple[Any, ...]]:
+    """One tuple per group in the upsert's column order: the bucket as an aware UTC datetime, the outcome as plain
+    text (the records' enum values are what the rollups hold); sorted, so that concurrent writers upsert shared
+    rollup rows in one order."""
+    buckets: dict[int, datetime] = {}
+    rows = []
+    for (hour, *key, outcome), sums in sorted(groups.items()):
+        bucket = buckets.get(hour)
+        if bucket is None:
+            bucket = buckets[hour] = datetime.fromordinal(hour // 24).replace(hour=hour % 24, tzinfo=UTC)
+        rows.append((bucket, *key, str(outcome), *sums))
+    return rows
