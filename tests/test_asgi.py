@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -56,6 +57,12 @@ def served_front(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        gc.unfreeze()  # the front froze this test process's heap at startup, as it does a worker's
+
+
+def test_startup_freezes_the_heap_out_of_the_cycle_collector(served_front: tuple[str, GatewayFront]) -> None:
+    # Modules, app and catalog live as long as the worker: full collections over them stalled every call.
+    assert gc.get_freeze_count() > 10_000
 
 
 def test_front_serves_the_proxy_and_the_rest_api(served_front: tuple[str, GatewayFront]) -> None:
