@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import orjson
 
@@ -214,7 +215,11 @@ class UsageScanner:
             logger.warning("usage not readable: unsupported content-encoding %r", content_encoding)
             self._broken = True
         self._body = _BoundedBuffer()  # non-streaming JSON body
-        self._events = _SseUsageEvents(self._apply_event, self._apply_fragments)
+        # Callbacks bound to the tally, not to self: a scanner <-> events cycle would leave every call's scanner
+        # to the cyclic garbage collector, whose passes cost several percent of a core under load.
+        self._events = _SseUsageEvents(
+            partial(_apply_event, self._tally, provider), partial(apply_fragments, self._tally, provider)
+        )
 
     @property
     def saw_usage(self) -> bool:
@@ -249,26 +254,9 @@ class UsageScanner:
 
     def _finish_json_body(self) -> None:
         if self._body.overflowed:
-            self._apply_fragments(*self._body.head_and_tail())
+            apply_fragments(self._tally, self._provider, *self._body.head_and_tail())
         else:
-            self._apply_json(self._body.contents())
-
-    def _apply_event(self, event: bytes) -> None:
-        self._apply_json(_event_data(event))
-
-    def _apply_fragments(self, head: bytes, tail: bytes) -> None:
-        apply_fragments(self._tally, self._provider, head, tail)
-
-    def _apply_json(self, payload: bytes) -> None:
-        if not _may_carry_usage(payload):
-            return
-        try:
-            document = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            # Truncated or garbled: the usage object itself may still be intact.
-            self._apply_fragments(payload[:FRAGMENT_WINDOW_BYTES], payload)
-            return
-        apply_document(self._tally, self._provider, document)
+            _apply_json(self._tally, self._provider, self._body.contents())
 
     def _normalised(self) -> TokenUsage:
         tally = self._tally
@@ -286,3 +274,19 @@ class UsageScanner:
             reasoning_tokens=tally.reasoning_tokens or 0,
             model=tally.model,
         )
+
+
+def _apply_event(tally: UsageTally, provider: ProviderName, event: bytes) -> None:
+    _apply_json(tally, provider, _event_data(event))
+
+
+def _apply_json(tally: UsageTally, provider: ProviderName, payload: bytes) -> None:
+    if not _may_carry_usage(payload):
+        return
+    try:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        # Truncated or garbled: the usage object itself may still be intact.
+        apply_fragments(tally, provider, payload[:FRAGMENT_WINDOW_BYTES], payload)
+        return
+    apply_document(tally, provider, document)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import tracemalloc
+import weakref
 import zlib
 
 import brotli
@@ -343,3 +345,19 @@ def test_garbage_never_raises(provider: ProviderName, streaming: bool, coding: s
     usage = scan(provider, streaming, chunks, coding)
     assert usage.input_tokens >= 0
     assert usage.output_tokens >= 0
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_a_finished_scanner_is_freed_without_the_cycle_collector(streaming: bool) -> None:
+    """One scanner per call: left in a reference cycle, each would wait for (and feed) the cyclic GC."""
+    body = anthropic_sse() if streaming else orjson.dumps(bodies.anthropic_message("m", TEXT, ANTHROPIC_WIRE))
+    gc.disable()
+    try:
+        scanner = UsageScanner("anthropic", streaming)
+        scanner.feed(body)
+        assert scanner.finish().output_tokens == 42
+        freed = weakref.ref(scanner)
+        del scanner
+        assert freed() is None
+    finally:
+        gc.enable()

@@ -38,11 +38,12 @@ class UpstreamConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         response = self._response
-        if response is None:
+        parser = response.parser if response is not None else None
+        if response is None or parser is None:
             self.abort()  # bytes nobody asked for: the connection's framing cannot be trusted any more
             return
         try:
-            response.parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserError as exc:
             response.parse_failed(exc)
             self.abort()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 
@@ -304,3 +306,20 @@ async def test_unreachable_upstream_is_an_os_error() -> None:
     with pytest.raises(OSError):
         await post(pool, url)
     pool.close()
+
+
+@pytest.mark.asyncio
+async def test_a_closed_response_is_freed_without_the_cycle_collector() -> None:
+    """One response per call: left in a cycle with its parser, each would wait for (and feed) the cyclic GC."""
+    async with ScriptedServer(keep_replying(body=b'{"id":"msg_1"}')) as server:
+        pool = make_pool()
+        gc.disable()
+        try:
+            response = await post(pool, server.url())
+            assert await read_all(response) == b'{"id":"msg_1"}'
+            freed = weakref.ref(response)
+            del response
+            assert freed() is None
+        finally:
+            gc.enable()
+            pool.close()
