@@ -32,19 +32,23 @@ class LocalCounters:
         self._buckets: dict[tuple[str, str], dict[int, float]] = {}
 
     def add(self, increment: Increment, now: float) -> None:
-        series = self._buckets.get((increment.subject, increment.window.metric))
+        self.add_amount(increment.subject, increment.window, increment.bucket, increment.amount, now)
+
+    def add_amount(self, subject: str, window: Window, bucket: int, amount: float, now: float) -> None:
+        """`add` without building an Increment: this runs for every finished call."""
+        series = self._buckets.get((subject, window.metric))
         if series is None:
-            series = self._buckets[(increment.subject, increment.window.metric)] = {}
-        amount = series.get(increment.bucket)
-        if amount is not None:
-            series[increment.bucket] = amount + increment.amount
+            series = self._buckets[(subject, window.metric)] = {}
+        counted = series.get(bucket)
+        if counted is not None:
+            series[bucket] = counted + amount
             return
         # A new bucket: the moment to drop the ones that left the window (not on every add, which is hot).
-        series[increment.bucket] = increment.amount
-        if len(series) > 2 * len(increment.window.buckets(now)) + 2:
-            oldest = increment.window.buckets(now).start
-            for bucket in [b for b in series if b < oldest]:
-                del series[bucket]
+        series[bucket] = amount
+        if len(series) > 2 * len(window.buckets(now)) + 2:
+            oldest = window.buckets(now).start
+            for old in [b for b in series if b < oldest]:
+                del series[old]
 
     def read(self, subject: str, window: Window, now: float) -> Reading:
         series = self._buckets.get((subject, window.metric))

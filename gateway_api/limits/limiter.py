@@ -169,7 +169,7 @@ class Limiter:
                 window = self.windows[kind]
                 bucket = window.current(now)
                 for subject in subjects:
-                    self._add(Increment(subject, window, bucket, float(amount)), now)
+                    self._add(subject, window, bucket, float(amount), now)
         self._schedule_flush()
 
     # --- reporting -----------------------------------------------------------------------------------------
@@ -234,12 +234,12 @@ class Limiter:
 
     # --- internals -----------------------------------------------------------------------------------------
 
-    def _add(self, increment: Increment, now: float) -> None:
-        self._local.add(increment, now)
+    def _add(self, subject: str, window: Window, bucket: int, amount: float, now: float) -> None:
+        self._local.add_amount(subject, window, bucket, amount, now)
         if self._redis is not None:
-            key, amount, ttl = self._redis_increment(increment, now)
+            key = self._redis.key(subject, window.metric, bucket)
             queued, _ = self._pending.get(key, (0.0, 0.0))
-            self._pending[key] = (queued + amount, now + ttl)
+            self._pending[key] = (queued + amount, now + keep_seconds(window, bucket, now))
 
     def _redis_increment(self, increment: Increment, now: float) -> tuple[str, float, int]:
         assert self._redis is not None
