@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from gateway_api.app import create_app
+from gateway_api.server_protocol import CombinedWritesHttpProtocol
 from gateway_api.services import AppServices
 from gateway_api.settings import Settings
 
@@ -44,7 +45,16 @@ class LiveGateway:
 def start_live_gateway(settings: Settings) -> Iterator[LiveGateway]:
     app = create_app(settings)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio")
+    # `gateway serve`'s HTTP protocol, on the plain asyncio loop (the uvloop variant runs in tests/test_asgi.py).
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        loop="asyncio",
+        http=CombinedWritesHttpProtocol,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -17,6 +17,7 @@ from gateway_api.api_keys import issue_key
 from gateway_api.asgi import GatewayFront, create_asgi_app
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Scope
+from gateway_api.server_protocol import CombinedWritesHttpProtocol
 from gateway_api.settings import Settings
 from gateway_api.users import find_user
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -44,7 +45,9 @@ def served_front(
     front = create_asgi_app()
     port = free_port()
     # As `gateway serve` runs it: uvloop and httptools.
-    config = uvicorn.Config(front, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning")
+    config = uvicorn.Config(
+        front, host="127.0.0.1", port=port, loop="uvloop", http=CombinedWritesHttpProtocol, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -77,7 +77,8 @@ def serve(
         port=port,
         workers=workers or os.cpu_count() or 1,
         loop="uvloop",
-        http="httptools",
+        # uvicorn's httptools protocol, sending a response head with the body part after it in one system call.
+        http="gateway_api.server_protocol:CombinedWritesHttpProtocol",
         lifespan="on",
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
