@@ -23,6 +23,7 @@ from gateway_api.proxy.http1.errors import ClientClosed
 from gateway_api.proxy.http1.response import UpstreamResponse
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_CACHED_TARGETS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,9 @@ class ConnectionPool:
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.closed = False
         self._hosts: dict[Origin, HostPool] = {}
+        # URL -> (its host's pool, the request line's start): parsing with urllib cost ~2 % of a call. Bounded,
+        # cleared when full, as query strings come from clients.
+        self._targets: dict[tuple[str, str], tuple[HostPool, bytes]] = {}
 
     def host(self, origin: Origin) -> HostPool:
         host = self._hosts.get(origin)
@@ -171,9 +175,8 @@ class ConnectionPool:
         `header_block` is the request's header lines (each ending in CRLF), without Host and Content-Length."""
         if self.closed:
             raise ClientClosed("the upstream client is closed")
-        origin, target = split_url(url)
-        host = self.host(origin)
-        head = b"%s %s HTTP/1.1\r\nhost: %s\r\n%s" % (method.encode("ascii"), target, origin.host_header, header_block)
+        host, request_start = self._target(method, url)
+        head = request_start + header_block
         if send_length or body:
             head += b"content-length: %d\r\n" % len(body)
         head += b"\r\n"
@@ -192,8 +195,22 @@ class ConnectionPool:
             raise
         return response
 
+    def _target(self, method: str, url: str) -> tuple[HostPool, bytes]:
+        """The URL's host pool and the request's first lines (request line and Host header)."""
+        known = self._targets.get((method, url))
+        if known is not None:
+            return known
+        origin, target = split_url(url)
+        host = self.host(origin)
+        request_start = b"%s %s HTTP/1.1\r\nhost: %s\r\n" % (method.encode("ascii"), target, origin.host_header)
+        if len(self._targets) >= MAX_CACHED_TARGETS:
+            self._targets.clear()
+        self._targets[(method, url)] = (host, request_start)
+        return host, request_start
+
     def close(self) -> None:
         self.closed = True
+        self._targets.clear()
         for host in self._hosts.values():
             host.close()
         self._hosts.clear()
