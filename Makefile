@@ -64,12 +64,14 @@ test: install $(VENV)/.installed-dev $(CLIENT_CLIS)
 		else echo "chromium is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi; \
 	fi
 	$(VENV)/bin/ruff check gateway_api gateway_ui tests bench rxconfig.py
+	$(VENV)/bin/ruff format --check gateway_api gateway_ui tests bench rxconfig.py
 	@# No `|| true` here: pytest's exit code 5 (no tests collected) must fail the target like any failure.
 	$(VENV)/bin/pytest tests/
 
 ## lint: ruff over the code
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check gateway_api gateway_ui tests bench rxconfig.py
+	$(VENV)/bin/ruff format --check gateway_api gateway_ui tests bench rxconfig.py
 
 .PHONY: bench
 ## bench: side-by-side proxy benchmark, see bench/README.md (BENCH_ARGS=--quick for a smoke run; root installs nginx/wrk)

@@ -49,9 +49,7 @@ def user_group_names(session: Session, user_id: int) -> list[str]:
     return sorted(rows)
 
 
-def create_user(
-    session: Session, email: str, password: str | None, role: Role = Role.user, name: str = ""
-) -> User:
+def create_user(session: Session, email: str, password: str | None, role: Role = Role.user, name: str = "") -> User:
     user = User(
         email=normalise_email(email),
         name=name,

@@ -96,9 +96,7 @@ async def _request(
     headers = dict(headers or {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    async with httpx.AsyncClient(
-        base_url=api_base_url(), timeout=REQUEST_TIMEOUT_SECONDS
-    ) as client:
+    async with httpx.AsyncClient(base_url=api_base_url(), timeout=REQUEST_TIMEOUT_SECONDS) as client:
         try:
             response = await client.request(method, path, headers=headers, json=json, params=params)
         except httpx.HTTPError as exc:
@@ -152,7 +150,9 @@ async def list_keys(token: str, *, all_users: bool = False, include_inactive: bo
 
 async def create_key(token: str, name: str, expires_in_days: int | None) -> dict[str, Any]:
     """A new llm key; the answer's `secret` is the only time the key itself is ever seen."""
-    expiry: dict[str, Any] = {"no_expiration": True} if expires_in_days is None else {"expires_in_days": expires_in_days}
+    expiry: dict[str, Any] = (
+        {"no_expiration": True} if expires_in_days is None else {"expires_in_days": expires_in_days}
+    )
     return await _request("POST", "/api/keys", token=token, json={"name": name, "scope": "llm", **expiry})
 
 

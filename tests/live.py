@@ -37,7 +37,9 @@ class LiveGateway:
         return self.app.state.services
 
     def login(self, email: str, password: str, scope: str = "ui") -> str:
-        response = httpx.post(f"{self.url}/api/auth/login", json={"email": email, "password": password, "scope": scope}, timeout=30)
+        response = httpx.post(
+            f"{self.url}/api/auth/login", json={"email": email, "password": password, "scope": scope}, timeout=30
+        )
         response.raise_for_status()
         return response.json()["token"]
 

@@ -19,7 +19,10 @@ def seed(engine: Engine) -> dict[str, str]:
     secrets: dict[str, str] = {}
     with session_scope(engine) as session:
         provider = Provider(
-            name="anthropic", kind=ProviderKind.anthropic, base_url="http://x", credential_encrypted=CIPHER.encrypt("sk-1")
+            name="anthropic",
+            kind=ProviderKind.anthropic,
+            base_url="http://x",
+            credential_encrypted=CIPHER.encrypt("sk-1"),
         )
         session.add(provider)
         session.flush()
@@ -31,7 +34,9 @@ def seed(engine: Engine) -> dict[str, str]:
         session.add(Policy(name="p1", subjects=["user:Alice@example.com"], models=["claude-a"]))
         session.add(Policy(name="p2", subjects=["group:eng"], models=["claude-*"]))
         _, secrets["live"] = issue_key(session, PEPPER, alice, {Scope.llm}, expires_at=None)
-        _, secrets["expired"] = issue_key(session, PEPPER, alice, {Scope.llm}, expires_at=utcnow() - timedelta(seconds=1))
+        _, secrets["expired"] = issue_key(
+            session, PEPPER, alice, {Scope.llm}, expires_at=utcnow() - timedelta(seconds=1)
+        )
         revoked, secrets["revoked"] = issue_key(session, PEPPER, alice, {Scope.llm}, expires_at=None)
         revoke_key(session, revoked)
     return secrets

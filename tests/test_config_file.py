@@ -54,7 +54,8 @@ def snapshot_rows(engine: Engine) -> dict[str, list[tuple]]:
         return {
             "providers": [(p.name, p.kind, p.base_url, p.credential_last4) for p in session.exec(select(Provider))],
             "models": [
-                (m.name, m.display_name, m.active, m.price_input, m.price_cache_write) for m in session.exec(select(Model))
+                (m.name, m.display_name, m.active, m.price_input, m.price_cache_write)
+                for m in session.exec(select(Model))
             ],
             "users": [(u.email, u.role, u.active) for u in session.exec(select(User))],
             "groups": [(g.name,) for g in session.exec(select(Group))],
@@ -102,7 +103,10 @@ def test_objects_not_in_the_file_are_left_alone(engine: Engine, tmp_path: Path) 
     ("text", "expected"),
     [
         ("providers: [{name: x, kind: azure}]", "providers[0].kind"),
-        ("providers: [{name: x, kind: openai, models: [{name: m, price: {input: -1}}]}]", "providers[0].models[0].price.input"),
+        (
+            "providers: [{name: x, kind: openai, models: [{name: m, price: {input: -1}}]}]",
+            "providers[0].models[0].price.input",
+        ),
         ("providers: [{name: x, kind: openai, api_key: '${NOPE_NOT_SET}'}]", "NOPE_NOT_SET is not set"),
         ("users: [{email: not-an-email}]", "users[0].email"),
         ("policies: [{name: p, subjects: [], models: ['*']}]", "policies[0].subjects"),

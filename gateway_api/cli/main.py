@@ -140,7 +140,9 @@ def keys_create(
     if expires_in and no_expiration:
         raise _fail("use either --expires-in or --no-expiration")
     settings = _settings()
-    days = None if no_expiration else parse_duration_days(expires_in) if expires_in else settings.default_key_expiry_days
+    days = (
+        None if no_expiration else parse_duration_days(expires_in) if expires_in else settings.default_key_expiry_days
+    )
     pepper = key_pepper(ensure_secret_key(settings))
     with session_scope(_database(settings)) as session:
         owner = find_user(session, user)
@@ -163,7 +165,9 @@ def keys_list(user: Annotated[str | None, typer.Option(help="Only this user's ke
         if user:
             query = query.where(User.email == user.strip().lower())
         rows = session.exec(query).all()
-    typer.echo(f"{'ID':>5}  {'NAME':20}  {'PREFIX':14}  {'OWNER':28}  {'SCOPES':7}  {'EXPIRES':16}  {'LAST USED':16}  STATE")
+    typer.echo(
+        f"{'ID':>5}  {'NAME':20}  {'PREFIX':14}  {'OWNER':28}  {'SCOPES':7}  {'EXPIRES':16}  {'LAST USED':16}  STATE"
+    )
     for key, owner in rows:
         state = "revoked" if key.revoked_at else "active"
         typer.echo(
@@ -193,8 +197,10 @@ def users_create(
     password: Annotated[str | None, typer.Option(help="Password (default: GATEWAY_NEW_PASSWORD or a prompt).")] = None,
 ) -> None:
     """Create a user."""
-    password = password or os.environ.get("GATEWAY_NEW_PASSWORD") or typer.prompt(
-        "Password", hide_input=True, confirmation_prompt=True, err=True
+    password = (
+        password
+        or os.environ.get("GATEWAY_NEW_PASSWORD")
+        or typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     )
     if len(password) < 8:
         raise _fail("the password must be at least 8 characters")

@@ -21,7 +21,9 @@ def form_field(
         *([rx.text(hint, size="1", color_scheme="gray")] if hint else []),
         rx.cond(
             error != "",
-            rx.text(error, size="1", color_scheme="red", role="alert", data_testid=f"{test_id}-error" if test_id else None),
+            rx.text(
+                error, size="1", color_scheme="red", role="alert", data_testid=f"{test_id}-error" if test_id else None
+            ),
         ),
         spacing="1",
         width="100%",

@@ -203,9 +203,7 @@ def gateway_page(
             return layout(title, build_content())
 
         build_page.__name__ = build_content.__name__
-        rx.page(route=route, title=f"{title} - LLM Gateway", on_load=[AuthState.require_login, *on_load])(
-            build_page
-        )
+        rx.page(route=route, title=f"{title} - LLM Gateway", on_load=[AuthState.require_login, *on_load])(build_page)
         return build_content
 
     return register

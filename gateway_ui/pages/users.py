@@ -225,7 +225,9 @@ def _user_form() -> rx.Component:
             ),
             rx.cond(
                 UsersState.form_error != "",
-                rx.callout(UsersState.form_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
+                rx.callout(
+                    UsersState.form_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"
+                ),
             ),
             rx.hstack(
                 rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
@@ -333,7 +335,9 @@ def _groups_section() -> rx.Component:
             rx.cond(
                 UsersState.groups.length() > 0,
                 table,
-                empty_state("users-round", "No groups", "Create a group to grant models to a team.", test_id="no-groups"),
+                empty_state(
+                    "users-round", "No groups", "Create a group to grant models to a team.", test_id="no-groups"
+                ),
             ),
         ),
         spacing="3",

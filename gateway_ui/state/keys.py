@@ -88,9 +88,7 @@ class KeysState(rx.State):
         if not auth.is_admin:
             self.all_users = False
         try:
-            keys = await api_client.list_keys(
-                auth.token, all_users=self.all_users, include_inactive=self.show_inactive
-            )
+            keys = await api_client.list_keys(auth.token, all_users=self.all_users, include_inactive=self.show_inactive)
         except api_client.ApiError as exc:
             yield failure_event(exc, "Could not load keys")
             return
@@ -143,14 +141,10 @@ class KeysState(rx.State):
         yield
         name = str(form_data.get("name", "")).strip()
         try:
-            created = await api_client.create_key(
-                await session_token(self), name, expiry_days(self.new_expiry)
-            )
+            created = await api_client.create_key(await session_token(self), name, expiry_days(self.new_expiry))
         except api_client.ApiError as exc:
             self.name_error = exc.field_errors.get("name", "")
-            self.expiry_error = exc.field_errors.get("expires_in_days", "") or exc.field_errors.get(
-                "no_expiration", ""
-            )
+            self.expiry_error = exc.field_errors.get("expires_in_days", "") or exc.field_errors.get("no_expiration", "")
             if not (self.name_error or self.expiry_error):
                 self.form_error = exc.message
             yield failure_event(exc, "Could not create the key")

@@ -113,7 +113,9 @@ class ModelsState(rx.State):
     @rx.var
     def cards(self) -> list[ProviderCard]:
         """Each provider's card with its model list narrowed by that provider's search box."""
-        return [replace(card, models=matching(card.models, self.searches.get(card.kind, ""))) for card in self.all_cards]
+        return [
+            replace(card, models=matching(card.models, self.searches.get(card.kind, ""))) for card in self.all_cards
+        ]
 
     @rx.var
     def has_models(self) -> bool:

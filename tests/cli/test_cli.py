@@ -40,7 +40,9 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str
 
 @pytest.mark.usefixtures("cli_env")
 def test_users_and_keys_round_trip() -> None:
-    code, out, _ = invoke("users", "create", "--email", "Carol@Example.com", "--group", "eng", "--password", "carol-pw-123")
+    code, out, _ = invoke(
+        "users", "create", "--email", "Carol@Example.com", "--group", "eng", "--password", "carol-pw-123"
+    )
     assert code == 0, out
     code, out, _ = invoke("users", "list")
     assert code == 0 and "carol@example.com" in out and "eng" in out
@@ -89,8 +91,16 @@ def test_db_upgrade() -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in (["serve"], ["login"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
-                    ["users", "create"], ["users", "list"], ["db", "upgrade"]):
+    for command in (
+        ["serve"],
+        ["login"],
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke"],
+        ["users", "create"],
+        ["users", "list"],
+        ["db", "upgrade"],
+    ):
         code, out, _ = invoke(*command, "--help")
         assert code == 0 and "Usage" in out, command
 
@@ -126,9 +136,24 @@ def test_serve_applies_config_creates_admin_and_stops_on_sigterm(tmp_path: Path)
         "GATEWAY_ADMIN_PASSWORD": "root-password-1",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway_api.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--config", str(config)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gateway_api.cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--config",
+            str(config),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -159,7 +184,11 @@ def test_a_broken_config_stops_serve_with_the_reason(tmp_path: Path) -> None:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}, "GATEWAY_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "gateway_api.cli.main", "serve", "--config", str(config), "--port", str(free_port())],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert f"{config}: providers[0].kind" in result.stderr

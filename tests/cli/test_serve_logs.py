@@ -41,7 +41,9 @@ def test_a_whole_scenario_logs_no_secret(database_url: str, fake_upstream: FakeU
         admin = {"Authorization": f"Bearer {admin_token}"}
         api = f"{served.url}/api"
         created = httpx.post(
-            f"{api}/users", headers=admin, json={"email": "carpenter@example.com", "password": NEW_USER_PASSWORD},
+            f"{api}/users",
+            headers=admin,
+            json={"email": "carpenter@example.com", "password": NEW_USER_PASSWORD},
             timeout=30,
         )
         assert created.status_code == 201, created.text
@@ -69,7 +71,8 @@ def test_a_whole_scenario_logs_no_secret(database_url: str, fake_upstream: FakeU
 
         # Brute force: refused with 429 once the window fills, and logged.
         sign_ins = [
-            httpx.post(f"{api}/auth/login", json={"email": ADMIN_EMAIL, "password": p}, timeout=30) for p in WRONG_PASSWORDS
+            httpx.post(f"{api}/auth/login", json={"email": ADMIN_EMAIL, "password": p}, timeout=30)
+            for p in WRONG_PASSWORDS
         ]
         guesses = [proxied(served, key) for key in GUESSED_KEYS]
         assert sign_ins[-1].status_code == 429 and guesses[-1].status_code == 429

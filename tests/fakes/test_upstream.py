@@ -158,7 +158,9 @@ def test_chat_usage_on_last_content_chunk(fake_upstream: FakeUpstream) -> None:
 @pytest.mark.parametrize("path", ["/openai/v1/responses", "/openai/v1/chat/completions"])
 def test_openai_json_bodies(fake_upstream: FakeUpstream, path: str) -> None:
     fake_upstream.configure(usage=USAGE, pretty_json=True, response_model="gpt-5-2025-08-07")
-    response = httpx.post(f"{fake_upstream.url}{path}", json={"model": "gpt-5"}, headers={"x-request-id": "trace-1"}, timeout=30)
+    response = httpx.post(
+        f"{fake_upstream.url}{path}", json={"model": "gpt-5"}, headers={"x-request-id": "trace-1"}, timeout=30
+    )
     assert response.status_code == 200
     assert b"\n  " in response.content  # pretty-printed as asked
     assert response.headers["x-request-id"] == "trace-1"
@@ -174,7 +176,9 @@ def test_count_tokens_and_models(fake_upstream: FakeUpstream) -> None:
         anthropic_models=["claude-a", "claude-b"],
         openai_models=["gpt-x"],
     )
-    count = httpx.post(f"{fake_upstream.anthropic_base_url}/v1/messages/count_tokens", json={"model": "claude-a"}, timeout=30)
+    count = httpx.post(
+        f"{fake_upstream.anthropic_base_url}/v1/messages/count_tokens", json={"model": "claude-a"}, timeout=30
+    )
     assert count.json() == {"input_tokens": 1234}
     anthropic_list = httpx.get(f"{fake_upstream.anthropic_base_url}/v1/models?limit=1000", timeout=30).json()
     assert [m["id"] for m in anthropic_list["data"]] == ["claude-a", "claude-b"]
@@ -183,7 +187,10 @@ def test_count_tokens_and_models(fake_upstream: FakeUpstream) -> None:
         "claude-a",
         "claude-b",
     )
-    assert httpx.get(f"{fake_upstream.url}/v1/models", headers=ANTHROPIC_HEADERS, timeout=30).json()["data"][0]["type"] == "model"
+    assert (
+        httpx.get(f"{fake_upstream.url}/v1/models", headers=ANTHROPIC_HEADERS, timeout=30).json()["data"][0]["type"]
+        == "model"
+    )
     openai_list = httpx.get(f"{fake_upstream.openai_base_url}/v1/models", timeout=30).json()
     assert openai_list == {
         "object": "list",

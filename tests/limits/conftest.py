@@ -74,7 +74,9 @@ class Gateway:
         )
 
     def api(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.live.url}/api{path}", headers=headers or self.admin_headers, **kwargs, timeout=30)
+        return httpx.request(
+            method, f"{self.live.url}/api{path}", headers=headers or self.admin_headers, **kwargs, timeout=30
+        )
 
 
 GatewayFactory = Callable[..., Gateway]

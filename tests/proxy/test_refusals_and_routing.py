@@ -31,7 +31,9 @@ def call(
         all_headers["authorization"] = f"Bearer {key}"
     path = "/v1/messages" if provider == "anthropic" else "/v1/responses"
     content = body if isinstance(body, bytes) else httpx.Request("POST", "/", json=body).content
-    return httpx.post(f"{env.live.url}/api/llm-proxy/{provider}{path}", headers=all_headers, content=content, timeout=30)
+    return httpx.post(
+        f"{env.live.url}/api/llm-proxy/{provider}{path}", headers=all_headers, content=content, timeout=30
+    )
 
 
 def assert_envelope(response: httpx.Response, provider: str, status: int, message_part: str) -> None:
@@ -165,7 +167,9 @@ def test_oversized_bodies_are_refused_with_413(proxy_env: ProxyEnv, alice_key: s
 def test_unknown_endpoints_are_gateway_404s(proxy_env: ProxyEnv, alice_key: str, method: str, path: str) -> None:
     headers = {"x-api-key": alice_key, "authorization": f"Bearer {alice_key}"}
 
-    response = httpx.request(method, proxy_env.live.url + path, headers=headers, json=model_body("openai", "gpt-5"), timeout=30)
+    response = httpx.request(
+        method, proxy_env.live.url + path, headers=headers, json=model_body("openai", "gpt-5"), timeout=30
+    )
 
     assert response.status_code == 404
     if method != "HEAD":
@@ -233,12 +237,17 @@ def test_base_urls_with_and_without_v1_on_both_sides(proxy_env: ProxyEnv, alice_
     auth = {"x-api-key": alice_key, "authorization": f"Bearer {alice_key}"}
 
     for client_path in ("/anthropic/v1/messages", "/anthropic/messages"):
-        response = httpx.post(base + client_path + "?beta=true", headers=auth, json=model_body("anthropic", SONNET), timeout=30)
+        response = httpx.post(
+            base + client_path + "?beta=true", headers=auth, json=model_body("anthropic", SONNET), timeout=30
+        )
         assert response.status_code == 200
         received = proxy_env.fake.last_request()
         assert (received.path, received.query_string) == ("/anthropic/v1/messages", "beta=true")
     for client_path in ("/openai/v1/responses", "/openai/responses"):
-        assert httpx.post(base + client_path, headers=auth, json=model_body("openai", "gpt-5"), timeout=30).status_code == 200
+        assert (
+            httpx.post(base + client_path, headers=auth, json=model_body("openai", "gpt-5"), timeout=30).status_code
+            == 200
+        )
         assert proxy_env.fake.last_request().path == "/openai/v1/responses"
 
 
@@ -247,7 +256,8 @@ def test_model_names_containing_a_slash(proxy_env: ProxyEnv, alice_key: str) -> 
 
     response = call(proxy_env, "anthropic", key=alice_key, body=body)
     listed = httpx.get(
-        f"{proxy_env.anthropic_url}/v1/models/{SLASHED_ANTHROPIC_MODEL}", headers={"x-api-key": alice_key},
+        f"{proxy_env.anthropic_url}/v1/models/{SLASHED_ANTHROPIC_MODEL}",
+        headers={"x-api-key": alice_key},
         timeout=30,
     )
 

@@ -37,7 +37,9 @@ def test_proxied_calls_in_steady_state_send_no_queries(proxy_env: ProxyEnv, alic
     models_url = f"{proxy_env.anthropic_url}/v1/models"
     headers = {"x-api-key": alice_key}
     body = {"model": SONNET, "max_tokens": 8, "messages": []}
-    assert httpx.post(f"{proxy_env.anthropic_url}/v1/messages", headers=headers, json=body, timeout=30).status_code == 200
+    assert (
+        httpx.post(f"{proxy_env.anthropic_url}/v1/messages", headers=headers, json=body, timeout=30).status_code == 200
+    )
     proxy_env.usage_rows(1)  # warmed up: the key is known, the first row written
 
     event.listen(proxy_env.engine, "before_cursor_execute", seen)

@@ -61,7 +61,9 @@ class AdminApi:
 
 
 def login_token(url: str, email: str, password: str, scope: str = "ui") -> str:
-    response = httpx.post(f"{url}/api/auth/login", json={"email": email, "password": password, "scope": scope}, timeout=30)
+    response = httpx.post(
+        f"{url}/api/auth/login", json={"email": email, "password": password, "scope": scope}, timeout=30
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
 

@@ -38,7 +38,9 @@ def owner_page(page: Page, key_owner: Account) -> Page:
 
 def proxy_status(ui_server: UiServer, secret: str) -> int:
     """What the LLM proxy says to the key (200: accepted, 401: not a working key)."""
-    return httpx.get(f"{ui_server.url}/api/llm-proxy/anthropic/v1/models", headers={"x-api-key": secret}, timeout=30).status_code
+    return httpx.get(
+        f"{ui_server.url}/api/llm-proxy/anthropic/v1/models", headers={"x-api-key": secret}, timeout=30
+    ).status_code
 
 
 def create_key(page: Page, name: str, expiry_label: str) -> str:
@@ -57,9 +59,7 @@ def key_row(page: Page, secret: str) -> Locator:
     return page.get_by_test_id(f"key-row-{secret[:KEY_PREFIX_LENGTH]}")
 
 
-def test_create_shows_the_secret_once_and_the_list_never(
-    owner_page: Page, ui_server: UiServer
-) -> None:
+def test_create_shows_the_secret_once_and_the_list_never(owner_page: Page, ui_server: UiServer) -> None:
     name = f"laptop {unique_tag()}"
     secret = create_key(owner_page, name, "7 days")
 

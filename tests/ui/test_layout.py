@@ -54,7 +54,9 @@ def test_sidebar_links_go_to_the_llm_gateway_routes(page: Page, ui_server: UiSer
     sign_in(page, ui_server.admin_email, ui_server.admin_password)
     sidebar = page.get_by_test_id("sidebar")
 
-    hrefs = {label: sidebar.get_by_role("link", name=label, exact=True).get_attribute("href") for label in ALL_NAV_LABELS}
+    hrefs = {
+        label: sidebar.get_by_role("link", name=label, exact=True).get_attribute("href") for label in ALL_NAV_LABELS
+    }
 
     assert hrefs == {
         "Models": "/llm-gateway/models",
@@ -66,9 +68,7 @@ def test_sidebar_links_go_to_the_llm_gateway_routes(page: Page, ui_server: UiSer
     }
 
 
-def test_narrow_screen_moves_navigation_into_a_drawer(
-    new_page: Callable[..., Page], ui_server: UiServer
-) -> None:
+def test_narrow_screen_moves_navigation_into_a_drawer(new_page: Callable[..., Page], ui_server: UiServer) -> None:
     page = new_page(NARROW_VIEWPORT)
     page.goto("/login")
     sign_in(page, ui_server.admin_email, ui_server.admin_password)

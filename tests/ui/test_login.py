@@ -100,7 +100,8 @@ def test_a_token_the_api_no_longer_accepts_sends_the_browser_to_login(page: Page
     sign_in(page, ui_server.admin_email, ui_server.admin_password)
     expect(page.get_by_test_id("sidebar")).to_be_visible()
     revoked = httpx.post(
-        f"{ui_server.url}/api/auth/logout", headers={"Authorization": f"Bearer {stored_token(page)}"},
+        f"{ui_server.url}/api/auth/logout",
+        headers={"Authorization": f"Bearer {stored_token(page)}"},
         timeout=30,
     )
     assert revoked.status_code == 204

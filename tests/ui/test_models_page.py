@@ -69,9 +69,7 @@ def test_user_sees_exactly_the_granted_models_sorted_anthropic_first(
 
     anthropic = user_page.get_by_test_id("provider-anthropic")
     expect(anthropic.get_by_test_id("model-count")).to_have_text("3 models available")
-    expect(user_page.get_by_test_id("provider-openai").get_by_test_id("model-count")).to_have_text(
-        "2 models available"
-    )
+    expect(user_page.get_by_test_id("provider-openai").get_by_test_id("model-count")).to_have_text("2 models available")
     assert listed_models(user_page, "anthropic") == sorted(models_setup.anthropic_granted)
     assert listed_models(user_page, "openai") == sorted(models_setup.openai_granted)
     for hidden in models_setup.not_granted:

@@ -137,7 +137,8 @@ def test_admin_edits_role_groups_and_deactivates_after_confirming(page: Page, ui
 
     expect(row.get_by_test_id("user-status")).to_have_text("inactive")
     refused = httpx.post(
-        f"{ui_server.url}/api/auth/login", json={"email": account.email, "password": account.password},
+        f"{ui_server.url}/api/auth/login",
+        json={"email": account.email, "password": account.password},
         timeout=30,
     )
     assert refused.status_code == 401
@@ -203,7 +204,10 @@ def test_a_user_sees_no_admin_pages(page: Page, ui_server: UiServer) -> None:
         expect(sidebar.get_by_role("link", name=label, exact=True)).to_have_count(expected)
     token = login_token(ui_server.url, account.email, account.password)
     for path in ("/api/users", "/api/groups"):
-        assert httpx.get(f"{ui_server.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 403
+        assert (
+            httpx.get(f"{ui_server.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code
+            == 403
+        )
 
 
 def test_narrow_layout(new_page: Callable[..., Page], ui_server: UiServer) -> None:

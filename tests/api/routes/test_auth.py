@@ -73,9 +73,19 @@ def test_the_ui_servers_forwarded_address_keeps_throttling_per_browser(live_gate
     attacker = {"X-Forwarded-For": "203.0.113.7"}
     for _ in range(5):
         httpx.post(url, json={"email": ADMIN_EMAIL, "password": "guess"}, headers=attacker, timeout=30)
-    assert httpx.post(url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=attacker, timeout=30).status_code == 429
+    assert (
+        httpx.post(
+            url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=attacker, timeout=30
+        ).status_code
+        == 429
+    )
     someone_else = {"X-Forwarded-For": "198.51.100.2"}
-    assert httpx.post(url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=someone_else, timeout=30).status_code == 200
+    assert (
+        httpx.post(
+            url, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, headers=someone_else, timeout=30
+        ).status_code
+        == 200
+    )
 
 
 def test_sign_in_and_out_are_audited(api_client: TestClient, admin_headers: dict[str, str]) -> None:
