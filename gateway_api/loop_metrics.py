@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from abc import ABC, abstractmethod
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Generic, TypeVar
@@ -65,7 +66,7 @@ class HistogramValue:
 V = TypeVar("V", CounterValue, HistogramValue)
 
 
-class _Family(Generic[V]):
+class _Family(ABC, Generic[V]):
     """A metric's series by label values, created on first use and never removed."""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
@@ -84,14 +85,16 @@ class _Family(Generic[V]):
             series = self.series[values] = self._new_series()
         return series
 
-    def _new_series(self) -> V:
-        raise NotImplementedError
+    @abstractmethod
+    def _new_series(self) -> V: ...
 
+    @abstractmethod
     def empty(self) -> Metric:
-        raise NotImplementedError
+        """The family with no samples, for the registry's name check (`describe`)."""
 
+    @abstractmethod
     def collect(self, created: bool) -> Metric:
-        raise NotImplementedError
+        """The family with every series, `_created` samples included when `created`."""
 
 
 class CounterFamily(_Family[CounterValue]):

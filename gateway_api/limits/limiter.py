@@ -237,14 +237,18 @@ class Limiter:
     def _add(self, subject: str, window: Window, bucket: int, amount: float, now: float) -> None:
         self._local.add_amount(subject, window, bucket, amount, now)
         if self._redis is not None:
-            key = self._redis.key(subject, window.metric, bucket)
+            key, ttl = self._redis_slot(subject, window, bucket, now)
             queued, _ = self._pending.get(key, (0.0, 0.0))
-            self._pending[key] = (queued + amount, now + keep_seconds(window, bucket, now))
+            self._pending[key] = (queued + amount, now + ttl)
 
     def _redis_increment(self, increment: Increment, now: float) -> tuple[str, float, int]:
+        key, ttl = self._redis_slot(increment.subject, increment.window, increment.bucket, now)
+        return key, increment.amount, ttl
+
+    def _redis_slot(self, subject: str, window: Window, bucket: int, now: float) -> tuple[str, int]:
+        """A bucket's Redis key and how many more seconds it must be kept."""
         assert self._redis is not None
-        key = self._redis.key(increment.subject, increment.window.metric, increment.bucket)
-        return key, increment.amount, keep_seconds(increment.window, increment.bucket, now)
+        return self._redis.key(subject, window.metric, bucket), keep_seconds(window, bucket, now)
 
     def _seed_increments(self, subject: str, row: SeedRow, now: float) -> list[Increment]:
         if row.input_bucket is not None:

@@ -72,7 +72,6 @@ class PreparedStatement:
         positions = tuple(compiled.positiontup) if compiled.positiontup else None
         self._positional = positions is not None
         self._plan = [(name, converters.get(name)) for name in positions or columns]
-        self._index_plan = [(columns.index(name), converters.get(name)) for name in positions or columns]
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Driver parameters from rows of column values by name."""
@@ -90,13 +89,8 @@ class PreparedStatement:
         return converted
 
     def parameters_of_tuples(self, rows: Iterable[tuple[Any, ...]]) -> list[Any]:
-        """Driver parameters from tuples of values in ``columns`` order."""
-        plan = self._index_plan
-        values = [[row[i] if convert is None else convert(row[i]) for i, convert in plan] for row in rows]
-        if self._positional:
-            return [tuple(row) for row in values]
-        columns = [self.columns[i] for i, _ in plan]
-        return [dict(zip(columns, row, strict=True)) for row in values]
+        """Driver parameters from tuples of values in ``columns`` order (a rollup's few groups per batch)."""
+        return self.parameters([dict(zip(self.columns, row, strict=True)) for row in rows])
 
 
 class UsageStatements:
