@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import orjson
-
 from gateway_api.catalog import ModelEntry
 from gateway_api.db.models import Outcome
 from gateway_api.proxy.asgi_io import (
@@ -33,6 +31,7 @@ from gateway_api.proxy.envelopes import error_body
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.providers import PROVIDER_NAMES, ProviderName
+from gateway_api.proxy.request_model import ModelReader
 from gateway_api.proxy.routes import Endpoint, EndpointKind, resolve, upstream_url
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
 from gateway_api.proxy.usage_parser import UsageScanner
@@ -64,6 +63,7 @@ class ProxyApp:
         self._upstream: UpstreamClient | None = None
         self._auth: KeyAuthenticator | None = None
         self._routes: dict[tuple[bytes, str], tuple[ProviderName, bytes, Endpoint]] = {}
+        self._model_reader = ModelReader()
 
     async def start(self, services: AppServices) -> None:
         upstream = UpstreamClient(services.settings)
@@ -119,7 +119,7 @@ class ProxyApp:
             await send_whole(send, 200, model_body(provider, listed))
             return
 
-        # 4. Body and model: parsed once; the original bytes are what goes upstream.
+        # 4. Body and model: validated once (request_model.py); the original bytes are what goes upstream.
         try:
             body = await _read_bounded_body(scope, receive, services.settings.max_body_bytes)
         except BodyTooLarge:
@@ -128,7 +128,7 @@ class ProxyApp:
             return
         except ClientGone:
             return
-        model_name = _top_level_model(body)
+        model_name = self._model_reader.model_of(body)
         if isinstance(model_name, Refusal):
             await _refuse(send, provider, model_name)
             return
@@ -380,20 +380,6 @@ async def _read_bounded_body(scope: Scope, receive: Receive, limit: int) -> byte
     if length is not None and length > limit:
         raise BodyTooLarge  # refuse before reading a byte of it
     return await read_body(receive, limit)
-
-
-def _top_level_model(body: bytes) -> str | Refusal:
-    """The `model` the upstream will use. orjson keeps the last of repeated keys, as the providers' parsers do."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return Refusal(400, "request body is not valid JSON")
-    if not isinstance(document, dict):
-        return Refusal(400, "request body must be a JSON object")
-    model = document.get("model")
-    if not isinstance(model, str) or not model:
-        return Refusal(400, 'request body needs a "model" string')
-    return model
 
 
 def _decoder_for_client(scope: Scope, response: UpstreamResponse) -> StreamDecoder | None:

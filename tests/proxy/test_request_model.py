@@ -1,0 +1,122 @@
+"""ModelReader answers exactly as a full orjson parse would, while simdjson does the reading where it can."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway_api.proxy import request_model
+from gateway_api.proxy.auth import Refusal
+from gateway_api.proxy.request_model import ModelReader, model_with_orjson
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+
+NOT_JSON = Refusal(400, "request body is not valid JSON")
+NOT_AN_OBJECT = Refusal(400, "request body must be a JSON object")
+NO_MODEL = Refusal(400, 'request body needs a "model" string')
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"model":"claude-sonnet-4-5","max_tokens":10}', "claude-sonnet-4-5"),
+        (b' \n\t{"model":"gpt-5"}\n', "gpt-5"),
+        (b'{"mo\\u0064el":"escaped-key"}', "escaped-key"),
+        (b'{"nested":{"model":"inner"},"model":"outer"}', "outer"),
+        (b'{"messages":[{"model":"inner"}]}', NO_MODEL),
+        # A repeated key: the last one, as orjson and the providers' parsers read it (simdjson alone: the first).
+        (b'{"model":"allowed","model":"forbidden"}', "forbidden"),
+        (b'{"model":"allowed","x":1,"model":"forbidden"}', "forbidden"),
+        (b'{"model":"a","model":1}', NO_MODEL),
+        # Integers simdjson cannot hold are valid JSON to orjson.
+        (b'{"n":123456789012345678901234567890,"model":"big-int"}', "big-int"),
+        (b'{"n":-9223372036854775809,"model":"big-negative"}', "big-negative"),
+        (b'{"n":18446744073709551616,"model":"big-unsigned"}', "big-unsigned"),
+        (b'{"model":1}', NO_MODEL),
+        (b'{"model":""}', NO_MODEL),
+        (b'{"model":{"id":"x"}}', NO_MODEL),
+        (b'{"model":["x"]}', NO_MODEL),
+        (b'{"model":null}', NO_MODEL),
+        (b"{}", NO_MODEL),
+        (b'["model"]', NOT_AN_OBJECT),
+        (b'"model"', NOT_AN_OBJECT),
+        (b"42", NOT_AN_OBJECT),
+        (b"", NOT_JSON),
+        (b"{not json", NOT_JSON),
+        (b'{"model":"a"} trailing', NOT_JSON),
+        (b'{"model":"a",}', NOT_JSON),
+        (b'{"model":"\xff"}', NOT_JSON),
+        (b'{"model":"\\ud800"}', NOT_JSON),
+        (b'{"n":NaN,"model":"a"}', NOT_JSON),
+        (b'{"n":1e400,"model":"a"}', NOT_JSON),
+        (b"\xef\xbb\xbf" + b'{"model":"bom"}', NOT_JSON),  # simdjson skips a BOM, orjson refuses it
+        (b"[" * 5000 + b"]" * 5000, NOT_JSON),
+    ],
+)
+def test_answers_as_a_full_parse_would(body: bytes, expected: str | Refusal) -> None:
+    assert model_with_orjson(body) == expected
+    assert ModelReader().model_of(body) == expected
+
+
+def test_one_reader_answers_call_after_call() -> None:
+    reader = ModelReader()
+    for index in range(200):
+        assert reader.model_of(b'{"model":"m%d","n":[1,2,{"x":"y"}]}' % index) == f"m{index}"
+        assert reader.model_of(b'{"model":{"nested":true}}') == NO_MODEL  # a proxy value must not pin the parser
+        assert reader.model_of(b"[1, 2]") == NOT_AN_OBJECT
+
+
+def test_a_parser_still_in_use_is_replaced_and_the_answer_stays_right() -> None:
+    reader = ModelReader()
+    kept_alive = reader._parser.parse(b'{"held": {"by": "a bug"}}')["held"]
+    assert reader.model_of(b'{"model":"after"}') == "after"
+    assert reader.model_of(b'{"model":"and again"}') == "and again"
+    del kept_alive
+
+
+def test_bodies_over_the_lazy_limit_are_read_by_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(request_model, "MAX_LAZY_BYTES", 64)
+    reader = ModelReader()
+    big = b'{"model":"big","pad":"' + b"x" * 200 + b'"}'
+    assert reader.model_of(big) == "big"
+    assert reader.model_of(b'{"model":"small"}') == "small"
+
+
+def test_real_client_requests_name_their_model() -> None:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"captured client requests not found in {FIXTURES} (shared/ must sit beside the repo)")
+    bodies = []
+    for name in ("claude-code-requests.jsonl", "codex-requests.jsonl", "python-sdk-requests.jsonl"):
+        for line in (FIXTURES / name).read_text().splitlines():
+            body = json.loads(line).get("body")
+            if isinstance(body, dict) and "model" in body:
+                bodies.append(orjson.dumps(body))
+    assert bodies, f"no request bodies with a model in {FIXTURES}"
+    reader = ModelReader()
+    for body in bodies:
+        assert reader.model_of(body) == orjson.loads(body)["model"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+model_values = st.text(max_size=8) | json_values
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(st.sampled_from(["model", "stream", "messages", "Model", "model "]), max_size=5),
+    values=st.lists(model_values, min_size=5, max_size=5),
+)
+def test_any_object_gets_orjsons_answer(keys: list[str], values: list[object]) -> None:
+    # Built by hand so that repeated keys survive into the bytes, in order.
+    members = [orjson.dumps(key) + b":" + orjson.dumps(value) for key, value in zip(keys, values, strict=False)]
+    body = b"{" + b",".join(members) + b"}"
+    assert ModelReader().model_of(body) == model_with_orjson(body)
