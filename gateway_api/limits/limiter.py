@@ -51,6 +51,8 @@ REDIS_TIMEOUT_SECONDS = 0.5
 REDIS_RETRY_SECONDS = 5.0
 FLUSH_DELAY_SECONDS = 0.05  # batches the counts of calls finishing together into one Redis pipeline
 Plan = tuple[LimitRule, ...]
+# What `count` adds, in the order of its tallies: input tokens, output tokens, and the cost twice (day and month).
+_COUNTED_KINDS = (LimitKind.input_tokens, LimitKind.output_tokens, LimitKind.daily_spend, LimitKind.monthly_spend)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,11 @@ class Limiter:
         self._flush_task: asyncio.Task[None] | None = None
         self._planned_snapshot: Snapshot | None = None
         self._plans: dict[int, Plan | None] = {}
+        # (user id, key id) -> [input tokens, output tokens, cost] of calls not yet in the counters (see count()).
+        self._uncounted: dict[tuple[int, int | None], list[float]] = {}
+        self._uncounted_at = 0.0
+        self._fold_before = 0.0
+        self._counted_windows = [self.windows[kind] for kind in _COUNTED_KINDS]
 
     # --- before the call -------------------------------------------------------------------------------------
 
@@ -115,6 +122,7 @@ class Limiter:
 
     async def admit(self, plan: Plan) -> Exceeded | None:
         """None if the call may go ahead (it is then counted against its request rate), else why not."""
+        self._fold()
         now = time.time()
         reads = [rule for rule in plan if rule.kind is not LimitKind.requests]
         rates = [rule for rule in plan if rule.kind is LimitKind.requests]
@@ -151,31 +159,52 @@ class Limiter:
     # --- after the call ------------------------------------------------------------------------------------
 
     def count(self, row: dict[str, Any]) -> None:
-        """Add a usage row's tokens and cost to its user's and key's counters. Never raises into the caller."""
-        user_id, key_id = row.get("user_id"), row.get("api_key_id")
+        """Note a usage row's tokens and cost for its user's and key's counters. Never raises into the caller.
+
+        This runs after every call, so it only adds to a per-(user, key) tally; the tallies go into the counters
+        (eight bucket updates per call, and Redis increments) when something reads or flushes them, and before
+        the first call that finishes past a bucket boundary, so every call is still counted in the buckets of
+        the moment it finished."""
+        user_id = row.get("user_id")
         if user_id is None:
             return
         now = time.time()
+        if now >= self._fold_before:
+            self._fold()
+            self._fold_before = min(window.next_bucket_at(now) for window in self._counted_windows)
+        tally_key = (user_id, row.get("api_key_id"))
+        input_tokens, output_tokens = row.get("input_tokens") or 0, row.get("output_tokens") or 0
         cost = row.get("cost_usd") or 0.0
-        amounts = (
-            (LimitKind.input_tokens, row.get("input_tokens") or 0),
-            (LimitKind.output_tokens, row.get("output_tokens") or 0),
-            (LimitKind.daily_spend, cost),
-            (LimitKind.monthly_spend, cost),
-        )
-        subjects = (user_subject(user_id),) if key_id is None else (user_subject(user_id), key_subject(key_id))
-        for kind, amount in amounts:
-            if amount:
-                window = self.windows[kind]
-                bucket = window.current(now)
-                for subject in subjects:
-                    self._add(subject, window, bucket, float(amount), now)
+        tally = self._uncounted.get(tally_key)
+        if tally is None:
+            self._uncounted[tally_key] = [input_tokens, output_tokens, cost]
+        else:
+            tally[0] += input_tokens
+            tally[1] += output_tokens
+            tally[2] += cost
+        self._uncounted_at = now
         self._schedule_flush()
+
+    def _fold(self) -> None:
+        """Add the tallies of `count` to the counters, in the buckets of the moment the last of them finished
+        (no bucket boundary lies between their calls: `count` folds before crossing one)."""
+        if not self._uncounted:
+            return
+        tallies, self._uncounted = self._uncounted, {}
+        now = self._uncounted_at
+        buckets = [(kind, self.windows[kind], self.windows[kind].current(now)) for kind in _COUNTED_KINDS]
+        for (user_id, key_id), amounts in tallies.items():
+            subjects = (user_subject(user_id),) if key_id is None else (user_subject(user_id), key_subject(key_id))
+            for (kind, window, bucket), amount in zip(buckets, (*amounts, amounts[2]), strict=True):
+                if amount:
+                    for subject in subjects:
+                        self._add(subject, window, bucket, float(amount), now)
 
     # --- reporting -----------------------------------------------------------------------------------------
 
     async def used(self, subjects: list[str]) -> dict[str, dict[LimitKind, float]]:
         """Current use per subject and limit kind (what `admit` would compare against the limits)."""
+        self._fold()
         now = time.time()
         pairs = [(subject, kind) for subject in subjects for kind in LimitKind]
         readings, _, _ = await self._read([(s, self.windows[k]) for s, k in pairs], [], now)
@@ -216,6 +245,7 @@ class Limiter:
 
     async def flush(self) -> bool:
         """Send the queued counts to Redis; False (they stay queued) if it is away."""
+        self._fold()
         if self._redis is None or not self._pending:
             return True
         batch, self._pending = self._pending, {}
@@ -270,7 +300,7 @@ class Limiter:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        while self._pending:
+        while self._pending or self._uncounted:
             await asyncio.sleep(FLUSH_DELAY_SECONDS if self._redis_usable() else REDIS_RETRY_SECONDS)
             await self.flush()
 

@@ -29,6 +29,9 @@ class RollingWindow:
     def current(self, now: float) -> int:
         return math.floor(now / self.width)
 
+    def next_bucket_at(self, now: float) -> float:
+        return (self.current(now) + 1) * self.width
+
     def leaves_at(self, bucket: int) -> float:
         """When events of this bucket stop counting."""
         return (bucket + 1) * self.width + self.length
@@ -45,6 +48,9 @@ class DailyWindow:
     def current(self, now: float) -> int:
         return math.floor(now / DAY_SECONDS)
 
+    def next_bucket_at(self, now: float) -> float:
+        return (self.current(now) + 1) * DAY_SECONDS
+
     def leaves_at(self, bucket: int) -> float:
         return (bucket + 1) * DAY_SECONDS
 
@@ -60,6 +66,9 @@ class MonthlyWindow:
     def current(self, now: float) -> int:
         moment = datetime.fromtimestamp(now, UTC)
         return moment.year * 12 + moment.month - 1
+
+    def next_bucket_at(self, now: float) -> float:
+        return self.leaves_at(self.current(now))
 
     def leaves_at(self, bucket: int) -> float:
         year, month_index = divmod(bucket + 1, 12)

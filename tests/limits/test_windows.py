@@ -62,3 +62,12 @@ def test_durations_read_like_a_person_would_write_them() -> None:
 
 def test_windows_are_named_in_the_largest_whole_unit() -> None:
     assert [format_window(s) for s in (86400, 3600, 5400, 7 * 86400)] == ["24h", "1h", "1h30m", "7d"]
+
+
+def test_the_next_bucket_starts_where_the_current_one_ends() -> None:
+    for window in (token_window("in", 24), REQUEST_WINDOW, DAILY_SPEND_WINDOW, MONTHLY_SPEND_WINDOW):
+        boundary = window.next_bucket_at(NOW)
+        assert boundary > NOW
+        assert window.current(boundary - 0.001) == window.current(NOW)
+        assert window.current(boundary) == window.current(NOW) + 1
+    assert MONTHLY_SPEND_WINDOW.next_bucket_at(NOW) == datetime(2026, 4, 1, tzinfo=UTC).timestamp()
