@@ -214,12 +214,20 @@ class UsageScanner:
         except UnsupportedEncodingError:
             logger.warning("usage not readable: unsupported content-encoding %r", content_encoding)
             self._broken = True
-        self._body = _BoundedBuffer()  # non-streaming JSON body
-        # Callbacks bound to the tally, not to self: a scanner <-> events cycle would leave every call's scanner
-        # to the cyclic garbage collector, whose passes cost several percent of a core under load.
-        self._events = _SseUsageEvents(
-            partial(_apply_event, self._tally, provider), partial(apply_fragments, self._tally, provider)
-        )
+        # Only the reader this body needs (a scanner is built per call): the SSE framer, or the JSON body buffer.
+        self._events: _SseUsageEvents | None = None
+        self._body: _BoundedBuffer | None = None
+        self._consume: Callable[[bytes], None]
+        if streaming:
+            # Callbacks bound to the tally, not to self: a scanner <-> events cycle would leave every call's
+            # scanner to the cyclic garbage collector, whose passes cost several percent of a core under load.
+            self._events = _SseUsageEvents(
+                partial(_apply_event, self._tally, provider), partial(apply_fragments, self._tally, provider)
+            )
+            self._consume = self._events.feed
+        else:
+            self._body = _BoundedBuffer()
+            self._consume = self._body.append
 
     @property
     def saw_usage(self) -> bool:
@@ -229,7 +237,7 @@ class UsageScanner:
     def feed(self, chunk: bytes) -> None:
         if self._broken or not chunk:
             return
-        consume = self._events.feed if self._streaming else self._body.append
+        consume = self._consume
         try:
             if self._decoder is None:
                 consume(chunk)
@@ -243,7 +251,7 @@ class UsageScanner:
     def finish(self) -> TokenUsage:
         if self._result is None:
             try:
-                if self._streaming:
+                if self._events is not None:
                     self._events.finish()
                 elif not self._broken:
                     self._finish_json_body()
@@ -253,10 +261,12 @@ class UsageScanner:
         return self._result
 
     def _finish_json_body(self) -> None:
-        if self._body.overflowed:
-            apply_fragments(self._tally, self._provider, *self._body.head_and_tail())
+        body = self._body
+        assert body is not None  # not streaming
+        if body.overflowed:
+            apply_fragments(self._tally, self._provider, *body.head_and_tail())
         else:
-            _apply_json(self._tally, self._provider, self._body.contents())
+            _apply_json(self._tally, self._provider, body.contents())
 
     def _normalised(self) -> TokenUsage:
         tally = self._tally
