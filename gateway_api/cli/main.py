@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 from sqlmodel import select
 
@@ -98,6 +97,8 @@ def login(
     email = email or os.environ.get("GATEWAY_EMAIL") or typer.prompt("Email", err=True)
     password = os.environ.get("GATEWAY_PASSWORD") or typer.prompt("Password", hide_input=True, err=True)
     body = {"email": email, "password": password, "scope": scope.value, "name": name, "no_expiration": no_expiration}
+    import httpx  # here, not at the top: `gateway serve` runs this module and its workers never need httpx
+
     try:
         response = httpx.post(url.rstrip("/") + "/api/auth/login", json=body, timeout=30)
     except httpx.HTTPError as exc:

@@ -2,7 +2,8 @@
 
 Hot path: `plan_for` is one identity check and one dict lookup, and None (nothing to check) for every key without
 a limit. With limits, `admit` reads the counters (one Redis round trip, or local dicts) and counts the request
-against a per-minute rate. `count` adds a finished call's tokens and cost locally at once and to Redis in batches.
+against a per-minute rate. `count` tallies a finished call's tokens and cost per (user, key); the tallies reach the
+local counters before anything reads them and Redis in batches (every FLUSH_DELAY_SECONDS).
 A failing Redis never fails a call: the local counts answer until it is back (retried every few seconds).
 """
 

@@ -31,7 +31,7 @@ from gateway_api.proxy.envelopes import error_body
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.providers import PROVIDER_NAMES, ProviderName
-from gateway_api.proxy.request_model import ModelReader
+from gateway_api.proxy.request_model import top_level_model
 from gateway_api.proxy.routes import Endpoint, EndpointKind, resolve, upstream_url
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
 from gateway_api.proxy.usage_parser import UsageScanner
@@ -63,7 +63,6 @@ class ProxyApp:
         self._upstream: UpstreamClient | None = None
         self._auth: KeyAuthenticator | None = None
         self._routes: dict[tuple[bytes, str], tuple[ProviderName, bytes, Endpoint]] = {}
-        self._model_reader = ModelReader()
 
     async def start(self, services: AppServices) -> None:
         upstream = UpstreamClient(services.settings)
@@ -128,7 +127,7 @@ class ProxyApp:
             return
         except ClientGone:
             return
-        model_name = self._model_reader.model_of(body)
+        model_name = top_level_model(body)
         if isinstance(model_name, Refusal):
             await _refuse(send, provider, model_name)
             return

@@ -1,4 +1,4 @@
-"""ModelReader answers exactly as a full orjson parse would, while simdjson does the reading where it can."""
+"""top_level_model answers exactly as a full orjson parse would, while simdjson does the reading where it can."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gateway_api.proxy import request_model
 from gateway_api.proxy.auth import Refusal
-from gateway_api.proxy.request_model import ModelReader, model_with_orjson
+from gateway_api.proxy.request_model import model_with_orjson, top_level_model
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 
@@ -60,31 +60,25 @@ NO_MODEL = Refusal(400, 'request body needs a "model" string')
 )
 def test_answers_as_a_full_parse_would(body: bytes, expected: str | Refusal) -> None:
     assert model_with_orjson(body) == expected
-    assert ModelReader().model_of(body) == expected
+    assert top_level_model(body) == expected
 
 
-def test_one_reader_answers_call_after_call() -> None:
-    reader = ModelReader()
+def test_one_call_after_another_gets_its_own_answer() -> None:
     for index in range(200):
-        assert reader.model_of(b'{"model":"m%d","n":[1,2,{"x":"y"}]}' % index) == f"m{index}"
-        assert reader.model_of(b'{"model":{"nested":true}}') == NO_MODEL  # a proxy value must not pin the parser
-        assert reader.model_of(b"[1, 2]") == NOT_AN_OBJECT
-
-
-def test_a_parser_still_in_use_is_replaced_and_the_answer_stays_right() -> None:
-    reader = ModelReader()
-    kept_alive = reader._parser.parse(b'{"held": {"by": "a bug"}}')["held"]
-    assert reader.model_of(b'{"model":"after"}') == "after"
-    assert reader.model_of(b'{"model":"and again"}') == "and again"
-    del kept_alive
+        assert top_level_model(b'{"model":"m%d","n":[1,2,{"x":"y"}]}' % index) == f"m{index}"
+        assert top_level_model(b'{"model":{"nested":true}}') == NO_MODEL
+        assert top_level_model(b"[1, 2]") == NOT_AN_OBJECT
 
 
 def test_bodies_over_the_lazy_limit_are_read_by_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(request_model, "MAX_LAZY_BYTES", 64)
-    reader = ModelReader()
+    read_lazily = []
+    original = request_model._with_simdjson
+    monkeypatch.setattr(request_model, "_with_simdjson", lambda body: read_lazily.append(body) or original(body))
     big = b'{"model":"big","pad":"' + b"x" * 200 + b'"}'
-    assert reader.model_of(big) == "big"
-    assert reader.model_of(b'{"model":"small"}') == "small"
+    assert top_level_model(big) == "big"
+    assert top_level_model(b'{"model":"small"}') == "small"
+    assert read_lazily == [b'{"model":"small"}']
 
 
 def test_real_client_requests_name_their_model() -> None:
@@ -97,9 +91,8 @@ def test_real_client_requests_name_their_model() -> None:
             if isinstance(body, dict) and "model" in body:
                 bodies.append(orjson.dumps(body))
     assert bodies, f"no request bodies with a model in {FIXTURES}"
-    reader = ModelReader()
     for body in bodies:
-        assert reader.model_of(body) == orjson.loads(body)["model"]
+        assert top_level_model(body) == orjson.loads(body)["model"]
 
 
 json_values = st.recursive(
@@ -122,4 +115,4 @@ def test_any_object_gets_orjsons_answer(keys: list[str], values: list[object]) -
         f"{json.dumps(key)}:{json.dumps(value, ensure_ascii=False)}" for key, value in zip(keys, values, strict=False)
     ]
     body = ("{" + ",".join(members) + "}").encode("utf-8", "surrogatepass")
-    assert ModelReader().model_of(body) == model_with_orjson(body)
+    assert top_level_model(body) == model_with_orjson(body)
