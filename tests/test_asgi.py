@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -89,3 +91,10 @@ def test_front_serves_the_proxy_and_the_rest_api(served_front: tuple[str, Gatewa
     assert login.status_code == 200 and login.json()["token"]
     assert proxied.status_code == 200 and proxied.text.endswith('data: {"type":"message_stop"}\n\n')
     assert probe.status_code == 200
+
+
+def test_a_serving_worker_does_not_load_the_admin_only_http_client() -> None:
+    # ~6 MB per worker, and the budget is 150 MB with 1,000 streams open: httpx is for admin actions.
+    code = "import sys, gateway_api.cli.main, gateway_api.asgi; print('httpx' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert loaded.stdout.strip() == "False"
