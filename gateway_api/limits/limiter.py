@@ -26,10 +26,9 @@ from gateway_api.limits.rules import (
     LimitRule,
     LimitSource,
     LimitValues,
+    counted_subjects,
     default_limits,
     effective_rules,
-    key_subject,
-    user_subject,
 )
 from gateway_api.limits.seeding import SeedRow, load_seed
 from gateway_api.limits.windows import (
@@ -195,7 +194,7 @@ class Limiter:
         now = self._uncounted_at
         buckets = [(kind, self.windows[kind], self.windows[kind].current(now)) for kind in _COUNTED_KINDS]
         for (user_id, key_id), amounts in tallies.items():
-            subjects = (user_subject(user_id),) if key_id is None else (user_subject(user_id), key_subject(key_id))
+            subjects = counted_subjects(user_id, key_id)
             for (kind, window, bucket), amount in zip(buckets, (*amounts, amounts[2]), strict=True):
                 if amount:
                     for subject in subjects:
@@ -222,8 +221,7 @@ class Limiter:
         seed = await asyncio.to_thread(load_seed, self._engine, self._token_window, now)
         increments: list[Increment] = []
         for row in seed:
-            subjects = [user_subject(row.user_id)] + ([key_subject(row.api_key_id)] if row.api_key_id else [])
-            for subject in subjects:
+            for subject in counted_subjects(row.user_id, row.api_key_id):
                 increments += self._seed_increments(subject, row, now)
         for increment in increments:
             self._local.add(increment, now)

@@ -66,6 +66,12 @@ def key_subject(key_id: int) -> str:
     return f"k{key_id}"
 
 
+def counted_subjects(user_id: int, key_id: int | None) -> tuple[str, ...]:
+    """Whose counters a call of `user_id` with `key_id` adds to: the user's, and the key's when there is one
+    (no key is None in records and 0 in the rollups)."""
+    return (user_subject(user_id), key_subject(key_id)) if key_id else (user_subject(user_id),)
+
+
 def default_limits(settings: Settings) -> LimitValues:
     return LimitValues(
         input_token_quota=settings.default_input_token_quota,
