@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     token_quota_window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
     # Redis keys of the limit counters start with this (several gateways may share one Redis).
     limits_redis_prefix: str = "gateway:limits:"
+    # How long a call waits on Redis for its limit counters before counting in this process alone (retried later).
+    limits_redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
 
     @field_validator("public_url")
     @classmethod

@@ -47,7 +47,6 @@ from gateway_api.settings import Settings
 log = logging.getLogger("gateway.limits")
 
 REDIS_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
-REDIS_TIMEOUT_SECONDS = 0.5
 REDIS_RETRY_SECONDS = 5.0
 FLUSH_DELAY_SECONDS = 0.05  # batches the counts of calls finishing together into one Redis pipeline
 Plan = tuple[LimitRule, ...]
@@ -79,7 +78,7 @@ class Limiter:
         }
         self._local = LocalCounters()
         self._redis = (
-            RedisCounters(settings.redis_url, settings.limits_redis_prefix, REDIS_TIMEOUT_SECONDS)
+            RedisCounters(settings.redis_url, settings.limits_redis_prefix, settings.limits_redis_timeout_seconds)
             if settings.redis_url
             else None
         )

@@ -16,6 +16,9 @@ from tests.proxy.conftest import ALICE
 from tests.tcp_relay import TcpRelay
 
 USAGE = FakeUsage(input_tokens=100, output_tokens=40)
+# Replicas that must share counts are given time to wait on Redis: at the default 0.5 s, one stall of a busy test
+# machine made a replica count alone (as designed for a Redis outage) and admit a call the shared count refuses.
+PATIENT = {"limits_redis_timeout_seconds": 10.0}
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -41,7 +44,7 @@ def alice_id(gateway: Gateway) -> int:
 
 @needs_redis
 def test_two_replicas_share_a_token_quota(start_gateway: GatewayFactory, redis_prefix: str) -> None:
-    shared = {"redis_url": REDIS_URL, "limits_redis_prefix": redis_prefix, "default_input_token_quota": 150}
+    shared = {"redis_url": REDIS_URL, "limits_redis_prefix": redis_prefix, "default_input_token_quota": 150, **PATIENT}
     first, second = start_gateway(**shared), start_gateway(**shared)
     first.env.fake.configure(usage=USAGE)
     _, secret = first.new_key(ALICE)
@@ -60,7 +63,7 @@ def test_two_replicas_share_a_token_quota(start_gateway: GatewayFactory, redis_p
 
 @needs_redis
 def test_two_replicas_share_a_request_rate(start_gateway: GatewayFactory, redis_prefix: str) -> None:
-    shared = {"redis_url": REDIS_URL, "limits_redis_prefix": redis_prefix, "default_requests_per_minute": 3}
+    shared = {"redis_url": REDIS_URL, "limits_redis_prefix": redis_prefix, "default_requests_per_minute": 3, **PATIENT}
     first, second = start_gateway(**shared), start_gateway(**shared)
     _, secret = first.new_key(ALICE)
     second.env.services.catalog.reload()
@@ -80,7 +83,7 @@ def test_an_empty_redis_is_seeded_once_from_the_usage_rows(start_gateway: Gatewa
     user = alice_id(local)
     local.stop()
 
-    shared = {"redis_url": REDIS_URL, "limits_redis_prefix": redis_prefix, "default_input_token_quota": 150}
+    shared = {"redis_url": REDIS_URL, "limits_redis_prefix": redis_prefix, "default_input_token_quota": 150, **PATIENT}
     first = start_gateway(**shared)
     assert redis_total(redis_prefix, f"u{user}", "in") == 200
     assert redis_total(redis_prefix, f"u{user}", "out") == 80
