@@ -1,7 +1,7 @@
 """The proxy for `/api/llm-proxy/{anthropic|openai}/...`, a plain ASGI app (FastAPI routing costs ~3x throughput).
 
 Read top to bottom: route -> caller -> (model lists from the catalog) -> body and model -> policy -> forward ->
-relay the reply chunk by chunk while reading its usage -> one usage row after the last byte.
+relay the reply chunk by chunk while reading its usage -> one usage row after the last byte (usage_rows.py).
 Nothing here reads the database in steady state: keys, users, policies and models come from the catalog snapshot.
 """
 
@@ -35,7 +35,7 @@ from gateway_api.proxy.request_model import top_level_model
 from gateway_api.proxy.routes import Endpoint, EndpointKind, resolve, upstream_url
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
 from gateway_api.proxy.usage_parser import UsageScanner
-from gateway_api.proxy.usage_rows import CallTrace, usage_row
+from gateway_api.proxy.usage_rows import CallTrace, UsageLedger
 from gateway_api.services import AppServices
 
 log = logging.getLogger("gateway.proxy")
@@ -62,6 +62,7 @@ class ProxyApp:
         self._services: AppServices | None = None
         self._upstream: UpstreamClient | None = None
         self._auth: KeyAuthenticator | None = None
+        self._ledger: UsageLedger | None = None
         self._routes: dict[tuple[bytes, str], tuple[ProviderName, bytes, Endpoint]] = {}
 
     async def start(self, services: AppServices) -> None:
@@ -69,11 +70,15 @@ class ProxyApp:
         await upstream.start()
         services.extras["upstream_client"] = upstream
         self._services, self._upstream, self._auth = services, upstream, KeyAuthenticator(services)
+        self._ledger = UsageLedger(services)
+        services.recorder.settle_before_flush(self._ledger.settle)
 
     async def stop(self) -> None:
         if self._upstream is not None:
             await self._upstream.close()
-        self._services = self._upstream = self._auth = None
+        if self._ledger is not None:
+            self._ledger.settle()
+        self._services = self._upstream = self._auth = self._ledger = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -196,8 +201,9 @@ class ProxyApp:
         body: bytes,
         trace: CallTrace | None,
     ) -> None:
-        assert self._upstream is not None and self._services is not None and model.provider.credential
-        services, loop = self._services, asyncio.get_running_loop()
+        assert self._upstream is not None and self._services is not None and self._ledger is not None
+        assert model.provider.credential
+        services, ledger, loop = self._services, self._ledger, asyncio.get_running_loop()
         url = upstream_url(model.provider.base_url, endpoint.upstream_path, scope["query_string"])
         headers = forward_headers(scope["headers"], provider, model.provider.credential)
         scanner: UsageScanner | None = None
@@ -247,7 +253,7 @@ class ProxyApp:
         finally:
             watch.stop()
             if trace is not None:
-                _record_usage(services, trace, scanner, loop.time())
+                ledger.add(trace, scanner, loop.time())
 
     async def _relay(
         self,
@@ -299,19 +305,6 @@ class ProxyApp:
         else:
             if trace is not None:
                 trace.outcome = Outcome.ok if response.status < 400 else Outcome.upstream_error
-
-
-def _record_usage(services: AppServices, trace: CallTrace, scanner: UsageScanner | None, finished: float) -> None:
-    """Queue the call's usage row; a bug here must cost a row (logged), never the client's response."""
-    try:
-        if scanner is not None:
-            trace.usage = scanner.finish()
-        row = usage_row(trace, finished)
-        services.recorder.record(row)
-        services.limits.count(row)  # the caller's quota and budget counters
-        services.metrics.record_usage_row(row)
-    except Exception:
-        log.exception("could not build the usage row", extra={"model": trace.model.name})
 
 
 async def _ended_early(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +35,13 @@ class UsageRecorder:
         self._wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._statements: UsageStatements | None = None
+        self._sources: list[Callable[[], None]] = []
         self.written = 0
+
+    def settle_before_flush(self, source: Callable[[], None]) -> None:
+        """`source()` runs before every flush: it hands over, through `record`, rows it holds back (the proxy's
+        ledger builds rows once per event-loop turn), so a flush writes everything recorded up to that moment."""
+        self._sources.append(source)
 
     def record(self, row: dict[str, Any]) -> None:
         """Queue one UsageRecord's column values. Never blocks, never raises."""
@@ -59,6 +66,8 @@ class UsageRecorder:
 
     async def flush(self) -> bool:
         """Write everything queued; False if the database refused (the rows stay queued)."""
+        for source in self._sources:
+            source()
         async with self._write_lock:
             while self._pending:
                 batch = [self._pending.popleft() for _ in range(min(MAX_BATCH, len(self._pending)))]
