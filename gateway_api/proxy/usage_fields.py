@@ -46,10 +46,25 @@ def _nested_count(usage: dict[str, Any], details_key: str, field: str) -> int | 
     return _count(details.get(field)) if isinstance(details, dict) else None
 
 
-def _keep_latest(tally: UsageTally, **figures: int | None) -> None:
-    for name, value in figures.items():
-        if value is not None:
-            setattr(tally, name, value)
+def _keep_latest(
+    tally: UsageTally,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cache_read_tokens: int | None,
+    cache_write_tokens: int | None,
+    reasoning_tokens: int | None,
+) -> None:
+    # Spelled out rather than a loop over names: this runs for every accounted call.
+    if input_tokens is not None:
+        tally.input_tokens = input_tokens
+    if output_tokens is not None:
+        tally.output_tokens = output_tokens
+    if cache_read_tokens is not None:
+        tally.cache_read_tokens = cache_read_tokens
+    if cache_write_tokens is not None:
+        tally.cache_write_tokens = cache_write_tokens
+    if reasoning_tokens is not None:
+        tally.reasoning_tokens = reasoning_tokens
 
 
 def apply_usage_dict(tally: UsageTally, provider: ProviderName, usage: dict[str, Any]) -> None:
@@ -61,6 +76,7 @@ def apply_usage_dict(tally: UsageTally, provider: ProviderName, usage: dict[str,
             output_tokens=_count(usage.get("output_tokens")),
             cache_read_tokens=_count(usage.get("cache_read_input_tokens")),
             cache_write_tokens=_count(usage.get("cache_creation_input_tokens")),
+            reasoning_tokens=None,
         )
     elif "prompt_tokens" in usage or "completion_tokens" in usage:  # OpenAI Chat Completions
         _keep_latest(
@@ -68,6 +84,7 @@ def apply_usage_dict(tally: UsageTally, provider: ProviderName, usage: dict[str,
             input_tokens=_count(usage.get("prompt_tokens")),
             output_tokens=_count(usage.get("completion_tokens")),
             cache_read_tokens=_nested_count(usage, "prompt_tokens_details", "cached_tokens"),
+            cache_write_tokens=None,
             reasoning_tokens=_nested_count(usage, "completion_tokens_details", "reasoning_tokens"),
         )
     else:  # OpenAI Responses
@@ -76,6 +93,7 @@ def apply_usage_dict(tally: UsageTally, provider: ProviderName, usage: dict[str,
             input_tokens=_count(usage.get("input_tokens")),
             output_tokens=_count(usage.get("output_tokens")),
             cache_read_tokens=_nested_count(usage, "input_tokens_details", "cached_tokens"),
+            cache_write_tokens=None,
             reasoning_tokens=_nested_count(usage, "output_tokens_details", "reasoning_tokens"),
         )
     tally.saw_usage = True

@@ -79,11 +79,9 @@ class _BoundedBuffer:
 
 
 def _may_carry_usage(payload: bytes) -> bool:
-    if _USAGE_MARKER not in payload:
-        return False
+    mentions = payload.count(_USAGE_MARKER)
     # response.created / chat chunks say "usage":null; skip parsing those (they can be large).
-    nulls = sum(payload.count(marker) for marker in _NULL_USAGE_MARKERS)
-    return payload.count(_USAGE_MARKER) > nulls
+    return mentions > 0 and mentions > payload.count(_NULL_USAGE_MARKERS[0]) + payload.count(_NULL_USAGE_MARKERS[1])
 
 
 class _SseUsageEvents:
