@@ -191,10 +191,10 @@ class Limiter:
             return
         tallies, self._uncounted = self._uncounted, {}
         now = self._uncounted_at
-        buckets = [(kind, self.windows[kind], self.windows[kind].current(now)) for kind in _COUNTED_KINDS]
+        buckets = [(window, window.current(now)) for window in self._counted_windows]
         for (user_id, key_id), amounts in tallies.items():
             subjects = counted_subjects(user_id, key_id)
-            for (kind, window, bucket), amount in zip(buckets, (*amounts, amounts[2]), strict=True):
+            for (window, bucket), amount in zip(buckets, (*amounts, amounts[2]), strict=True):
                 if amount:
                     for subject in subjects:
                         self._add(subject, window, bucket, float(amount), now)

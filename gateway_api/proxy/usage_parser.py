@@ -202,7 +202,6 @@ class UsageScanner:
         content_encoding: str | None = None,
     ) -> None:
         self._provider: ProviderName = provider
-        self._streaming = streaming
         self._tally = UsageTally()
         self._broken = False
         self._result: TokenUsage | None = None
