@@ -13,19 +13,19 @@ from fastapi.exceptions import RequestValidationError
 from gateway_api.api.errors import validation_error_handler
 from gateway_api.api.main import api_router
 from gateway_api.api.routes import ops
-from gateway_api.bootstrap import prepare
-from gateway_api.catalog import Catalog
-from gateway_api.invalidation import CatalogBroadcaster, listen_for_invalidations
+from gateway_api.catalog.invalidation import CatalogBroadcaster, listen_for_invalidations
+from gateway_api.catalog.snapshot import Catalog
+from gateway_api.core.log_config import configure_logging
+from gateway_api.core.settings import Settings, load_settings
 from gateway_api.limits.limiter import Limiter
-from gateway_api.log_config import configure_logging
-from gateway_api.metrics import GatewayMetrics
+from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.handler import PROXY_PREFIX, ProxyApp
-from gateway_api.request_context import RequestContext
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.keys import key_pepper
 from gateway_api.security.throttle import FailureThrottle
+from gateway_api.server.request_context import RequestContext
 from gateway_api.services import AppServices
-from gateway_api.settings import Settings, load_settings
+from gateway_api.startup.bootstrap import prepare
 from gateway_api.usage.recorder import UsageRecorder
 
 

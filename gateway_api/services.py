@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from gateway_api.catalog import Catalog
+from gateway_api.catalog.snapshot import Catalog
+from gateway_api.core.settings import Settings
 from gateway_api.limits.limiter import Limiter
-from gateway_api.metrics import GatewayMetrics
+from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.throttle import FailureThrottle
-from gateway_api.settings import Settings
 from gateway_api.usage.recorder import UsageRecorder
 
 

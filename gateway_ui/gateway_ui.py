@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway_api.app import create_app
-from gateway_api.asgi import GatewayFront
+from gateway_api.server.front import GatewayFront
 from gateway_ui import pages  # noqa: F401  (importing registers the pages)
 
 API_PATH_PREFIX = "/api/"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from gateway_api.core.settings import Settings
 from gateway_api.db.engine import make_engine, normalise_url, upgrade_database
-from gateway_api.settings import Settings
 
-pytest_plugins = ["tests.fakes.plugin", "tests.live"]
+pytest_plugins = ["tests.support.fakes.plugin", "tests.support.live"]
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "")
 ADMIN_EMAIL = "admin@example.com"

@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
-from gateway_api.api_keys import find_valid_key
+from gateway_api.accounts.api_keys import find_valid_key
+from gateway_api.core.settings import Settings
 from gateway_api.db.models import ApiKey, Role, Scope, User
 from gateway_api.services import AppServices
-from gateway_api.settings import Settings
 
 log = logging.getLogger("gateway.api")
 

@@ -12,14 +12,14 @@ from typing import Annotated
 import typer
 from sqlmodel import select
 
-from gateway_api.api_keys import expiry_from_days, issue_key, revoke_key
-from gateway_api.bootstrap import prepare
-from gateway_api.config_file import ConfigError
+from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
+from gateway_api.accounts.users import create_user, find_user, set_user_groups, user_group_names
+from gateway_api.core.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from gateway_api.db.engine import make_engine, session_scope, upgrade_database
 from gateway_api.db.models import ApiKey, Role, Scope, User
 from gateway_api.security.keys import key_pepper
-from gateway_api.settings import Settings, SettingsError, ensure_secret_key, load_settings
-from gateway_api.users import create_user, find_user, set_user_groups, user_group_names
+from gateway_api.startup.bootstrap import prepare
+from gateway_api.startup.config_file import ConfigError
 
 app = typer.Typer(help="LLM gateway: serve it, sign in, manage keys and users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Gateway API keys (works on the database directly).", no_args_is_help=True)
@@ -70,14 +70,14 @@ def serve(
     # deployment, so after the graceful drain it must end with status 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
-        "gateway_api.asgi:create_asgi_app",
+        "gateway_api.server.front:create_asgi_app",
         factory=True,
         host=host,
         port=port,
         workers=workers or os.cpu_count() or 1,
         loop="uvloop",
         # uvicorn's httptools protocol, sending a response head with the body part after it in one system call.
-        http="gateway_api.server_protocol:CombinedWritesHttpProtocol",
+        http="gateway_api.server.protocol:CombinedWritesHttpProtocol",
         lifespan="on",
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),

@@ -18,7 +18,8 @@ from typing import Any
 import redis.exceptions
 from sqlalchemy import Engine
 
-from gateway_api.catalog import KeyEntry, Snapshot
+from gateway_api.catalog.snapshot import KeyEntry, Snapshot
+from gateway_api.core.settings import Settings
 from gateway_api.limits.counters import Increment, LocalCounters, Reading, RedisCounters
 from gateway_api.limits.rules import (
     NO_LIMITS,
@@ -42,7 +43,6 @@ from gateway_api.limits.windows import (
     seconds_until_below,
     token_window,
 )
-from gateway_api.settings import Settings
 
 log = logging.getLogger("gateway.limits")
 

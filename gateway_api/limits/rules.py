@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
-from gateway_api.settings import Settings
+from gateway_api.core.settings import Settings
 
 
 class LimitKind(StrEnum):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from gateway_api.api_keys import find_valid_key
-from gateway_api.catalog import KeyEntry, UserEntry
+from gateway_api.accounts.api_keys import find_valid_key
+from gateway_api.catalog.snapshot import KeyEntry, UserEntry
 from gateway_api.db.models import Scope
 from gateway_api.security.keys import KEY_PREFIX
 from gateway_api.security.throttle import FailureThrottle

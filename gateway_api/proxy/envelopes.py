@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import orjson
 
-from gateway_api.proxy.providers import ProviderName
+from gateway_api.providers.names import ProviderName
 
 JSON_CONTENT_TYPE = "application/json"
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from gateway_api.catalog import ModelEntry
+from gateway_api.catalog.snapshot import ModelEntry
 from gateway_api.db.models import Outcome
+from gateway_api.providers.names import PROVIDER_NAMES, ProviderName
+from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger
+from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.proxy.asgi_io import (
     BodyTooLarge,
     ClientGone,
@@ -30,12 +33,9 @@ from gateway_api.proxy.content_decoding import StreamDecoder, UnsupportedEncodin
 from gateway_api.proxy.envelopes import error_body
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
-from gateway_api.proxy.providers import PROVIDER_NAMES, ProviderName
 from gateway_api.proxy.request_model import top_level_model
 from gateway_api.proxy.routes import Endpoint, EndpointKind, resolve, upstream_url
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
-from gateway_api.proxy.usage_parser import UsageScanner
-from gateway_api.proxy.usage_rows import CallTrace, UsageLedger
 from gateway_api.services import AppServices
 
 log = logging.getLogger("gateway.proxy")

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from gateway_api.catalog import ModelEntry
-from gateway_api.proxy.providers import ProviderName
+from gateway_api.catalog.snapshot import ModelEntry
+from gateway_api.providers.names import ProviderName
 
 ANTHROPIC_DEFAULT_LIMIT = 20
 ANTHROPIC_MAX_LIMIT = 1000

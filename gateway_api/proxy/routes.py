@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from gateway_api.proxy.providers import ProviderName
+from gateway_api.providers.names import ProviderName
 
 MAX_MODEL_ID_LENGTH = 256
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import ssl
 
+from gateway_api.core.settings import Settings
+from gateway_api.providers.names import ProviderName
 from gateway_api.proxy.http1 import ConnectionPool, UpstreamResponse
 from gateway_api.proxy.http1.errors import ClientClosed
-from gateway_api.proxy.providers import ProviderName
-from gateway_api.settings import Settings
 
 MAX_CONNECTIONS_PER_HOST = 4096  # 1,000 concurrent streams to one provider must not queue
 KEEPALIVE_SECONDS = (

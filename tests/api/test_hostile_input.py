@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.live import LiveGateway
+from tests.support.live import LiveGateway
 
 DEEP = 100_000  # far beyond the JSON parser's recursion limit
 HOSTILE_BODIES = {

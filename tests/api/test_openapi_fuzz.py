@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from sqlmodel import Session
 
-from gateway_api.api_keys import issue_key
+from gateway_api.accounts.api_keys import issue_key
+from gateway_api.accounts.users import find_user
 from gateway_api.db.models import Scope, User
 from gateway_api.services import AppServices
-from gateway_api.users import find_user
 from tests.conftest import ADMIN_EMAIL
 
 EXAMPLES_PER_OPERATION = 12

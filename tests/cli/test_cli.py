@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from gateway_api.cli.main import app, parse_duration_days
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.live import LiveGateway, free_port
+from tests.support.live import LiveGateway, free_port
 
 runner = CliRunner()
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.fakes.upstream import FakeUpstream
 from tests.proxy.conftest import ALICE, ANTHROPIC_CREDENTIAL, OPENAI_CREDENTIAL, SONNET
-from tests.served import ServedGateway, gateway_environment, serve_gateway
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.served import ServedGateway, gateway_environment, serve_gateway
 
 SECRET_KEY = "test-secret-key-0123456789abcdef"  # what gateway_environment sets
 NEW_USER_PASSWORD = "carpenter-Password-4242"

@@ -19,10 +19,10 @@ from sqlmodel import Session, select
 from gateway_api.db.engine import make_engine
 from gateway_api.db.models import Outcome, UsageRecord
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, POSTGRES_URL
-from tests.fakes.provider_bodies import FakeUsage
-from tests.fakes.upstream import FakeUpstream
 from tests.proxy.conftest import ALICE, BOB, SONNET
-from tests.served import REDIS_URL, ServedGateway, gateway_environment, serve_gateway
+from tests.support.fakes.provider_bodies import FakeUsage
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.served import REDIS_URL, ServedGateway, gateway_environment, serve_gateway
 
 pytestmark = [
     pytest.mark.skipif(not POSTGRES_URL, reason="GATEWAY_TEST_DATABASE_URL is not set"),

@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 from gateway_api.db.engine import make_engine
 from gateway_api.db.models import Outcome, UsageRecord
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.fakes.provider_bodies import FakeUsage
-from tests.fakes.upstream import FakeUpstream
 from tests.proxy.conftest import ALICE, SONNET
-from tests.served import ServedGateway, gateway_environment, serve_gateway
+from tests.support.fakes.provider_bodies import FakeUsage
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.served import ServedGateway, gateway_environment, serve_gateway
 
 STREAMS = 8
 USAGE = FakeUsage(input_tokens=21, output_tokens=8)

@@ -20,7 +20,7 @@ from gateway_api.db.models import (
     UsageModelHourly,
     UsageRecord,
 )
-from tests.usage_writes import insert_usage
+from tests.support.usage_writes import insert_usage
 
 T0 = datetime(2026, 3, 2, 22, 50, tzinfo=UTC)
 ROLLUP_TABLES = ("usagehourly", "usagedaily", "usagemodelhourly", "usagemodeldaily")

@@ -15,15 +15,15 @@ import pytest
 import yaml
 from sqlmodel import Session, func, select
 
-from gateway_api.api_keys import issue_key
+from gateway_api.accounts.api_keys import issue_key
+from gateway_api.accounts.users import find_user
+from gateway_api.core.settings import Settings
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Scope, UsageRecord
-from gateway_api.settings import Settings
-from gateway_api.users import find_user
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.fakes.upstream import FakeUpstream
-from tests.live import LiveGateway, start_live_gateway
 from tests.proxy.conftest import ALICE, SONNET, ProxyEnv, gateway_config
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.live import LiveGateway, start_live_gateway
 
 HAIKU = "claude-haiku-4-5"  # the one model bob may call
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from gateway_api.core.settings import Settings
 from gateway_api.db.engine import make_engine
 from gateway_api.limits import limiter as limiter_module
 from gateway_api.limits.limiter import Limiter
 from gateway_api.limits.rules import LimitKind, key_subject, user_subject
-from gateway_api.settings import Settings
 
 
 class Clock:

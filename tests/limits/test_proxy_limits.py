@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_EMAIL
-from tests.fakes.provider_bodies import FakeUsage
 from tests.limits.conftest import HAIKU, Gateway, GatewayFactory
 from tests.proxy.conftest import ALICE, BOB, SONNET
+from tests.support.fakes.provider_bodies import FakeUsage
 
 # Sonnet costs 3 / 15 USD per million input / output tokens (tests/proxy/conftest.py): 0.0009 USD per call.
 USAGE = FakeUsage(input_tokens=100, output_tokens=40)

@@ -8,12 +8,12 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from tests.fakes.provider_bodies import FakeUsage
 from tests.limits.conftest import REDIS_URL, Gateway, GatewayFactory, needs_redis
 from tests.limits.test_proxy_limits import call_until_refused
-from tests.live import free_port
 from tests.proxy.conftest import ALICE
-from tests.tcp_relay import TcpRelay
+from tests.support.fakes.provider_bodies import FakeUsage
+from tests.support.live import free_port
+from tests.support.tcp_relay import TcpRelay
 
 USAGE = FakeUsage(input_tokens=100, output_tokens=40)
 # Replicas that must share counts are given time to wait on Redis: at the default 0.5 s, one stall of a busy test

@@ -13,14 +13,14 @@ import yaml
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from gateway_api.api_keys import issue_key
+from gateway_api.accounts.api_keys import issue_key
+from gateway_api.accounts.users import find_user
+from gateway_api.core.settings import Settings
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Scope, UsageRecord
 from gateway_api.services import AppServices
-from gateway_api.settings import Settings
-from gateway_api.users import find_user
-from tests.fakes.upstream import FakeUpstream
-from tests.live import LiveGateway, start_live_gateway
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.live import LiveGateway, start_live_gateway
 
 ANTHROPIC_CREDENTIAL = "sk-ant-upstream-credential-0001"
 OPENAI_CREDENTIAL = "sk-openai-upstream-credential-0002"

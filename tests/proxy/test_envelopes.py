@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from gateway_api.proxy.envelopes import error_body
-from tests.fakes.upstream import FakeUpstream
+from tests.support.fakes.upstream import FakeUpstream
 
 ANTHROPIC_TYPES = {
     400: "invalid_request_error",

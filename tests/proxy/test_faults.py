@@ -16,14 +16,14 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
+from gateway_api.core.settings import Settings
 from gateway_api.db.engine import make_engine
 from gateway_api.db.models import Outcome, UsageRecord
-from gateway_api.settings import Settings
-from tests.fakes.provider_bodies import FakeUsage
-from tests.fakes.upstream import FakeUpstream
-from tests.live import start_live_gateway
 from tests.proxy.conftest import ALICE, SONNET, ProxyEnv, gateway_config
-from tests.tcp_relay import TcpRelay
+from tests.support.fakes.provider_bodies import FakeUsage
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.live import start_live_gateway
+from tests.support.tcp_relay import TcpRelay
 
 USAGE = FakeUsage(input_tokens=13, output_tokens=5)
 CALLS_DURING_OUTAGE = 6

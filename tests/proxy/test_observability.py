@@ -10,9 +10,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway_api.log_config import JsonFormatter
-from tests.fakes.provider_bodies import FakeUsage
+from gateway_api.core.log_config import JsonFormatter
 from tests.proxy.conftest import SONNET, ProxyEnv
+from tests.support.fakes.provider_bodies import FakeUsage
 
 USAGE = FakeUsage(input_tokens=100, output_tokens=40)
 SONNET_COST = (100 * 3.0 + 40 * 15.0) / 1e6  # conftest prices: 3 / 15 USD per million

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from gateway_api.api_keys import issue_key, revoke_key
-from gateway_api.catalog import bump_config_version
+from gateway_api.accounts.api_keys import issue_key, revoke_key
+from gateway_api.accounts.users import find_user
+from gateway_api.catalog.snapshot import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import ApiKey, Provider, Scope, utcnow
 from gateway_api.security.keys import digest_key, new_api_key
-from gateway_api.users import find_user
 from tests.proxy.conftest import ALICE, BOB, CAROL, SLASHED_ANTHROPIC_MODEL, SONNET, ProxyEnv
 
 ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error"}

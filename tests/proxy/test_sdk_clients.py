@@ -7,8 +7,8 @@ import openai
 import pytest
 
 from gateway_api.db.models import Outcome
-from tests.fakes.provider_bodies import FakeUsage
 from tests.proxy.conftest import ALICE, BOB, SLASHED_ANTHROPIC_MODEL, SLASHED_OPENAI_MODEL, SONNET, ProxyEnv
+from tests.support.fakes.provider_bodies import FakeUsage
 
 # The SDK warns that the fixture's model id is deprecated; irrelevant here.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from gateway_api.core.settings import Settings
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
-from gateway_api.settings import Settings
 from tests.proxy.http1.scripted_server import ScriptedServer, SeenRequest, keep_replying, reply
 from tests.proxy.http1.test_pool import read_all
 

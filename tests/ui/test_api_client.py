@@ -7,7 +7,7 @@ import pytest
 from gateway_ui import api_client
 from gateway_ui.state.auth import safe_next_path
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.live import LiveGateway, free_port
+from tests.support.live import LiveGateway, free_port
 
 
 @pytest.fixture

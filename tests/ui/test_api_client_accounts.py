@@ -6,7 +6,7 @@ import pytest
 
 from gateway_ui import api_client
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.live import LiveGateway
+from tests.support.live import LiveGateway
 
 
 @pytest.fixture

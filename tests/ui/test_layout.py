@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
+from gateway_api.accounts.users import create_user, find_user
 from gateway_api.db.engine import make_engine, session_scope
 from gateway_api.db.models import Role
-from gateway_api.users import create_user, find_user
 from tests.ui.conftest import NARROW_VIEWPORT, UiServer
 from tests.ui.test_login import ALL_NAV_LABELS, sign_in
 

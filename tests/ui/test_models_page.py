@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from gateway_ui import client_setup
-from tests.fakes.upstream import FakeUpstream
+from tests.support.fakes.upstream import FakeUpstream
 from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
 from tests.ui.seed import Account, AdminApi, clipboard_text, fits_the_viewport, open_signed_in, unique_tag
 

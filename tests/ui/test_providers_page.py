@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.fakes.upstream import FakeUpstream
-from tests.live import free_port
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.live import free_port
 from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
 from tests.ui.seed import AdminApi, fits_the_viewport, open_signed_in, unique_tag
 

@@ -8,7 +8,7 @@ import anthropic
 import httpx
 import pytest
 
-from tests.fakes.upstream import FakeUpstream
+from tests.support.fakes.upstream import FakeUpstream
 from tests.ui.conftest import UiServer
 from tests.ui.seed import AdminApi, login_token, unique_tag
 

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from gateway_ui.state.usage_view import format_usd
-from tests.fakes.provider_bodies import FakeUsage
-from tests.fakes.upstream import FakeUpstream
+from tests.support.fakes.provider_bodies import FakeUsage
+from tests.support.fakes.upstream import FakeUpstream
 from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
 from tests.ui.seed import AdminApi, fits_the_viewport, login_token, open_signed_in, unique_tag
 

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from gateway_api.api_keys import issue_key
+from gateway_api.accounts.api_keys import issue_key
+from gateway_api.accounts.users import create_user
 from gateway_api.db.models import Outcome, Scope, UsageRecord
 from gateway_api.usage import queries
 from gateway_api.usage.queries import QueryError, UsageFilter
-from gateway_api.users import create_user
-from tests.usage_writes import insert_usage
+from tests.support.usage_writes import insert_usage
 
 T0 = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
 START = T0 - timedelta(hours=1)

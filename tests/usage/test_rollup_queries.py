@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col
 
-from gateway_api.api_keys import issue_key
+from gateway_api.accounts.api_keys import issue_key
+from gateway_api.accounts.users import create_user
 from gateway_api.db.models import Outcome, Scope, UsageRecord
 from gateway_api.usage import queries
 from gateway_api.usage.queries import UsageFilter
-from gateway_api.users import create_user
-from tests.usage_writes import insert_usage
+from tests.support.usage_writes import insert_usage
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 MODELS = ("claude-x", "gpt-5", "o3")

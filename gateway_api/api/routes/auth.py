@@ -8,12 +8,12 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
+from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
+from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.users import find_user
 from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address, refuse_if_throttled
-from gateway_api.api_keys import expiry_from_days, issue_key, revoke_key
-from gateway_api.audit import record_event
 from gateway_api.db.models import Scope
 from gateway_api.security.passwords import verify_password
-from gateway_api.users import find_user
 
 log = logging.getLogger("gateway.auth")
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, delete, select
 
+from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict
-from gateway_api.audit import record_event
 from gateway_api.db.models import Group, Policy, User, UserGroup, utcnow
 
 router = APIRouter(prefix="/groups", tags=["groups"], dependencies=[Depends(require_admin)])

@@ -10,11 +10,11 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, select
 
+from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
+from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import MAX_ID, IdPath, commit_config_change
 from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
 from gateway_api.api.errors import field_error, not_found
-from gateway_api.api_keys import expiry_from_days, issue_key, revoke_key
-from gateway_api.audit import record_event
 from gateway_api.db.models import ApiKey, Role, Scope, User, utcnow
 
 router = APIRouter(prefix="/keys", tags=["keys"])

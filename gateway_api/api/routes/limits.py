@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
+from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, CurrentUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import not_found
-from gateway_api.audit import record_event
 from gateway_api.db.models import ApiKey, Role, UsageLimit, User, utcnow
 from gateway_api.limits.limiter import Limiter
 from gateway_api.limits.rules import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from gateway_api.accounts.users import user_group_names
 from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
 from gateway_api.db.models import ProviderKind, Role
-from gateway_api.users import user_group_names
 
 router = APIRouter(prefix="/me", tags=["me"])
 

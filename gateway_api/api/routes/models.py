@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, or_, select
 
+from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import MAX_ID, IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict, field_error
-from gateway_api.audit import record_event
 from gateway_api.db.models import Model, Provider, ProviderKind, utcnow
-from gateway_api.model_prices import PRICE_FIELDS, apply_shipped_price
+from gateway_api.providers.shipped_prices import PRICE_FIELDS, apply_shipped_price
 
 router = APIRouter(prefix="/models", tags=["models"], dependencies=[Depends(require_admin)])
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from gateway_api.api.deps import ServicesDep
-from gateway_api.metrics import CONTENT_TYPE
+from gateway_api.metrics.registry import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
 

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from gateway_api.access import EVERYONE, pattern_matches, validate_policy
+from gateway_api.accounts.access import EVERYONE, pattern_matches, validate_policy
+from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.users import find_user
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict, field_error
-from gateway_api.audit import record_event
 from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, utcnow
-from gateway_api.users import find_user
 
 router = APIRouter(prefix="/policies", tags=["policies"], dependencies=[Depends(require_admin)])
 

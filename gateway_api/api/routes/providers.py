@@ -10,16 +10,16 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import case, func
 from sqlmodel import Session, col, delete, select
 
+from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict
-from gateway_api.audit import record_event
-from gateway_api.config_file import DEFAULT_BASE_URLS
 from gateway_api.db.models import Model, Provider, ProviderKind, utcnow
-from gateway_api.model_prices import apply_shipped_price
-from gateway_api.provider_upstream import UpstreamProblem, list_upstream_models
+from gateway_api.providers.admin_client import UpstreamProblem, list_upstream_models
+from gateway_api.providers.shipped_prices import apply_shipped_price
 from gateway_api.security.crypto import last4
 from gateway_api.services import AppServices
+from gateway_api.startup.config_file import DEFAULT_BASE_URLS
 
 router = APIRouter(prefix="/providers", tags=["providers"], dependencies=[Depends(require_admin)])
 

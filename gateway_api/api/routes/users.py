@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, func, or_, select
 
+from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.users import create_user, find_user, set_password, set_user_groups, user_group_names
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict, field_error
-from gateway_api.audit import record_event
 from gateway_api.db.models import Group, Role, User, utcnow
-from gateway_api.users import create_user, find_user, set_password, set_user_groups, user_group_names
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(require_admin)])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway_api.settings import Settings
+from gateway_api.core.settings import Settings
 from tests.api.helpers import audit_events, detail_message, user_with_headers
 
 EMPTY = {

@@ -8,11 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from gateway_api.app import create_app
-from gateway_api.request_context import MAX_HEADER_BYTES, REQUEST_ID_HEADER
-from gateway_api.settings import Settings
+from gateway_api.core.settings import Settings
+from gateway_api.server.request_context import MAX_HEADER_BYTES, REQUEST_ID_HEADER
 from tests.conftest import POSTGRES_URL
-from tests.live import LiveGateway, start_live_gateway
-from tests.tcp_relay import TcpRelay
+from tests.support.live import LiveGateway, start_live_gateway
+from tests.support.tcp_relay import TcpRelay
 
 ID_HEADER = REQUEST_ID_HEADER.decode()
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.helpers import RecordingClient, audit_events, detail_message, user_with_headers
-from tests.fakes.upstream import FakeUpstream
-from tests.live import free_port
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.live import free_port
 
 CREDENTIAL = "sk-ant-very-secret-credential-9876"
 OTHER_CREDENTIAL = "sk-ant-replacement-secret-5555"

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from gateway_api.db.models import Outcome, UsageRecord
 from tests.api.helpers import detail_message, user_with_headers
-from tests.usage_writes import insert_usage
+from tests.support.usage_writes import insert_usage
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 

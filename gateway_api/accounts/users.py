@@ -1,0 +1,68 @@
+"""User and group operations shared by the REST API, the CLI and the declarative config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlmodel import Session, select
+
+from gateway_api.catalog.snapshot import bump_config_version
+from gateway_api.db.models import Group, Role, User, UserGroup, utcnow
+from gateway_api.security.passwords import hash_password
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+
+
+def ensure_groups(session: Session, names: Iterable[str]) -> list[Group]:
+    groups = []
+    for name in names:
+        group = session.exec(select(Group).where(Group.name == name)).first()
+        if group is None:
+            group = Group(name=name)
+            session.add(group)
+            session.flush()
+        groups.append(group)
+    return groups
+
+
+def set_user_groups(session: Session, user: User, group_names: Iterable[str]) -> None:
+    wanted = {g.id for g in ensure_groups(session, group_names)}
+    current = {ug.group_id: ug for ug in session.exec(select(UserGroup).where(UserGroup.user_id == user.id))}
+    for group_id, link in current.items():
+        if group_id not in wanted:
+            session.delete(link)
+    for group_id in wanted - current.keys():
+        session.add(UserGroup(user_id=user.id, group_id=group_id))  # type: ignore[arg-type]
+    bump_config_version(session)
+
+
+def user_group_names(session: Session, user_id: int) -> list[str]:
+    rows = session.exec(
+        select(Group.name).join(UserGroup, UserGroup.group_id == Group.id).where(UserGroup.user_id == user_id)  # type: ignore[arg-type]
+    )
+    return sorted(rows)
+
+
+def create_user(session: Session, email: str, password: str | None, role: Role = Role.user, name: str = "") -> User:
+    user = User(
+        email=normalise_email(email),
+        name=name,
+        role=role,
+        password_hash=hash_password(password) if password else "",
+    )
+    session.add(user)
+    session.flush()
+    bump_config_version(session)
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.updated_at = utcnow()
+    session.add(user)

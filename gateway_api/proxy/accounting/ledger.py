@@ -1,0 +1,116 @@
+"""One `UsageRecord` row (as a dict for the recorder) from what the proxy saw of one accounted call, and the
+ledger that turns the calls ending in one event-loop turn into rows together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from gateway_api.catalog.snapshot import KeyEntry, ModelEntry
+from gateway_api.db.models import Outcome
+from gateway_api.providers.names import ProviderName
+from gateway_api.providers.pricing import Price, cost_usd
+from gateway_api.proxy.accounting.usage_scanner import TokenUsage, UsageScanner
+
+if TYPE_CHECKING:
+    from gateway_api.services import AppServices
+
+log = logging.getLogger("gateway.proxy")
+
+MAX_CLIENT_LENGTH = 300
+MAX_ID_LENGTH = 200
+
+
+@dataclass(slots=True)
+class CallTrace:
+    """Filled in by the handler as the call goes; turned into a row after the last byte."""
+
+    provider: ProviderName
+    endpoint: str
+    key: KeyEntry
+    model: ModelEntry
+    started: float  # loop time
+    client: str = ""
+    session_id: str | None = None
+    streamed: bool = False
+    status_code: int = 0
+    outcome: Outcome = Outcome.ok
+    first_byte_at: float | None = None
+    request_id: str | None = None
+    usage: TokenUsage = field(default_factory=TokenUsage)
+
+
+def model_price(model: ModelEntry) -> Price:
+    # An unknown price counts as 0 (flagged in the UI) rather than guessing.
+    return Price(
+        input=model.price_input or 0.0,
+        output=model.price_output or 0.0,
+        cache_read=model.price_cache_read or 0.0,
+        cache_write=model.price_cache_write or 0.0,
+    )
+
+
+def usage_row(trace: CallTrace, finished: float) -> dict[str, Any]:
+    usage = trace.usage
+    return {
+        "created_at": datetime.now(UTC),
+        "user_id": trace.key.user_id,
+        "api_key_id": trace.key.id,
+        "provider": trace.model.provider.name,
+        "provider_kind": trace.provider,
+        "model": trace.model.name,
+        "endpoint": trace.endpoint,
+        "streamed": trace.streamed,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "cost_usd": cost_usd(usage, model_price(trace.model), trace.provider),
+        "status_code": trace.status_code,
+        "outcome": trace.outcome,
+        "latency_ms": round((finished - trace.started) * 1000, 3),
+        "ttfb_ms": None if trace.first_byte_at is None else round((trace.first_byte_at - trace.started) * 1000, 3),
+        "client": trace.client[:MAX_CLIENT_LENGTH],
+        "session_id": trace.session_id[:MAX_ID_LENGTH] if trace.session_id else None,
+        "request_id": trace.request_id[:MAX_ID_LENGTH] if trace.request_id else None,
+    }
+
+
+class UsageLedger:
+    """Each accounted call's row, built after its last byte and handed to the recorder, the limits and the metrics.
+
+    The calls that end in one event-loop turn are settled together by one callback queued with `call_soon`: the
+    same work done in one tight loop instead of once per call between everything else a call runs costs ~10 % less
+    of a core at 64 concurrent calls (the code and data stay in the CPU caches). A call's row is therefore built in
+    the loop turn after its response ended, ahead of any request handling queued after that callback. The recorder
+    settles the ledger before each flush and the proxy at shutdown, so no row waits on a turn that never comes."""
+
+    def __init__(self, services: AppServices) -> None:
+        self._services = services
+        self._ended: list[tuple[CallTrace, UsageScanner | None, float]] = []
+
+    def add(self, trace: CallTrace, scanner: UsageScanner | None, finished: float) -> None:
+        """Queue one ended call (`finished`: loop time of its last byte). Never raises."""
+        if not self._ended:
+            asyncio.get_running_loop().call_soon(self.settle)
+        self._ended.append((trace, scanner, finished))
+
+    def settle(self) -> None:
+        ended, self._ended = self._ended, []
+        services = self._services
+        recorder, limits, metrics = services.recorder, services.limits, services.metrics
+        for trace, scanner, finished in ended:
+            # A bug here must cost a row (logged), never the other calls' rows.
+            try:
+                if scanner is not None:
+                    trace.usage = scanner.finish()
+                row = usage_row(trace, finished)
+                recorder.record(row)
+                limits.count(row)  # the caller's quota and budget counters
+                metrics.record_usage_row(row)
+            except Exception:
+                log.exception("could not build the usage row", extra={"model": trace.model.name})

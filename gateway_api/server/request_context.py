@@ -1,0 +1,94 @@
+"""Per-request id and request metrics, as a raw ASGI wrapper around both the REST API and the proxy.
+
+Every response carries `x-gateway-request-id` (proxied ones too, next to the provider's own request id) and every
+log line written while serving the request carries the same id, so a user's report can be matched to the logs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable
+
+import orjson
+
+from gateway_api.core.log_config import request_id_var
+from gateway_api.metrics.registry import GatewayMetrics
+from gateway_api.proxy.asgi_io import Message, Receive, Scope, Send, send_whole
+from gateway_api.proxy.envelopes import error_body
+
+REQUEST_ID_HEADER = b"x-gateway-request-id"
+PROXY_PATH_PREFIX = "/api/llm-proxy/"
+# Real clients send a few KiB of headers; uvicorn with httptools sets no limit of its own. A front load balancer
+# should refuse earlier (nginx: large_client_header_buffers), this keeps a directly exposed replica safe too.
+MAX_HEADER_BYTES = 64 * 1024
+
+
+class _RequestIds:
+    """24 hex digits: a random per-process prefix and a counter. Unique, not secret (they are shown to callers);
+    one `os.urandom` per request cost ~5 % of a core under load. A forked child draws its own prefix."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._prefix = os.urandom(6).hex()
+        self._counter = itertools.count(int.from_bytes(os.urandom(4)))
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+new_request_id = _RequestIds()
+
+
+class RequestContext:
+    """Wraps an ASGI app: assigns the request id, adds the header, counts the request and its duration.
+
+    `metrics` is a callable because the registry is built in the lifespan, after this wrapper exists."""
+
+    def __init__(self, app: Callable, metrics: Callable[[], GatewayMetrics | None]) -> None:
+        self.app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        request_id_var.set(request_id)  # each ASGI request runs in its own task, so this is request-scoped
+        header = (REQUEST_ID_HEADER, request_id.encode())
+        started = time.perf_counter()
+        status = 500  # if the app raises before answering, the server answers 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
+                await _refuse_headers(scope, send_with_id)
+                return
+            await self.app(scope, receive, send_with_id)
+        finally:
+            metrics = self._metrics()
+            if metrics is not None:
+                surface = "proxy" if scope["path"].startswith(PROXY_PATH_PREFIX) else "api"
+                metrics.record_request(surface, status, time.perf_counter() - started)
+
+
+async def _refuse_headers(scope: Scope, send: Send) -> None:
+    """431 in the caller's envelope: the provider's on proxy routes, FastAPI's `detail` elsewhere."""
+    message = f"request headers are larger than {MAX_HEADER_BYTES} bytes"
+    path: str = scope["path"]
+    if path.startswith(PROXY_PATH_PREFIX):
+        provider = "anthropic" if path.startswith(PROXY_PATH_PREFIX + "anthropic") else "openai"
+        body = error_body(provider, 431, message)
+    else:
+        body = orjson.dumps({"detail": message})
+    await send_whole(send, 431, body)

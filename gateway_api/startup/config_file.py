@@ -1,0 +1,223 @@
+"""Declarative configuration: a YAML file applied idempotently at start (create or update, never duplicate).
+
+Objects not named in the file are left alone. ``${VAR}`` is read from the environment; a missing variable is an
+error, like any other problem, reported as ``FILE: path.inside.file: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from gateway_api.accounts.access import validate_policy
+from gateway_api.accounts.users import create_user, ensure_groups, find_user, set_password, set_user_groups
+from gateway_api.catalog.snapshot import bump_config_version
+from gateway_api.db.engine import session_scope
+from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, Role, utcnow
+from gateway_api.providers.pricing import default_price
+from gateway_api.security.crypto import CredentialCipher, last4
+from gateway_api.security.passwords import verify_password
+
+DEFAULT_BASE_URLS = {ProviderKind.anthropic: "https://api.anthropic.com", ProviderKind.openai: "https://api.openai.com"}
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """The config file is unusable; the message names the file, the place inside it and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PriceSpec(_Strict):
+    input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(default=None, ge=0)
+    cache_read: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+
+
+class ModelSpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    display_name: str | None = None
+    active: bool = True
+    price: PriceSpec | None = None
+
+
+class ProviderSpec(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    kind: ProviderKind
+    base_url: str | None = None
+    api_key: str | None = None
+    models: list[ModelSpec] = []
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
+class UserSpec(_Strict):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = ""
+    password: str | None = None
+    role: Role = Role.user
+    active: bool = True
+    groups: list[str] = []
+
+
+class PolicySpec(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    subjects: list[str]
+    models: list[str]
+
+
+class ConfigSpec(_Strict):
+    providers: list[ProviderSpec] = []
+    groups: list[str] = []
+    users: list[UserSpec] = []
+    policies: list[PolicySpec] = []
+
+
+def _substitute(value: Any, where: str, path: Path) -> Any:
+    if isinstance(value, str):
+
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{path}: {where}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _VARIABLE.sub(lookup, value)
+    if isinstance(value, list):
+        return [_substitute(v, f"{where}[{i}]", path) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _substitute(v, f"{where}.{k}" if where else str(k), path) for k, v in value.items()}
+    return value
+
+
+def load_config_file(path: Path) -> ConfigSpec:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping with providers, groups, users, policies")
+    data = _substitute(raw, "", path)
+    try:
+        spec = ConfigSpec.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+        raise ConfigError(f"{path}: {where or 'top level'}: {error['msg']}") from None
+    _check_consistency(spec, path)
+    return spec
+
+
+def _check_consistency(spec: ConfigSpec, path: Path) -> None:
+    seen_models: dict[str, str] = {}
+    for i, provider in enumerate(spec.providers):
+        for j, model in enumerate(provider.models):
+            if model.name in seen_models:
+                raise ConfigError(
+                    f"{path}: providers[{i}].models[{j}].name: model {model.name!r} is listed twice "
+                    f"(also under provider {seen_models[model.name]!r})"
+                )
+            seen_models[model.name] = provider.name
+    for i, policy in enumerate(spec.policies):
+        problems = validate_policy(policy.subjects, policy.models)
+        if problems:
+            field, message = problems[0]
+            raise ConfigError(f"{path}: policies[{i}].{field}: {message}")
+
+
+def apply_config_file(engine: Engine, path: Path, cipher: CredentialCipher) -> None:
+    spec = load_config_file(path)
+    with session_scope(engine) as session:
+        for provider_spec in spec.providers:
+            _apply_provider(session, provider_spec, cipher)
+        ensure_groups(session, dict.fromkeys(spec.groups + [g for u in spec.users for g in u.groups]))
+        for user_spec in spec.users:
+            _apply_user(session, user_spec)
+        for i, policy_spec in enumerate(spec.policies):
+            _apply_policy(session, policy_spec, f"{path}: policies[{i}]")
+        bump_config_version(session)
+
+
+def _apply_provider(session: Session, spec: ProviderSpec, cipher: CredentialCipher) -> None:
+    provider = session.exec(select(Provider).where(Provider.name == spec.name)).first()
+    base_url = spec.base_url or DEFAULT_BASE_URLS[spec.kind]
+    if provider is None:
+        provider = Provider(name=spec.name, kind=spec.kind, base_url=base_url)
+    provider.kind = spec.kind
+    provider.base_url = base_url
+    if spec.api_key is not None:
+        current = cipher.decrypt(provider.credential_encrypted) if provider.credential_encrypted else None
+        if current != spec.api_key:
+            provider.credential_encrypted = cipher.encrypt(spec.api_key)
+            provider.credential_last4 = last4(spec.api_key)
+    provider.updated_at = utcnow()
+    session.add(provider)
+    session.flush()
+    for model_spec in spec.models:
+        model = session.exec(select(Model).where(Model.name == model_spec.name)).first()
+        if model is None:
+            model = Model(name=model_spec.name, provider_id=provider.id)  # type: ignore[arg-type]
+            shipped = default_price(model_spec.name)
+            if shipped is not None:
+                model.price_input, model.price_output = shipped.input, shipped.output
+                model.price_cache_read, model.price_cache_write = shipped.cache_read, shipped.cache_write
+        model.provider_id = provider.id  # type: ignore[assignment]
+        model.display_name = model_spec.display_name or model.display_name or model_spec.name
+        model.active = model_spec.active
+        if model_spec.price is not None:
+            for field in ("input", "output", "cache_read", "cache_write"):
+                value = getattr(model_spec.price, field)
+                if value is not None:
+                    setattr(model, f"price_{field}", value)
+        model.updated_at = utcnow()
+        session.add(model)
+
+
+def _apply_user(session: Session, spec: UserSpec) -> None:
+    user = find_user(session, spec.email)
+    if user is None:
+        user = create_user(session, spec.email, spec.password, role=spec.role, name=spec.name)
+    elif spec.password and not verify_password(spec.password, user.password_hash):
+        set_password(session, user, spec.password)
+    user.role = spec.role
+    user.active = spec.active
+    if spec.name:
+        user.name = spec.name
+    session.add(user)
+    if spec.groups:
+        set_user_groups(session, user, spec.groups)
+
+
+def _apply_policy(session: Session, spec: PolicySpec, where: str) -> None:
+    for subject in spec.subjects:
+        kind, _, name = subject.partition(":")
+        if kind == "user" and find_user(session, name) is None:
+            raise ConfigError(f"{where}.subjects: user {name!r} does not exist")
+        if kind == "group" and session.exec(select(Group).where(Group.name == name)).first() is None:
+            raise ConfigError(f"{where}.subjects: group {name!r} does not exist (list it under groups)")
+    policy = session.exec(select(Policy).where(Policy.name == spec.name)).first()
+    if policy is None:
+        policy = Policy(name=spec.name)
+    policy.subjects = list(spec.subjects)
+    policy.models = list(spec.models)
+    policy.updated_at = utcnow()
+    session.add(policy)

@@ -1,0 +1,43 @@
+import pytest
+
+from gateway_api.accounts.access import pattern_matches, subject_tokens, validate_policy
+
+
+@pytest.mark.parametrize(
+    ("pattern", "model", "expected"),
+    [
+        ("*", "anything", True),
+        ("claude-*", "claude-opus-4-8", True),
+        ("claude-*", "Claude-opus", False),
+        ("gpt-5.5", "gpt-5.5", True),
+        ("gpt-5.5", "gpt-5.5-mini", False),
+        ("gpt-5*", "gpt-5.5-mini", True),
+    ],
+)
+def test_patterns(pattern: str, model: str, expected: bool) -> None:
+    assert pattern_matches(pattern, model) is expected
+
+
+def test_subject_tokens_cover_user_groups_and_everyone() -> None:
+    assert subject_tokens("Bob@Example.com", ["eng"]) == {"*", "user:bob@example.com", "group:eng"}
+
+
+@pytest.mark.parametrize(
+    ("subjects", "models", "field"),
+    [
+        ([], ["*"], "subjects"),
+        (["*"], [], "models"),
+        (["*", "user:a@b.c"], ["*"], "subjects"),
+        (["*"], ["*", "gpt-5"], "models"),
+        (["group:x", "group:x"], ["*"], "subjects"),
+        (["team:x"], ["*"], "subjects"),
+        (["*"], ["gp*t"], "models"),
+    ],
+)
+def test_invalid_policies_name_the_field(subjects: list[str], models: list[str], field: str) -> None:
+    problems = validate_policy(subjects, models)
+    assert problems and problems[0][0] == field
+
+
+def test_a_valid_policy_has_no_problems() -> None:
+    assert validate_policy(["group:eng", "user:bob@example.com"], ["claude-*", "gpt-5.5"]) == []
