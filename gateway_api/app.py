@@ -1,4 +1,6 @@
-"""The gateway's ASGI application: REST API under /api, the proxy under /api/llm-proxy."""
+"""The composition root: `create_asgi_app(settings)` builds the one ASGI application that `gateway serve`, the Reflex
+app and the tests all serve. Its lifespan (`GatewayApp.running`) builds every long-lived service once, the proxy with
+its runtime, and stops them in order."""
 
 from __future__ import annotations
 
@@ -7,29 +9,100 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-
-from gateway_api.api.errors import validation_error_handler
-from gateway_api.api.main import api_router
-from gateway_api.api.routes import ops
+from gateway_api.api.main import create_rest_api
 from gateway_api.catalog.invalidation import CatalogBroadcaster, listen_for_invalidations
 from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.log_config import configure_logging
 from gateway_api.core.settings import Settings, load_settings
 from gateway_api.limits.limiter import Limiter
 from gateway_api.metrics.registry import GatewayMetrics
-from gateway_api.proxy.handler import PROXY_PREFIX, ProxyApp
+from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
+from gateway_api.proxy.auth import KeyAuthenticator
+from gateway_api.proxy.handler import ProxyApp
+from gateway_api.proxy.routes import PROXY_PREFIX, proxy_error_body
+from gateway_api.proxy.upstream import UpstreamClient
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.keys import key_pepper
 from gateway_api.security.throttle import FailureThrottle
-from gateway_api.server.request_context import RequestContext
+from gateway_api.server.asgi import Receive, Scope, Send, send_whole
+from gateway_api.server.lifespan import serve_lifespan
+from gateway_api.server.request_context import RequestContext, api_error_body
 from gateway_api.services import AppServices
 from gateway_api.startup.bootstrap import prepare
 from gateway_api.usage.recorder import UsageRecorder
+from gateway_api.usage.rows import UsageRow
+
+_PROXY_PATH_PREFIX = PROXY_PREFIX + "/"
 
 
-async def build_services(settings: Settings) -> AppServices:
+class GatewayApp:
+    """The gateway's ASGI app. Proxy calls go straight to the proxy (FastAPI's routing is the costliest part of a
+    hop); everything else, the REST API and the operations endpoints, to FastAPI."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = GatewayMetrics()
+        self.api = create_rest_api()
+        self._api = RequestContext(self.api, "api", self.metrics, api_error_body)
+        # Until start-up has built the proxy, proxy paths are answered "starting" (see `running`).
+        self._proxy = RequestContext(_not_serving, "proxy", self.metrics, proxy_error_body)
+        self._services: AppServices | None = None
+
+    @property
+    def services(self) -> AppServices:
+        if self._services is None:
+            raise RuntimeError("the gateway is not running")
+        return self._services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(_PROXY_PATH_PREFIX):
+            await self._proxy(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await serve_lifespan(self.running, receive, send)
+        else:
+            await self._api(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[AppServices]:
+        """Start everything, serve, then stop everything in reverse. ASGI servers enter this through the lifespan
+        protocol; the Reflex app registers it as one of its lifespan tasks."""
+        settings = self.settings
+        services = await build_services(settings, self.metrics)
+        broadcaster = CatalogBroadcaster(services.engine, settings.redis_url) if settings.redis_url else None
+        if broadcaster is not None:
+            broadcaster.install()
+        await services.limits.start()  # counts of the open windows, from the usage table
+        upstream = UpstreamClient(settings)
+        await upstream.start()
+        ledger = UsageLedger(usage_sink(services))
+        self.api.state.services = self._services = services
+        self._proxy.app = ProxyApp(services, upstream, KeyAuthenticator(services), ledger)
+        background = [asyncio.create_task(watcher) for watcher in catalog_watchers(services)]
+        background.append(asyncio.create_task(services.recorder.run()))
+        try:
+            yield services
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            self._proxy.app = _not_serving
+            await upstream.close()
+            ledger.settle()  # rows of the calls that ended in this last loop turn
+            await services.recorder.close(settings.shutdown_grace_seconds)
+            await services.limits.close()
+            if broadcaster is not None:
+                broadcaster.remove()
+            services.engine.dispose()
+
+
+def create_asgi_app(settings: Settings | None = None) -> GatewayApp:
+    """The app for `settings` (read from the environment when not given, as `gateway serve`'s workers do)."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    return GatewayApp(settings)
+
+
+async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServices:
     engine, secret_key = await asyncio.to_thread(prepare, settings)
     cipher = CredentialCipher(secret_key)
     catalog = Catalog(engine, cipher)
@@ -43,10 +116,23 @@ async def build_services(settings: Settings) -> AppServices:
         recorder=UsageRecorder(engine, settings.usage_flush_interval),
         login_throttle=FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds),
         limits=Limiter(settings, engine),
+        metrics=metrics,
     )
-    services.metrics.watch("usage_records_queued", lambda: services.recorder.pending)
-    services.metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)
+    metrics.watch("usage_records_queued", lambda: services.recorder.pending)
+    metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)
     return services
+
+
+def usage_sink(services: AppServices) -> UsageSink:
+    """Where each finished call's row goes: the recorder (database), the limit counters and the metrics."""
+    record, count, observe = services.recorder.record, services.limits.count, services.metrics.record_usage_row
+
+    def accept(row: UsageRow) -> None:
+        record(row)
+        count(row)
+        observe(row)
+
+    return accept
 
 
 def catalog_watchers(services: AppServices) -> list[Coroutine[Any, Any, None]]:
@@ -58,45 +144,5 @@ def catalog_watchers(services: AppServices) -> list[Coroutine[Any, Any, None]]:
     return watchers
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or load_settings()
-    configure_logging(settings.log_level)
-    proxy = ProxyApp()
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await build_services(settings)
-        app.state.services = services
-        broadcaster = CatalogBroadcaster(services.engine, settings.redis_url) if settings.redis_url else None
-        if broadcaster is not None:
-            broadcaster.install()
-        await services.limits.start()  # counts of the open windows, from the usage table
-        await proxy.start(services)
-        background = [asyncio.create_task(watcher) for watcher in catalog_watchers(services)]
-        background.append(asyncio.create_task(services.recorder.run()))
-        try:
-            yield
-        finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await proxy.stop()
-            await services.recorder.close(settings.shutdown_grace_seconds)
-            await services.limits.close()
-            if broadcaster is not None:
-                broadcaster.remove()
-            services.engine.dispose()
-
-    app = FastAPI(title="LLM Gateway", version="0.1.0", lifespan=lifespan)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_middleware(RequestContext, metrics=lambda: metrics_of(app))
-    app.include_router(api_router)
-    app.include_router(ops.router)
-    app.mount(PROXY_PREFIX, proxy)
-    app.state.proxy = proxy  # the ASGI front (asgi.py) sends proxy paths straight to it
-    return app
-
-
-def metrics_of(app: FastAPI) -> GatewayMetrics | None:
-    services: AppServices | None = getattr(app.state, "services", None)
-    return services.metrics if services is not None else None
+async def _not_serving(scope: Scope, receive: Receive, send: Send) -> None:
+    await send_whole(send, 503, proxy_error_body(scope, 503, "the gateway is starting or stopping"))

@@ -1,9 +1,8 @@
-"""Everything long-lived that request handlers need, built once per process in the app's lifespan."""
+"""Everything long-lived that request handlers need, built once per process by the composition root (app.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
@@ -28,6 +27,4 @@ class AppServices:
     # Quotas, request rates and spend budgets (gateway_api/limits), asked by the proxy before each call.
     limits: Limiter
     # This process's Prometheus registry (GET /metrics); other modules increment its counters.
-    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
-    # Set by the proxy when it starts (its pooled upstream client and other per-worker state).
-    extras: dict[str, Any] = field(default_factory=dict)
+    metrics: GatewayMetrics

@@ -1,15 +1,12 @@
 """The Reflex app: UI pages plus the gateway (REST API and proxy under /api) on one server."""
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable
 
 import reflex as rx
-from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway_api.app import create_app
-from gateway_api.server.front import GatewayFront
+from gateway_api.app import create_asgi_app
+from gateway_api.core.settings import load_settings
 from gateway_ui import pages  # noqa: F401  (importing registers the pages)
 
 API_PATH_PREFIX = "/api/"
@@ -23,7 +20,7 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
     A callable rather than the FastAPI instance itself: given an instance, Reflex mounts its whole
     app inside ours, adds a second CORS middleware to the API and the proxy, and answers unknown
     /api paths with the UI's HTML 404 page instead of the API's JSON one. Proxy calls still pass
-    through Reflex's outer Starlette app (context + CORS middleware) before reaching GatewayFront.
+    through Reflex's outer Starlette app (context + CORS middleware) before reaching the gateway app.
     """
 
     def transform(reflex_asgi: ASGIApp) -> ASGIApp:
@@ -38,25 +35,8 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
     return transform
 
 
-def gateway_lifespan(api: FastAPI) -> Callable[[], AbstractAsyncContextManager[None]]:
-    """Run the API's own lifespan (migrations, first admin, background tasks) inside Reflex's.
+gateway = create_asgi_app(load_settings())
 
-    Reflex serves the transformed app below its own Starlette app, which handles the ASGI lifespan
-    itself and never forwards it, so without this the API would answer requests with nothing started.
-    """
-
-    @contextlib.asynccontextmanager
-    async def run_gateway_api_lifespan() -> AsyncIterator[None]:
-        async with api.router.lifespan_context(api) as lifespan_state:
-            if lifespan_state:
-                # Reflex cannot hand per-lifespan state on to requests; services must live on app.state.
-                raise RuntimeError("the gateway lifespan must keep its services on app.state, not yield state")
-            yield
-
-    return run_gateway_api_lifespan
-
-
-gateway_api = create_app()
-
-app = rx.App(api_transformer=gateway_api_first(GatewayFront(gateway_api, gateway_api.state.proxy)))
-app.register_lifespan_task(gateway_lifespan(gateway_api))
+app = rx.App(api_transformer=gateway_api_first(gateway))
+# Reflex runs its own app's lifespan and never forwards it, so the gateway starts and stops as one of its tasks.
+app.register_lifespan_task(gateway.running)

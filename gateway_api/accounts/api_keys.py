@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from gateway_api.catalog.snapshot import bump_config_version
+from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.models import ApiKey, Scope, User, utcnow
 from gateway_api.security.keys import digest_key, new_api_key
 

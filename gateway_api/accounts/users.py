@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, select
 
-from gateway_api.catalog.snapshot import bump_config_version
+from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.models import Group, Role, User, UserGroup, utcnow
 from gateway_api.security.passwords import hash_password
 

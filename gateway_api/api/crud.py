@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
 from gateway_api.api.errors import conflict, not_found
-from gateway_api.catalog.snapshot import bump_config_version
+from gateway_api.db.config_version import bump_config_version
 from gateway_api.services import AppServices
 
 Row = TypeVar("Row", bound=SQLModel)

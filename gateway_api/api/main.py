@@ -1,8 +1,10 @@
-"""The REST API router: one sub-router per resource."""
+"""The REST API: one sub-router per resource, the operations endpoints at the root."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+from fastapi.exceptions import RequestValidationError
 
-from gateway_api.api.routes import audit, auth, groups, keys, limits, me, models, policies, providers, usage, users
+from gateway_api.api.errors import validation_error_handler
+from gateway_api.api.routes import audit, auth, groups, keys, limits, me, models, ops, policies, providers, usage, users
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
@@ -16,3 +18,12 @@ api_router.include_router(groups.router)
 api_router.include_router(usage.router)
 api_router.include_router(audit.router)
 api_router.include_router(limits.router)
+
+
+def create_rest_api() -> FastAPI:
+    """The FastAPI app; its handlers find the services on `app.state.services`, set by the gateway's lifespan."""
+    api = FastAPI(title="LLM Gateway", version="0.1.0")
+    api.add_exception_handler(RequestValidationError, validation_error_handler)
+    api.include_router(api_router)
+    api.include_router(ops.router)
+    return api

@@ -16,7 +16,8 @@ import redis.asyncio as aioredis
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from gateway_api.catalog.snapshot import CATALOG_BUMPED, Catalog
+from gateway_api.catalog.snapshot import Catalog
+from gateway_api.db.config_version import CATALOG_BUMPED
 
 log = logging.getLogger("gateway.invalidation")
 

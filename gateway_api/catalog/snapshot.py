@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from gateway_api.accounts.access import any_pattern_matches, normalise_subject, subject_tokens
+from gateway_api.db.config_version import config_version, read_config_version
 from gateway_api.db.models import (
     ApiKey,
-    ConfigVersion,
     Group,
     Model,
     Policy,
@@ -131,31 +131,11 @@ def empty_snapshot() -> Snapshot:
     return Snapshot(version=-1, keys_by_digest={}, users_by_id={}, models_by_name={}, policies=())
 
 
-def read_config_version(engine: Engine) -> int:
-    with Session(engine) as session:
-        version = session.exec(select(ConfigVersion.version).where(ConfigVersion.name == "catalog")).first()
-    return version or 0
-
-
-# Session.info flag: this transaction bumped the version (the Redis broadcaster publishes once it commits).
-CATALOG_BUMPED = "gateway_catalog_bumped"
-
-
-def bump_config_version(session: Session) -> None:
-    """Mark the catalog stale for every replica; call inside the transaction that made the change."""
-    session.info[CATALOG_BUMPED] = True
-    updated = session.exec(  # type: ignore[call-overload]
-        update(ConfigVersion).where(ConfigVersion.name == "catalog").values(version=ConfigVersion.version + 1)
-    )
-    if updated.rowcount == 0:
-        session.add(ConfigVersion(name="catalog", version=1))
-
-
 def load_snapshot(engine: Engine, cipher: CredentialCipher) -> Snapshot:
     """Read everything the proxy needs in one short transaction."""
     now = utcnow()
     with Session(engine) as session:
-        version = session.exec(select(ConfigVersion.version).where(ConfigVersion.name == "catalog")).first() or 0
+        version = config_version(session)
         groups_by_user: dict[int, list[str]] = {}
         for user_id, group_name in session.exec(
             select(UserGroup.user_id, Group.name).join(Group, Group.id == UserGroup.group_id)  # type: ignore[arg-type]

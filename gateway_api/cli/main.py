@@ -70,7 +70,7 @@ def serve(
     # deployment, so after the graceful drain it must end with status 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
-        "gateway_api.server.front:create_asgi_app",
+        "gateway_api.app:create_asgi_app",
         factory=True,
         host=host,
         port=port,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -114,9 +113,3 @@ def ensure_secret_key(settings: Settings) -> str:
         handle.write(key + "\n")
     log.warning("generated a new secret key in %s (keep it: it decrypts provider credentials)", path)
     return key
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """The process-wide settings for entry points (CLI, UI); the app receives its own via create_app."""
-    return load_settings()

@@ -149,7 +149,20 @@ class UsageRecord(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=200)
 
 
-class UsageRollupBase(SQLModel):
+class UsageSums(SQLModel):
+    """The sums every usage rollup keeps for its bucket and key."""
+
+    # BIGINT: a day of one busy key can pass 2**31 tokens, PostgreSQL's INTEGER would overflow.
+    requests: int = Field(default=0, sa_type=BigInteger)
+    input_tokens: int = Field(default=0, sa_type=BigInteger)
+    output_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_read_tokens: int = Field(default=0, sa_type=BigInteger)
+    cache_write_tokens: int = Field(default=0, sa_type=BigInteger)
+    reasoning_tokens: int = Field(default=0, sa_type=BigInteger)
+    cost_usd: float = 0.0
+
+
+class UsageRollupBase(UsageSums):
     """Sums of usage records per time bucket and per (user, key, provider, model, outcome).
 
     Inserted records are added by ``gateway_api.usage.writer.insert_usage_records`` in the inserting transaction
@@ -166,14 +179,6 @@ class UsageRollupBase(SQLModel):
     provider: str = Field(max_length=100, primary_key=True)
     model: str = Field(max_length=200, primary_key=True)
     outcome: str = Field(max_length=20, primary_key=True)  # an Outcome value, kept as text in the rollups
-    # BIGINT: a day of one busy key can pass 2**31 tokens, PostgreSQL's INTEGER would overflow.
-    requests: int = Field(default=0, sa_type=BigInteger)
-    input_tokens: int = Field(default=0, sa_type=BigInteger)
-    output_tokens: int = Field(default=0, sa_type=BigInteger)
-    cache_read_tokens: int = Field(default=0, sa_type=BigInteger)
-    cache_write_tokens: int = Field(default=0, sa_type=BigInteger)
-    reasoning_tokens: int = Field(default=0, sa_type=BigInteger)
-    cost_usd: float = 0.0
 
 
 class UsageHourly(UsageRollupBase, table=True):
@@ -185,7 +190,7 @@ class UsageDaily(UsageRollupBase, table=True):
     __table_args__ = {"sqlite_with_rowid": False}
 
 
-class UsageModelRollupBase(SQLModel):
+class UsageModelRollupBase(UsageSums):
     """The same sums per time bucket and (provider, model, outcome) only: a few rows per hour, so the views that
     neither filter nor group by user or key (an admin's default page) read almost nothing."""
 
@@ -193,13 +198,6 @@ class UsageModelRollupBase(SQLModel):
     provider: str = Field(max_length=100, primary_key=True)
     model: str = Field(max_length=200, primary_key=True)
     outcome: str = Field(max_length=20, primary_key=True)
-    requests: int = Field(default=0, sa_type=BigInteger)
-    input_tokens: int = Field(default=0, sa_type=BigInteger)
-    output_tokens: int = Field(default=0, sa_type=BigInteger)
-    cache_read_tokens: int = Field(default=0, sa_type=BigInteger)
-    cache_write_tokens: int = Field(default=0, sa_type=BigInteger)
-    reasoning_tokens: int = Field(default=0, sa_type=BigInteger)
-    cost_usd: float = 0.0
 
 
 class UsageModelHourly(UsageModelRollupBase, table=True):

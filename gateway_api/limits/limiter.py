@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import redis.exceptions
 from sqlalchemy import Engine
@@ -43,6 +42,7 @@ from gateway_api.limits.windows import (
     seconds_until_below,
     token_window,
 )
+from gateway_api.usage.rows import UsageRow
 
 log = logging.getLogger("gateway.limits")
 
@@ -157,23 +157,22 @@ class Limiter:
 
     # --- after the call ------------------------------------------------------------------------------------
 
-    def count(self, row: dict[str, Any]) -> None:
+    def count(self, row: UsageRow) -> None:
         """Note a usage row's tokens and cost for its user's and key's counters. Never raises into the caller.
 
         This runs after every call, so it only adds to a per-(user, key) tally; the tallies go into the counters
         (eight bucket updates per call, and Redis increments) when something reads or flushes them, and before
         the first call that finishes past a bucket boundary, so every call is still counted in the buckets of
         the moment it finished."""
-        user_id = row.get("user_id")
+        user_id = row.user_id
         if user_id is None:
             return
         now = time.time()
         if now >= self._fold_before:
             self._fold()
             self._fold_before = min(window.next_bucket_at(now) for window in self._counted_windows)
-        tally_key = (user_id, row.get("api_key_id"))
-        input_tokens, output_tokens = row.get("input_tokens") or 0, row.get("output_tokens") or 0
-        cost = row.get("cost_usd") or 0.0
+        tally_key = (user_id, row.api_key_id)
+        input_tokens, output_tokens, cost = row.tokens.input_tokens, row.tokens.output_tokens, row.cost_usd
         tally = self._uncounted.get(tally_key)
         if tally is None:
             self._uncounted[tally_key] = [input_tokens, output_tokens, cost]

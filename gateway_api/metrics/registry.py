@@ -9,18 +9,20 @@ with one worker, or sum across scrapes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from operator import attrgetter
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway_api.metrics.series import CounterFamily, CounterValue, HistogramFamily, HistogramValue, SeriesCollector
+from gateway_api.usage.rows import UsageRow
+from gateway_api.usage.tokens import TOKEN_FIELDS
 
 # Seconds; proxied calls run from milliseconds (refusals) to many minutes (long agentic streams).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
-TOKEN_KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 UPSTREAM_ERROR_OUTCOMES = ("upstream_error", "gateway_error")
+_read_tokens = attrgetter(*TOKEN_FIELDS)
 
 
 class GatewayMetrics:
@@ -118,9 +120,9 @@ class GatewayMetrics:
         count.value += 1
         duration.observe(seconds)
 
-    def record_usage_row(self, row: dict[str, Any]) -> None:
+    def record_usage_row(self, row: UsageRow) -> None:
         """One proxied call's figures, from the usage row the recorder is about to write."""
-        provider, model, outcome = row["provider"], row["model"], row["outcome"]
+        provider, model, outcome = row.provider, row.model, row.outcome
         series = self._model_series.get((provider, model))
         if series is None:
             series = self._model_series[(provider, model)] = _ModelSeries(self, provider, model)
@@ -129,20 +131,19 @@ class GatewayMetrics:
         if calls is None:
             calls = series.calls[outcome] = self.proxied_calls.labels(provider, model, str(outcome))
         calls.value += 1
-        series.call_seconds.observe(row["latency_ms"] / 1000)
-        ttfb_ms = row["ttfb_ms"]
+        series.call_seconds.observe(row.latency_ms / 1000)
+        ttfb_ms = row.ttfb_ms
         if ttfb_ms is not None:
             series.ttfb_seconds.observe(ttfb_ms / 1000)
         # Only positive amounts: a counter never goes down, whatever an upstream reported.
-        for kind, tokens in series.tokens:
-            count = row[kind]
+        for tokens, count in zip(series.tokens, _read_tokens(row.tokens), strict=True):
             if count > 0:
                 tokens.value += count
-        cost = row["cost_usd"]
+        cost = row.cost_usd
         if cost > 0:
             series.spend.value += cost
         if outcome in UPSTREAM_ERROR_OUTCOMES:
-            self.upstream_errors.labels(provider, str(outcome), str(row["status_code"])).value += 1
+            self.upstream_errors.labels(provider, str(outcome), str(row.status_code)).value += 1
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -158,4 +159,6 @@ class _ModelSeries:
         self.call_seconds = metrics.call_seconds.labels(provider, model)
         self.ttfb_seconds = metrics.ttfb_seconds.labels(provider, model)
         self.spend = metrics.spend.labels(provider, model)
-        self.tokens = tuple((f"{kind}_tokens", metrics.tokens.labels(provider, model, kind)) for kind in TOKEN_KINDS)
+        self.tokens = tuple(
+            metrics.tokens.labels(provider, model, name.removesuffix("_tokens")) for name in TOKEN_FIELDS
+        )

@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gateway_api.db.models import ProviderKind
+from gateway_api.providers.spec import PROVIDERS, join_base_url
 
 if TYPE_CHECKING:
     import httpx
 
 CHECK_TIMEOUT_SECONDS = 10.0
-ANTHROPIC_VERSION = "2023-06-01"
 # Anthropic pages its model list; a provider with more than this many pages is not one we talk to.
 MAX_PAGES = 20
-PAGE_SIZE = 1000
 
 
 class UpstreamProblem(Exception):
@@ -35,17 +34,9 @@ class UpstreamModels:
     status_code: int
 
 
-def models_url(base_url: str) -> str:
-    """`{base}/v1/models`, whether or not the base URL already ends in /v1 (never /v1/v1)."""
-    base = base_url.rstrip("/")
-    base = base.removesuffix("/v1")
-    return f"{base}/v1/models"
-
-
 def auth_headers(kind: ProviderKind | str, credential: str) -> dict[str, str]:
-    if kind == ProviderKind.anthropic:
-        return {"x-api-key": credential, "anthropic-version": ANTHROPIC_VERSION}
-    return {"Authorization": f"Bearer {credential}"}
+    spec = PROVIDERS[kind]
+    return {spec.credential_header: spec.credential_value(credential), **spec.admin_headers}
 
 
 def list_upstream_models(
@@ -55,9 +46,10 @@ def list_upstream_models(
     # Imported here: a serving worker that never runs this admin action is ~6 MB smaller without httpx.
     import httpx
 
-    url = models_url(base_url)
+    url = join_base_url(base_url, "/v1/models")
     names: list[str] = []
-    params: dict[str, str | int] = {"limit": PAGE_SIZE} if kind == ProviderKind.anthropic else {}
+    first_page = dict(PROVIDERS[kind].model_list_params)
+    params = first_page
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             for _ in range(MAX_PAGES):
@@ -67,7 +59,7 @@ def list_upstream_models(
                 names.extend(page.names)
                 if not page.next_after:
                     break
-                params = {"limit": PAGE_SIZE, "after_id": page.next_after}
+                params = {**first_page, "after_id": page.next_after}
     except httpx.TimeoutException:
         raise UpstreamProblem(f"timed out after {timeout:g}s waiting for {url}") from None
     except httpx.ConnectError:

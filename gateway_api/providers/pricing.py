@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from gateway_api.providers.names import ProviderName
-from gateway_api.proxy.accounting.usage_scanner import TokenUsage
+from gateway_api.providers.spec import PROVIDERS
+from gateway_api.usage.tokens import TokenUsage
 
 TOKENS_PER_PRICE_UNIT = 1_000_000
 
@@ -112,8 +113,8 @@ def cost_usd(usage: TokenUsage, price: Price, provider: ProviderName) -> float:
     cache_read = max(usage.cache_read_tokens, 0)
     cache_write = max(usage.cache_write_tokens, 0)
     uncached_input = max(usage.input_tokens - cache_read - cache_write, 0)
-    # OpenAI has no cache-write fee: any such tokens are ordinary input there.
-    cache_write_price = price.cache_write if provider == "anthropic" else price.input
+    # Where cache writes have no fee of their own (OpenAI), such tokens are ordinary input.
+    cache_write_price = price.cache_write if PROVIDERS[provider].bills_cache_writes else price.input
     total = (
         uncached_input * price.input
         + cache_read * price.cache_read

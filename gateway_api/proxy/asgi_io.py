@@ -1,17 +1,11 @@
-"""Small raw-ASGI helpers for the proxy: read a bounded body, send a whole response, notice a client leaving."""
+"""Small raw-ASGI helpers for the proxy: read a bounded body, read headers, notice a client leaving."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Scope = MutableMapping[str, Any]
-
-JSON_HEADERS = ((b"content-type", b"application/json"),)
+from gateway_api.server.asgi import Message, Receive, Scope
 
 
 class BodyTooLarge(Exception):
@@ -36,19 +30,6 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def send_whole(
-    send: Send, status: int, body: bytes = b"", headers: tuple[tuple[bytes, bytes], ...] = JSON_HEADERS
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def declared_length(scope: Scope) -> int | None:

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from gateway_api.accounts.api_keys import find_valid_key
 from gateway_api.catalog.snapshot import KeyEntry, UserEntry
 from gateway_api.db.models import Scope
+from gateway_api.proxy.refusal import Refusal
 from gateway_api.security.keys import KEY_PREFIX
 from gateway_api.security.throttle import FailureThrottle
 from gateway_api.services import AppServices
@@ -32,13 +33,6 @@ MAX_KEY_LENGTH = 256
 class Caller:
     key: KeyEntry
     user: UserEntry
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    status: int
-    message: str
-    retry_after: float | None = None
 
 
 def presented_key(auth_values: list[tuple[bytes, bytes]]) -> str | Refusal:
@@ -80,44 +74,42 @@ class KeyAuthenticator:
         # Its own throttle: failed key guesses must not lock the same address out of the login form.
         self._throttle = FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds)
 
-    async def authenticate(self, secret: str, client_address: str) -> Caller | Refusal:
+    async def authenticate(self, secret: str, client_address: str) -> Caller:
+        """The caller behind a live key of an active user with the llm scope; raises the Refusal otherwise."""
         services = self._services
         digest = self._digest(secret)
         key = services.catalog.snapshot.keys_by_digest.get(digest)
         if key is None:
             services.metrics.key_cache_misses.inc()
-            refusal = await self._look_up_new_key(secret, client_address)
-            if refusal is not None:
-                return refusal
+            await self._look_up_new_key(secret, client_address)
             key = services.catalog.snapshot.keys_by_digest.get(digest)
             if key is None:
-                return Refusal(401, "invalid API key")
+                raise Refusal(401, "invalid API key")
         else:
             services.metrics.key_cache_hits.inc()
         if key.expired(time.time()):
-            return Refusal(401, "API key has expired; create a new one with `gateway login --scope llm`")
+            raise Refusal(401, "API key has expired; create a new one with `gateway login --scope llm`")
         user = services.catalog.snapshot.users_by_id.get(key.user_id)
         if user is None or not user.active:
-            return Refusal(401, "the user of this API key is deactivated")
+            raise Refusal(401, "the user of this API key is deactivated")
         if Scope.llm not in key.scopes:
-            return Refusal(403, "this API key lacks the llm scope required to call models")
+            raise Refusal(403, "this API key lacks the llm scope required to call models")
         return Caller(key=key, user=user)
 
-    async def _look_up_new_key(self, secret: str, client_address: str) -> Refusal | None:
-        """None when the database knows the key (the snapshot is then reloaded), else why it is refused."""
+    async def _look_up_new_key(self, secret: str, client_address: str) -> None:
+        """Returns when the database knows the key (the snapshot is then reloaded); raises why it is refused."""
         if not secret.startswith(KEY_PREFIX) or len(secret) > MAX_KEY_LENGTH:
-            return Refusal(401, "invalid API key")
+            raise Refusal(401, "invalid API key")
         wait = self._throttle.retry_after(client_address)
         if wait > 0:
             log.warning("proxy key guessing throttled", extra={"client_address": client_address})
-            return Refusal(429, "too many invalid API keys from this address; try again later", retry_after=wait)
+            raise Refusal(429, "too many invalid API keys from this address; try again later", retry_after=wait)
         found = await asyncio.to_thread(self._find_in_database, secret)
         if not found:
             self._throttle.record_failure(client_address)
             log.info("proxy call with an unknown or revoked API key", extra={"client_address": client_address})
-            return Refusal(401, "invalid API key")
+            raise Refusal(401, "invalid API key")
         await asyncio.to_thread(self._refresh_catalog)
-        return None
 
     def _refresh_catalog(self) -> None:
         # A key written without a version bump would otherwise stay invisible until the next change.

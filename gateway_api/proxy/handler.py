@@ -1,8 +1,9 @@
 """The proxy for `/api/llm-proxy/{anthropic|openai}/...`, a plain ASGI app (FastAPI routing costs ~3x throughput).
 
-Read top to bottom: route -> caller -> (model lists from the catalog) -> body and model -> policy -> forward ->
-relay the reply chunk by chunk while reading its usage -> one usage row after the last byte (usage_rows.py).
+Read top to bottom: route -> caller -> (model lists from the catalog) -> body and model -> policy -> limits ->
+forward -> relay the reply chunk by chunk while reading its usage -> one usage row after the last byte (ledger.py).
 Nothing here reads the database in steady state: keys, users, policies and models come from the catalog snapshot.
+Every step that refuses a call raises a `Refusal`, answered in the provider's envelope in one place.
 """
 
 from __future__ import annotations
@@ -10,38 +11,34 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from gateway_api.catalog.snapshot import ModelEntry
+from gateway_api.catalog.snapshot import ModelEntry, Snapshot
 from gateway_api.db.models import Outcome
-from gateway_api.providers.names import PROVIDER_NAMES, ProviderName
+from gateway_api.providers.names import ProviderName
+from gateway_api.providers.spec import error_body, join_base_url
 from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.proxy.asgi_io import (
     BodyTooLarge,
     ClientGone,
     DisconnectWatch,
-    Receive,
-    Scope,
-    Send,
     accepts_encoding,
     declared_length,
     header_value,
     read_body,
-    send_whole,
 )
-from gateway_api.proxy.auth import KeyAuthenticator, Refusal, presented_key
+from gateway_api.proxy.auth import Caller, KeyAuthenticator, presented_key
 from gateway_api.proxy.content_decoding import StreamDecoder, UnsupportedEncodingError, make_decoder
-from gateway_api.proxy.envelopes import error_body
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
+from gateway_api.proxy.refusal import Refusal
 from gateway_api.proxy.request_model import top_level_model
-from gateway_api.proxy.routes import Endpoint, EndpointKind, resolve, upstream_url
+from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, EndpointKind, resolve, split_target
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
+from gateway_api.server.asgi import Receive, Scope, Send, send_whole
 from gateway_api.services import AppServices
 
 log = logging.getLogger("gateway.proxy")
 
-PROXY_PREFIX = "/api/llm-proxy"
-_PREFIX_BYTES = PROXY_PREFIX.encode() + b"/"
 _AUTH_HEADERS = (b"authorization", b"x-api-key")
 _SESSION_HEADERS = (b"x-claude-code-session-id", b"session-id")
 _PROBE_HEADERS = ((b"content-type", b"text/plain"),)
@@ -56,139 +53,102 @@ class UpstreamBrokeOff(Exception):
 
 
 class ProxyApp:
-    """Mounted at PROXY_PREFIX; `start(services)` / `stop()` run in the app lifespan."""
+    """Built at start-up (app.py) with everything it calls: no step finds a dependency missing."""
 
-    def __init__(self) -> None:
-        self._services: AppServices | None = None
-        self._upstream: UpstreamClient | None = None
-        self._auth: KeyAuthenticator | None = None
-        self._ledger: UsageLedger | None = None
-        self._routes: dict[tuple[bytes, str], tuple[ProviderName, bytes, Endpoint]] = {}
-
-    async def start(self, services: AppServices) -> None:
-        upstream = UpstreamClient(services.settings)
-        await upstream.start()
-        services.extras["upstream_client"] = upstream
-        self._services, self._upstream, self._auth = services, upstream, KeyAuthenticator(services)
-        self._ledger = UsageLedger(services)
-        services.recorder.settle_before_flush(self._ledger.settle)
-
-    async def stop(self) -> None:
-        if self._upstream is not None:
-            await self._upstream.close()
-        if self._ledger is not None:
-            self._ledger.settle()
-        self._services = self._upstream = self._auth = self._ledger = None
+    def __init__(
+        self, services: AppServices, upstream: UpstreamClient, auth: KeyAuthenticator, ledger: UsageLedger
+    ) -> None:
+        self._services = services
+        self._settings = services.settings
+        self._upstream = upstream
+        self._auth = auth
+        self._ledger = ledger
+        self._routes: dict[tuple[bytes, str], tuple[ProviderName, Endpoint]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return  # the lifespan belongs to the FastAPI app; websockets are not proxied
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-
-        # 1. Route: only known endpoints, validated before anything is decoded.
-        provider, subpath, endpoint = self._route(scope.get("raw_path") or scope["path"].encode(), scope["method"])
-        if provider is None:
-            await _refuse(send, "openai", Refusal(404, "unknown provider; use /api/llm-proxy/anthropic or /openai"))
-            return
-        if endpoint is None:
-            await _refuse(send, provider, Refusal(404, f"{scope['method']} {subpath.decode('latin-1')} is not proxied"))
-            return
-        if endpoint.kind is EndpointKind.PROBE:
-            await send_whole(send, 200, b"", _PROBE_HEADERS)  # Claude Code's unauthenticated start-up probe
-            return
-        services, auth, upstream = self._services, self._auth, self._upstream
-        if services is None or auth is None or upstream is None:
-            await _refuse(send, provider, Refusal(503, "the gateway is starting or stopping"))
-            return
-
-        # 2. Caller: one gateway key, live, of an active user, with the llm scope.
-        secret = presented_key([(n, v) for n, v in scope["headers"] if n in _AUTH_HEADERS])
-        caller = secret if isinstance(secret, Refusal) else await auth.authenticate(secret, _client_address(scope))
-        if isinstance(caller, Refusal):
-            await _refuse(send, provider, caller)
-            return
-        snapshot = services.catalog.snapshot
-
-        # 3. Model lists are answered from the catalog, never forwarded.
-        if endpoint.kind is EndpointKind.LIST_MODELS:
-            models = [m for m in snapshot.granted_models(caller.user, provider) if _callable(m, provider)]
-            await send_whole(send, 200, model_list_body(provider, models, scope["query_string"]))
-            return
-        if endpoint.kind is EndpointKind.GET_MODEL:
-            listed = snapshot.models_by_name.get(endpoint.model_id or "")
-            if listed is None or not _callable(listed, provider) or not snapshot.is_granted(caller.user, listed.name):
-                await _refuse(send, provider, Refusal(404, f'model "{endpoint.model_id}" not found'), "model_not_found")
-                return
-            await send_whole(send, 200, model_body(provider, listed))
-            return
-
-        # 4. Body and model: validated once (request_model.py); the original bytes are what goes upstream.
+            return  # the lifespan belongs to the gateway app; websockets are not proxied
+        started = asyncio.get_running_loop().time()
+        provider, endpoint = self._route(scope)
         try:
-            body = await _read_bounded_body(scope, receive, services.settings.max_body_bytes)
-        except BodyTooLarge:
-            limit = services.settings.max_body_bytes
-            await _refuse(send, provider, Refusal(413, f"request body is larger than {limit} bytes"))
+            if endpoint is None:
+                raise self._not_proxied(scope)
+            if endpoint.kind is EndpointKind.PROBE:
+                await send_whole(send, 200, b"", _PROBE_HEADERS)  # Claude Code's unauthenticated start-up probe
+                return
+            caller = await self._caller(scope)
+            snapshot = self._services.catalog.snapshot
+            if endpoint.kind is EndpointKind.LIST_MODELS or endpoint.kind is EndpointKind.GET_MODEL:
+                await send_whole(send, 200, _model_list(snapshot, caller, provider, endpoint, scope["query_string"]))
+                return
+            body = await self._body(scope, receive)
+            model, credential = _authorised_model(snapshot, caller, provider, body)
+            await self._admit(snapshot, caller)
+        except Refusal as refusal:
+            await _refuse(send, provider, refusal)
             return
         except ClientGone:
             return
-        model_name = top_level_model(body)
-        if isinstance(model_name, Refusal):
-            await _refuse(send, provider, model_name)
-            return
+        trace = _trace(scope, provider, endpoint, caller, model, started) if endpoint.usage_accounted else None
+        await self._forward(scope, receive, send, provider, endpoint, model, credential, body, trace)
 
-        # 5. Policy, in the order the reference product answers.
-        model = snapshot.models_by_name.get(model_name)
-        if model is None or not model.active:
-            refusal = Refusal(404, f'model "{model_name}" is not available on this gateway')
-            await _refuse(send, provider, refusal, "model_not_found")
-            return
-        if model.provider.kind != provider:
-            await _refuse(send, provider, Refusal(400, "requested model does not match the provider for this route"))
-            return
-        if not snapshot.is_granted(caller.user, model_name):
-            await _refuse(send, provider, Refusal(403, f'user does not have permission to use model "{model_name}"'))
-            return
-        if not model.provider.credential:
-            message = f'provider "{model.provider.name}" ({provider}) is not configured: an admin must set its API key'
-            await _refuse(send, provider, Refusal(400, message))
-            return
-        # Quotas, request rate, spend budgets: one dict lookup when no limit applies to this key.
-        limits = services.limits.plan_for(snapshot, caller.key)
-        if limits is not None:
-            exceeded = await services.limits.admit(limits)
-            if exceeded is not None:
-                services.metrics.quota_refusals.labels(limit=exceeded.limit.value).inc()
-                await _refuse(send, provider, Refusal(429, exceeded.message, exceeded.retry_after))
-                return
+    # --- the steps, in the order __call__ takes them ------------------------------------------------------------
 
-        # 6. Forward and relay.
-        trace = None
-        if endpoint.usage_accounted:
-            trace = CallTrace(
-                provider=provider,
-                endpoint=endpoint.kind.value,
-                key=caller.key,
-                model=model,
-                started=started,
-                client=header_value(scope, b"user-agent") or "",
-                session_id=next(filter(None, (header_value(scope, h) for h in _SESSION_HEADERS)), None),
-            )
-        await self._forward(scope, receive, send, provider, endpoint, model, body, trace)
-
-    def _route(self, raw_path: bytes, method: str) -> tuple[ProviderName | None, bytes, Endpoint | None]:
+    def _route(self, scope: Scope) -> tuple[ProviderName, Endpoint | None]:
+        """The provider and endpoint of a known path (cached by raw path); the endpoint is None for any other."""
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        method: str = scope["method"]
         cached = self._routes.get((raw_path, method))
         if cached is not None:
             return cached
-        provider, subpath = _split_target(raw_path)
+        provider, subpath = split_target(raw_path)
         if provider is None:
-            return None, subpath, None
+            return FALLBACK_PROVIDER, None
         endpoint = resolve(provider, method, subpath)
-        if endpoint is not None:  # only proxied paths: refused ones cannot churn the cache for free
-            if len(self._routes) >= MAX_CACHED_ROUTES:
-                self._routes.clear()
-            self._routes[(raw_path, method)] = (provider, subpath, endpoint)
-        return provider, subpath, endpoint
+        if endpoint is None:
+            return provider, None
+        # Only proxied paths are cached: refused ones cannot churn the cache for free.
+        if len(self._routes) >= MAX_CACHED_ROUTES:
+            self._routes.clear()
+        self._routes[(raw_path, method)] = (provider, endpoint)
+        return provider, endpoint
+
+    def _not_proxied(self, scope: Scope) -> Refusal:
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        provider, subpath = split_target(raw_path)
+        if provider is None:
+            return Refusal(404, "unknown provider; use /api/llm-proxy/anthropic or /openai")
+        return Refusal(404, f"{scope['method']} {subpath.decode('latin-1')} is not proxied")
+
+    async def _caller(self, scope: Scope) -> Caller:
+        """One gateway key, live, of an active user, with the llm scope."""
+        secret = presented_key([(n, v) for n, v in scope["headers"] if n in _AUTH_HEADERS])
+        if isinstance(secret, Refusal):
+            raise secret
+        return await self._auth.authenticate(secret, _client_address(scope))
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = self._settings.max_body_bytes
+        try:
+            length = declared_length(scope)
+            if length is not None and length > limit:
+                raise BodyTooLarge  # refuse before reading a byte of it
+            return await read_body(receive, limit)
+        except BodyTooLarge:
+            raise Refusal(413, f"request body is larger than {limit} bytes") from None
+
+    async def _admit(self, snapshot: Snapshot, caller: Caller) -> None:
+        """Quotas, request rate, spend budgets: one dict lookup when no limit applies to this key."""
+        limits = self._services.limits
+        plan = limits.plan_for(snapshot, caller.key)
+        if plan is None:
+            return
+        exceeded = await limits.admit(plan)
+        if exceeded is not None:
+            self._services.metrics.quota_refusals.labels(limit=exceeded.limit.value).inc()
+            raise Refusal(429, exceeded.message, exceeded.retry_after)
+
+    # --- forward and relay -------------------------------------------------------------------------------------
 
     async def _forward(
         self,
@@ -198,21 +158,21 @@ class ProxyApp:
         provider: ProviderName,
         endpoint: Endpoint,
         model: ModelEntry,
+        credential: str,
         body: bytes,
         trace: CallTrace | None,
     ) -> None:
-        assert self._upstream is not None and self._services is not None and self._ledger is not None
-        assert model.provider.credential
-        services, ledger, loop = self._services, self._ledger, asyncio.get_running_loop()
-        url = upstream_url(model.provider.base_url, endpoint.upstream_path, scope["query_string"])
-        headers = forward_headers(scope["headers"], provider, model.provider.credential)
+        settings, ledger, loop = self._settings, self._ledger, asyncio.get_running_loop()
+        url = join_base_url(model.provider.base_url, endpoint.upstream_path, scope["query_string"])
+        headers = forward_headers(scope["headers"], provider, credential)
         scanner: UsageScanner | None = None
         task = asyncio.current_task()
-        assert task is not None
+        if task is None:  # an ASGI server runs every request in a task; nothing to watch without one
+            raise RuntimeError("the proxy must run in a task")
         watch = DisconnectWatch(receive, task, DISCONNECT_WATCH_DELAY)
         # The first-byte limit runs from here to the first body byte (head and first chunk), separately from the
         # idle limit between later chunks: a model may think long before its first token, then stream briskly.
-        first_byte_deadline = loop.time() + services.settings.upstream_first_byte_timeout
+        first_byte_deadline = loop.time() + settings.upstream_first_byte_timeout
         try:
             try:
                 response = await self._upstream.send(scope["method"], url, headers, body)
@@ -267,9 +227,8 @@ class ProxyApp:
         first_byte_deadline: float,
     ) -> None:
         """Relay the upstream reply chunk by chunk as it arrives, feeding the usage scanner on the way."""
-        assert self._services is not None
         loop = asyncio.get_running_loop()
-        idle_timeout = self._services.settings.upstream_idle_timeout
+        idle_timeout = self._settings.upstream_idle_timeout
         content = response.content
         head_sent = False
         try:
@@ -336,25 +295,60 @@ async def _upstream_failed(
     await send_whole(send, status, error_body(provider, status, message))
 
 
-async def _refuse(send: Send, provider: ProviderName, refusal: Refusal, code: str | None = None) -> None:
+async def _refuse(send: Send, provider: ProviderName, refusal: Refusal) -> None:
     headers = [(b"content-type", b"application/json")]
     if refusal.retry_after is not None:
         headers.append((b"retry-after", str(max(1, round(refusal.retry_after))).encode()))
-    await send_whole(
-        send, refusal.status, error_body(provider, refusal.status, refusal.message, code=code), tuple(headers)
+    body = error_body(provider, refusal.status, refusal.message, code=refusal.code)
+    await send_whole(send, refusal.status, body, tuple(headers))
+
+
+def _model_list(snapshot: Snapshot, caller: Caller, provider: ProviderName, endpoint: Endpoint, query: bytes) -> bytes:
+    """Model lists are answered from the catalog, never forwarded."""
+    if endpoint.kind is EndpointKind.LIST_MODELS:
+        models = [m for m in snapshot.granted_models(caller.user, provider) if _callable(m, provider)]
+        return model_list_body(provider, models, query)
+    listed = snapshot.models_by_name.get(endpoint.model_id or "")
+    if listed is None or not _callable(listed, provider) or not snapshot.is_granted(caller.user, listed.name):
+        raise Refusal(404, f'model "{endpoint.model_id}" not found', code="model_not_found")
+    return model_body(provider, listed)
+
+
+def _authorised_model(
+    snapshot: Snapshot, caller: Caller, provider: ProviderName, body: bytes
+) -> tuple[ModelEntry, str]:
+    """The body's model (validated once by request_model.py; the original bytes go upstream), checked in the order
+    the reference product answers, and the credential its provider is called with."""
+    model_name = top_level_model(body)
+    if isinstance(model_name, Refusal):
+        raise model_name
+    model = snapshot.models_by_name.get(model_name)
+    if model is None or not model.active:
+        raise Refusal(404, f'model "{model_name}" is not available on this gateway', code="model_not_found")
+    if model.provider.kind != provider:
+        raise Refusal(400, "requested model does not match the provider for this route")
+    if not snapshot.is_granted(caller.user, model_name):
+        raise Refusal(403, f'user does not have permission to use model "{model_name}"')
+    credential = model.provider.credential
+    if not credential:
+        raise Refusal(
+            400, f'provider "{model.provider.name}" ({provider}) is not configured: an admin must set its API key'
+        )
+    return model, credential
+
+
+def _trace(
+    scope: Scope, provider: ProviderName, endpoint: Endpoint, caller: Caller, model: ModelEntry, started: float
+) -> CallTrace:
+    return CallTrace(
+        provider=provider,
+        endpoint=endpoint.kind.value,
+        key=caller.key,
+        model=model,
+        started=started,
+        client=header_value(scope, b"user-agent") or "",
+        session_id=next(filter(None, (header_value(scope, h) for h in _SESSION_HEADERS)), None),
     )
-
-
-def _split_target(raw_path: bytes) -> tuple[ProviderName | None, bytes]:
-    """(provider, remaining raw path) for `/api/llm-proxy/{provider}{rest}`."""
-    if not raw_path.startswith(_PREFIX_BYTES):
-        return None, b""
-    rest = raw_path[len(_PREFIX_BYTES) :]
-    name, slash, tail = rest.partition(b"/")
-    for provider in PROVIDER_NAMES:
-        if name == provider.encode():
-            return provider, slash + tail
-    return None, b""
 
 
 def _client_address(scope: Scope) -> str:
@@ -365,13 +359,6 @@ def _client_address(scope: Scope) -> str:
 def _callable(model: ModelEntry, provider: ProviderName) -> bool:
     """Listed to clients: active, on this route's provider, and that provider has a credential to call it with."""
     return model.active and model.provider.kind == provider and bool(model.provider.credential)
-
-
-async def _read_bounded_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    length = declared_length(scope)
-    if length is not None and length > limit:
-        raise BodyTooLarge  # refuse before reading a byte of it
-    return await read_body(receive, limit)
 
 
 def _decoder_for_client(scope: Scope, response: UpstreamResponse) -> StreamDecoder | None:

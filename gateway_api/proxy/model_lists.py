@@ -6,6 +6,8 @@ clients see exactly what they may call, even when the provider account offers mo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -13,6 +15,7 @@ import orjson
 
 from gateway_api.catalog.snapshot import ModelEntry
 from gateway_api.providers.names import ProviderName
+from gateway_api.providers.spec import PROVIDERS
 
 ANTHROPIC_DEFAULT_LIMIT = 20
 ANTHROPIC_MAX_LIMIT = 1000
@@ -32,10 +35,12 @@ def _openai_model(model: ModelEntry) -> dict[str, Any]:
     }
 
 
-def model_list_body(provider: ProviderName, models: list[ModelEntry], query: bytes) -> bytes:
-    """The list document; Anthropic's cursor parameters (limit, after_id, before_id) are honoured."""
-    if provider == "openai":
-        return orjson.dumps({"object": "list", "data": [_openai_model(m) for m in models]})
+def _openai_list(models: list[ModelEntry], query: bytes) -> bytes:
+    return orjson.dumps({"object": "list", "data": [_openai_model(m) for m in models]})
+
+
+def _anthropic_list(models: list[ModelEntry], query: bytes) -> bytes:
+    """Anthropic's cursor parameters (limit, after_id, before_id) are honoured."""
     params = parse_qs(query.decode("latin-1"))
     limit = _limit(params.get("limit", [""])[0])
     names = [m.name for m in models]
@@ -59,13 +64,25 @@ def model_list_body(provider: ProviderName, models: list[ModelEntry], query: byt
     )
 
 
+# Each list format (ProviderSpec.model_list_format): the list document and one model's document.
+_FORMATS: Mapping[str, tuple[Callable[[list[ModelEntry], bytes], bytes], Callable[[ModelEntry], dict[str, Any]]]] = (
+    MappingProxyType({"anthropic": (_anthropic_list, _anthropic_model), "openai": (_openai_list, _openai_model)})
+)
+
+
+def model_list_body(provider: ProviderName, models: list[ModelEntry], query: bytes) -> bytes:
+    list_body, _ = _FORMATS[PROVIDERS[provider].model_list_format]
+    return list_body(models, query)
+
+
+def model_body(provider: ProviderName, model: ModelEntry) -> bytes:
+    _, model_document = _FORMATS[PROVIDERS[provider].model_list_format]
+    return orjson.dumps(model_document(model))
+
+
 def _limit(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
         return ANTHROPIC_DEFAULT_LIMIT
     return min(max(value, 1), ANTHROPIC_MAX_LIMIT)
-
-
-def model_body(provider: ProviderName, model: ModelEntry) -> bytes:
-    return orjson.dumps(_anthropic_model(model) if provider == "anthropic" else _openai_model(model))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import orjson
 import simdjson
 
-from gateway_api.proxy.auth import Refusal
+from gateway_api.proxy.refusal import Refusal
 
 MAX_LAZY_BYTES = 4 * 1024 * 1024
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"

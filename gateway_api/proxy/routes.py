@@ -9,11 +9,19 @@ ASGI `raw_path` remainder; it is validated before anything is decoded, and only 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
-from gateway_api.providers.names import ProviderName
+from gateway_api.providers.names import PROVIDER_NAMES, ProviderName
+from gateway_api.providers.spec import PROVIDERS, EndpointKind, EndpointSpec, error_body
+
+PROXY_PREFIX = "/api/llm-proxy"
+_PREFIX_BYTES = PROXY_PREFIX.encode() + b"/"
+_PROVIDERS_BY_BYTES: Mapping[bytes, ProviderName] = MappingProxyType({name.encode(): name for name in PROVIDER_NAMES})
+# A path that names no provider is answered in this provider's envelope.
+FALLBACK_PROVIDER: ProviderName = "openai"
 
 MAX_MODEL_ID_LENGTH = 256
 
@@ -30,52 +38,26 @@ _MODEL_LOOKUP = re.compile(rb"(?P<head>(?:/v1)?/models/)(?P<id>[^/].*)")
 _ENCODED_SLASH = re.compile(rb"%2f", re.IGNORECASE)
 
 
-class EndpointKind(StrEnum):
-    PROBE = "probe"
-    MESSAGES = "messages"
-    COUNT_TOKENS = "count_tokens"
-    LIST_MODELS = "list_models"
-    GET_MODEL = "get_model"
-    RESPONSES = "responses"
-    CHAT_COMPLETIONS = "chat_completions"
-
-
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     kind: EndpointKind
-    upstream_path: str  # always starts with /v1; join with upstream_url()
+    upstream_path: str  # always starts with /v1; join with join_base_url()
     model_in_body: bool  # the JSON body's top-level "model" decides access
     usage_accounted: bool  # a usage row is recorded for a successful call
     model_id: str | None = None  # decoded id of models/{id}
 
-
-@dataclass(frozen=True, slots=True)
-class _Route:
-    kind: EndpointKind
-    upstream_path: str
-    model_in_body: bool
-    usage_accounted: bool
-
-    def endpoint(self) -> Endpoint:
-        return Endpoint(self.kind, self.upstream_path, self.model_in_body, self.usage_accounted)
+    @classmethod
+    def of(cls, spec: EndpointSpec) -> Endpoint:
+        return cls(spec.kind, spec.upstream_path, spec.model_in_body, spec.usage_accounted)
 
 
-_FIXED_ROUTES: MappingProxyType[tuple[ProviderName, str, tuple[str, ...]], _Route] = MappingProxyType(
-    {
-        # Claude Code's start-up probe; answered by the gateway itself, never forwarded.
-        ("anthropic", "HEAD", ()): _Route(EndpointKind.PROBE, "/v1", False, False),
-        ("anthropic", "POST", ("messages",)): _Route(EndpointKind.MESSAGES, "/v1/messages", True, True),
-        ("anthropic", "POST", ("messages", "count_tokens")): _Route(
-            EndpointKind.COUNT_TOKENS, "/v1/messages/count_tokens", True, False
-        ),
-        ("anthropic", "GET", ("models",)): _Route(EndpointKind.LIST_MODELS, "/v1/models", False, False),
-        ("openai", "POST", ("responses",)): _Route(EndpointKind.RESPONSES, "/v1/responses", True, True),
-        ("openai", "POST", ("chat", "completions")): _Route(
-            EndpointKind.CHAT_COMPLETIONS, "/v1/chat/completions", True, True
-        ),
-        ("openai", "GET", ("models",)): _Route(EndpointKind.LIST_MODELS, "/v1/models", False, False),
-    }
-)
+def split_target(raw_path: bytes) -> tuple[ProviderName | None, bytes]:
+    """(provider, remaining raw path) for `/api/llm-proxy/{provider}{rest}`; (None, b"") for anything else."""
+    if not raw_path.startswith(_PREFIX_BYTES):
+        return None, b""
+    name, slash, tail = raw_path[len(_PREFIX_BYTES) :].partition(b"/")
+    provider = _PROVIDERS_BY_BYTES.get(name)
+    return (provider, slash + tail) if provider is not None else (None, b"")
 
 
 def resolve(provider: ProviderName, method: str, subpath: bytes | str) -> Endpoint | None:
@@ -89,9 +71,9 @@ def resolve(provider: ProviderName, method: str, subpath: bytes | str) -> Endpoi
         return None
     if segments and segments[0] == "v1":
         segments = segments[1:]
-    route = _FIXED_ROUTES.get((provider, method, tuple(segments)))
-    if route is not None:
-        return route.endpoint()
+    known = PROVIDERS[provider].endpoints.get((method, tuple(segments)))
+    if known is not None:
+        return Endpoint.of(known)
     if method == "GET" and len(segments) >= 2 and segments[0] == "models":
         model_id = _decode_model_id(segments[1:])
         if model_id is not None:
@@ -145,14 +127,7 @@ def _decode_model_id(raw_segments: list[str]) -> str | None:
     return model_id if len(model_id) <= MAX_MODEL_ID_LENGTH else None
 
 
-def upstream_url(base_url: str, endpoint_path: str, query: bytes | str = "") -> str:
-    """Join a provider base URL (with or without a trailing `/v1`, with or without '/') and an
-    endpoint path starting with `/v1`, never producing `/v1/v1`. The query string is appended
-    exactly as received (it is already encoded; send it with yarl's `encoded=True`)."""
-    base = base_url.rstrip("/")
-    if base.endswith("/v1") and (endpoint_path == "/v1" or endpoint_path.startswith("/v1/")):
-        base = base[: -len("/v1")]
-    url = base + endpoint_path
-    if isinstance(query, bytes):
-        query = query.decode("latin-1")
-    return f"{url}?{query}" if query else url
+def proxy_error_body(scope: MutableMapping[str, Any], status: int, message: str) -> bytes:
+    """An error of the gateway's own for a proxy path, in the envelope of the provider the path names."""
+    provider, _ = split_target(scope.get("raw_path") or scope["path"].encode())
+    return error_body(provider or FALLBACK_PROVIDER, status, message)

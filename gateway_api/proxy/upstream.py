@@ -13,6 +13,7 @@ import ssl
 
 from gateway_api.core.settings import Settings
 from gateway_api.providers.names import ProviderName
+from gateway_api.providers.spec import PROVIDERS
 from gateway_api.proxy.http1 import ConnectionPool, UpstreamResponse
 from gateway_api.proxy.http1.errors import ClientClosed
 
@@ -104,10 +105,8 @@ def forward_headers(raw_headers: list[tuple[bytes, bytes]], provider: ProviderNa
     ]
     # Ask for the body as-is: usage stays readable and the client never gets a coding it did not accept.
     lines.append(b"accept-encoding: identity\r\n")
-    if provider == "anthropic":
-        lines.append(b"x-api-key: %s\r\n" % credential.encode("latin-1"))
-    else:
-        lines.append(b"authorization: Bearer %s\r\n" % credential.encode("latin-1"))
+    spec = PROVIDERS[provider]
+    lines.append(b"%s: %s\r\n" % (spec.credential_header.encode(), spec.credential_value(credential).encode("latin-1")))
     return b"".join(lines)
 
 

@@ -10,16 +10,18 @@ import itertools
 import os
 import time
 from collections.abc import Callable
+from typing import Literal
 
 import orjson
 
 from gateway_api.core.log_config import request_id_var
 from gateway_api.metrics.registry import GatewayMetrics
-from gateway_api.proxy.asgi_io import Message, Receive, Scope, Send, send_whole
-from gateway_api.proxy.envelopes import error_body
+from gateway_api.server.asgi import ASGIApp, Message, Receive, Scope, Send, send_whole
 
 REQUEST_ID_HEADER = b"x-gateway-request-id"
-PROXY_PATH_PREFIX = "/api/llm-proxy/"
+Surface = Literal["proxy", "api"]
+# The body of an error the wrapper answers itself, in the envelope the surface's clients read.
+ErrorBody = Callable[[Scope, int, str], bytes]
 # Real clients send a few KiB of headers; uvicorn with httptools sets no limit of its own. A front load balancer
 # should refuse earlier (nginx: large_client_header_buffers), this keeps a directly exposed replica safe too.
 MAX_HEADER_BYTES = 64 * 1024
@@ -45,13 +47,14 @@ new_request_id = _RequestIds()
 
 
 class RequestContext:
-    """Wraps an ASGI app: assigns the request id, adds the header, counts the request and its duration.
+    """Wraps the ASGI app of one surface (`proxy` or `api`): assigns the request id, adds the header, counts the
+    request and its duration. `app` may be swapped (the proxy is built at start-up, after this wrapper)."""
 
-    `metrics` is a callable because the registry is built in the lifespan, after this wrapper exists."""
-
-    def __init__(self, app: Callable, metrics: Callable[[], GatewayMetrics | None]) -> None:
+    def __init__(self, app: ASGIApp, surface: Surface, metrics: GatewayMetrics, error_body: ErrorBody) -> None:
         self.app = app
+        self._surface = surface
         self._metrics = metrics
+        self._error_body = error_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,23 +75,14 @@ class RequestContext:
 
         try:
             if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
-                await _refuse_headers(scope, send_with_id)
+                message = f"request headers are larger than {MAX_HEADER_BYTES} bytes"
+                await send_whole(send_with_id, 431, self._error_body(scope, 431, message))
                 return
             await self.app(scope, receive, send_with_id)
         finally:
-            metrics = self._metrics()
-            if metrics is not None:
-                surface = "proxy" if scope["path"].startswith(PROXY_PATH_PREFIX) else "api"
-                metrics.record_request(surface, status, time.perf_counter() - started)
+            self._metrics.record_request(self._surface, status, time.perf_counter() - started)
 
 
-async def _refuse_headers(scope: Scope, send: Send) -> None:
-    """431 in the caller's envelope: the provider's on proxy routes, FastAPI's `detail` elsewhere."""
-    message = f"request headers are larger than {MAX_HEADER_BYTES} bytes"
-    path: str = scope["path"]
-    if path.startswith(PROXY_PATH_PREFIX):
-        provider = "anthropic" if path.startswith(PROXY_PATH_PREFIX + "anthropic") else "openai"
-        body = error_body(provider, 431, message)
-    else:
-        body = orjson.dumps({"detail": message})
-    await send_whole(send, 431, body)
+def api_error_body(scope: Scope, status: int, message: str) -> bytes:
+    """An error of the gateway's own in FastAPI's shape (`detail`)."""
+    return orjson.dumps({"detail": message})

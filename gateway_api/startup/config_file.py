@@ -18,14 +18,14 @@ from sqlmodel import Session, select
 
 from gateway_api.accounts.access import validate_policy
 from gateway_api.accounts.users import create_user, ensure_groups, find_user, set_password, set_user_groups
-from gateway_api.catalog.snapshot import bump_config_version
+from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, Role, utcnow
 from gateway_api.providers.pricing import default_price
+from gateway_api.providers.spec import PROVIDERS
 from gateway_api.security.crypto import CredentialCipher, last4
 from gateway_api.security.passwords import verify_password
 
-DEFAULT_BASE_URLS = {ProviderKind.anthropic: "https://api.anthropic.com", ProviderKind.openai: "https://api.openai.com"}
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -159,7 +159,7 @@ def apply_config_file(engine: Engine, path: Path, cipher: CredentialCipher) -> N
 
 def _apply_provider(session: Session, spec: ProviderSpec, cipher: CredentialCipher) -> None:
     provider = session.exec(select(Provider).where(Provider.name == spec.name)).first()
-    base_url = spec.base_url or DEFAULT_BASE_URLS[spec.kind]
+    base_url = spec.base_url or PROVIDERS[spec.kind].default_base_url
     if provider is None:
         provider = Provider(name=spec.name, kind=spec.kind, base_url=base_url)
     provider.kind = spec.kind

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine, bindparam, update
 
 from gateway_api.db.models import ApiKey
+from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.writer import UsageStatements, insert_usage_records
 
 log = logging.getLogger("gateway.usage")
@@ -31,20 +30,14 @@ class UsageRecorder:
     def __init__(self, engine: Engine, flush_interval: float) -> None:
         self._engine = engine
         self._flush_interval = flush_interval
-        self._pending: deque[dict[str, Any]] = deque()
+        self._pending: deque[UsageRow] = deque()
         self._wakeup = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._statements: UsageStatements | None = None
-        self._sources: list[Callable[[], None]] = []
         self.written = 0
 
-    def settle_before_flush(self, source: Callable[[], None]) -> None:
-        """`source()` runs before every flush: it hands over, through `record`, rows it holds back (the proxy's
-        ledger builds rows once per event-loop turn), so a flush writes everything recorded up to that moment."""
-        self._sources.append(source)
-
-    def record(self, row: dict[str, Any]) -> None:
-        """Queue one UsageRecord's column values. Never blocks, never raises."""
+    def record(self, row: UsageRow) -> None:
+        """Queue one finished call's row. Never blocks, never raises."""
         self._pending.append(row)
         if len(self._pending) >= MAX_BATCH:
             self._wakeup.set()
@@ -66,8 +59,6 @@ class UsageRecorder:
 
     async def flush(self) -> bool:
         """Write everything queued; False if the database refused (the rows stay queued)."""
-        for source in self._sources:
-            source()
         async with self._write_lock:
             while self._pending:
                 batch = [self._pending.popleft() for _ in range(min(MAX_BATCH, len(self._pending)))]
@@ -90,16 +81,16 @@ class UsageRecorder:
                 return
             await asyncio.sleep(0.5)
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
+    def _write(self, batch: list[UsageRow]) -> None:
         """Runs in a worker thread, one transaction: the records and their rollup sums, then the keys' last use.
 
         Statements compiled once and run as executemany: the ORM bulk insert spent most of its time in per-row
         Python while holding the GIL the event loop needs."""
         last_used: dict[int, datetime] = {}
         for row in batch:
-            key_id = row.get("api_key_id")
+            key_id = row.api_key_id
             if key_id is not None:
-                last_used[key_id] = max(row["created_at"], last_used.get(key_id, row["created_at"]))
+                last_used[key_id] = max(row.created_at, last_used.get(key_id, row.created_at))
         if self._statements is None:
             self._statements = UsageStatements(self._engine.dialect)
         with self._engine.begin() as connection:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -21,18 +22,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import Insert
 
 from gateway_api.db.models import UsageDaily, UsageHourly, UsageModelDaily, UsageModelHourly, UsageRecord
+from gateway_api.usage.rows import UsageRow
+from gateway_api.usage.tokens import TOKEN_FIELDS
 
 RECORDS: Table = UsageRecord.__table__  # type: ignore[attr-defined]
 KEY_COLUMNS = ("bucket_start", "user_id", "api_key_id", "provider", "model", "outcome")
 MODEL_KEY_COLUMNS = ("bucket_start", "provider", "model", "outcome")
-SUM_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-)
+SUM_COLUMNS = (*TOKEN_FIELDS, "cost_usd")
+_read_sums = itemgetter(*SUM_COLUMNS)
 # Every rollup with its key, in a fixed order, so concurrent writers lock shared rollup rows in one order (no
 # deadlock); the groups of _rollups() come in the same order.
 ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
@@ -44,6 +41,11 @@ ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
 UPSERTS: dict[str, Callable[[Table], Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 # The record columns with a Python-side default (ColumnDefault), filled in for rows that omit them.
 DEFAULTS: dict[str, Any] = {column.name: column.default for column in RECORDS.columns if column.default is not None}
+# A UsageRow's fields around its tokens, in the order column_values() lists the record's columns.
+_ROW_HEAD = ("created_at", "user_id", "api_key_id", "provider", "provider_kind", "model", "endpoint", "streamed")
+_ROW_TAIL = ("cost_usd", "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id")
+RECORD_COLUMNS = (*_ROW_HEAD, *TOKEN_FIELDS, *_ROW_TAIL)
+_read_head, _read_tokens, _read_tail = attrgetter(*_ROW_HEAD), attrgetter(*TOKEN_FIELDS), attrgetter(*_ROW_TAIL)
 
 # Groups of the batch: (hour number, user_id, api_key_id, provider, model, outcome) or (hour number, provider,
 # model, outcome) -> [requests, *SUM_COLUMNS]. An hour number counts UTC hours from 0001-01-01 (a day's bucket is
@@ -116,18 +118,24 @@ class UsageStatements:
         return prepared
 
 
+def column_values(row: UsageRow) -> dict[str, Any]:
+    """The usage record's column values (all but its id) of a finished call's row."""
+    return dict(zip(RECORD_COLUMNS, (*_read_head(row), *_read_tokens(row.tokens), *_read_tail(row)), strict=True))
+
+
 def insert_usage_records(
-    connection: Connection, rows: Sequence[Mapping[str, Any]], statements: UsageStatements | None = None
+    connection: Connection,
+    rows: Sequence[UsageRow | Mapping[str, Any]],
+    statements: UsageStatements | None = None,
 ) -> None:
-    """Insert UsageRecord rows (column values; omitted columns take the model's defaults) and add their sums to
-    the hourly and daily rollups, all in ``connection``'s transaction. ``statements`` compiled for the connection's
-    dialect saves compiling them again (the recorder keeps one); rows that name every column, as the recorder's
-    do, are written as given."""
+    """Insert usage records, from UsageRows or from column values (omitted columns take the model's defaults),
+    and add their sums to the hourly and daily rollups, all in ``connection``'s transaction. ``statements``
+    compiled for the connection's dialect saves compiling them again (the recorder keeps one)."""
     if not rows:
         return
     if statements is None:
         statements = UsageStatements(connection.dialect)
-    rows = _with_defaults(rows)
+    rows = _with_defaults([column_values(row) if isinstance(row, UsageRow) else row for row in rows])
     prepared = statements.insert(tuple(rows[0]))
     connection.exec_driver_sql(prepared.sql, prepared.parameters(rows))
     for upsert, groups in zip(statements.upserts, _rollups(_hourly(rows)), strict=True):
@@ -183,25 +191,12 @@ def _hourly(rows: Iterable[Mapping[str, Any]]) -> Groups:
         hour = created.toordinal() * 24 + created.hour
         key = (hour, row.get("user_id") or 0, row.get("api_key_id") or 0, row["provider"], row["model"], row["outcome"])
         sums = groups.get(key)
-        # Unrolled: this loop runs once per record, in a thread that shares the GIL with the event loop.
         if sums is None:
-            groups[key] = [
-                1,
-                row["input_tokens"],
-                row["output_tokens"],
-                row["cache_read_tokens"],
-                row["cache_write_tokens"],
-                row["reasoning_tokens"],
-                row["cost_usd"],
-            ]
+            groups[key] = [1, *_read_sums(row)]
         else:
             sums[0] += 1
-            sums[1] += row["input_tokens"]
-            sums[2] += row["output_tokens"]
-            sums[3] += row["cache_read_tokens"]
-            sums[4] += row["cache_write_tokens"]
-            sums[5] += row["reasoning_tokens"]
-            sums[6] += row["cost_usd"]
+            for index, value in enumerate(_read_sums(row), 1):
+                sums[index] += value
     return groups
 
 

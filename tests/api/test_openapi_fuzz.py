@@ -80,7 +80,7 @@ class FuzzRun:
 
 
 def test_no_operation_answers_500(api_client: TestClient) -> None:
-    services: AppServices = api_client.app.state.services  # type: ignore[attr-defined]
+    services: AppServices = api_client.app.services  # type: ignore[attr-defined]
     schema = schemathesis.openapi.from_dict(api_client.get("/openapi.json").json())
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 30, "the schema should list every REST operation"

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from gateway_api.catalog.invalidation import CHANNEL, CatalogBroadcaster, listen_for_invalidations
-from gateway_api.catalog.snapshot import Catalog, bump_config_version, read_config_version
+from gateway_api.catalog.snapshot import Catalog
+from gateway_api.db.config_version import bump_config_version, read_config_version
 from gateway_api.db.engine import make_engine, upgrade_database
 from gateway_api.security.crypto import CredentialCipher
 from tests.support.served import REDIS_URL

@@ -5,7 +5,8 @@ from sqlmodel import Session, select
 
 from gateway_api.accounts.api_keys import issue_key, revoke_key
 from gateway_api.accounts.users import create_user, set_user_groups
-from gateway_api.catalog.snapshot import Catalog, bump_config_version, read_config_version
+from gateway_api.catalog.snapshot import Catalog
+from gateway_api.db.config_version import bump_config_version, read_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import ApiKey, Model, Policy, Provider, ProviderKind, Role, Scope, User, utcnow
 from gateway_api.security.crypto import CredentialCipher

@@ -13,6 +13,8 @@ from gateway_api.db.engine import make_engine
 from gateway_api.limits import limiter as limiter_module
 from gateway_api.limits.limiter import Limiter
 from gateway_api.limits.rules import LimitKind, key_subject, user_subject
+from gateway_api.usage.rows import UsageRow
+from tests.support.usage_rows import make_usage_row
 
 
 class Clock:
@@ -38,14 +40,10 @@ def limiter(tmp_path: Path) -> Limiter:
     return Limiter(settings, make_engine(f"sqlite:///{tmp_path / 'limits.db'}"))
 
 
-def row(user_id: int, key_id: int | None, input_tokens: int, output_tokens: int, cost: float) -> dict:
-    return {
-        "user_id": user_id,
-        "api_key_id": key_id,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "cost_usd": cost,
-    }
+def row(user_id: int | None, key_id: int | None, input_tokens: int, output_tokens: int, cost: float) -> UsageRow:
+    return make_usage_row(
+        user_id=user_id, api_key_id=key_id, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost
+    )
 
 
 def used(limiter: Limiter, subject: str) -> dict[LimitKind, float]:
@@ -58,7 +56,7 @@ def test_every_call_is_counted_for_its_user_and_key(clock: Clock, limiter: Limit
         clock.now += 1
     limiter.count(row(7, 71, 1, 2, 0.25))
     limiter.count(row(8, None, 5, 5, 1.0))
-    limiter.count({"user_id": None, "api_key_id": None, "input_tokens": 9, "output_tokens": 9, "cost_usd": 9.0})
+    limiter.count(row(None, None, 9, 9, 9.0))
 
     user = used(limiter, user_subject(7))
     assert (user[LimitKind.input_tokens], user[LimitKind.output_tokens]) == (301, 32)

@@ -14,13 +14,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway_api.db.models import Outcome
 from gateway_api.metrics.registry import LATENCY_BUCKETS, GatewayMetrics
 from gateway_api.metrics.series import CounterFamily, HistogramFamily, SeriesCollector
+from gateway_api.usage.rows import UsageRow
+from tests.support.usage_rows import make_usage_row
 
 SONNET = {"provider": "anthropic", "model": "claude-sonnet-4-5"}
 # On or either side of bucket bounds, below the first, past the last.
 DURATIONS = (0.0, 0.004, 0.005, 0.0051, 0.3, 1, 2.5, 599.9, 600, 601, 5000)
 
 
-def usage_row(**changes: Any) -> dict[str, Any]:
+def usage_row(**changes: Any) -> UsageRow:
     row = {
         **SONNET,
         "input_tokens": 1200,
@@ -34,7 +36,7 @@ def usage_row(**changes: Any) -> dict[str, Any]:
         "latency_ms": 1834.5,
         "ttfb_ms": 412.25,
     }
-    return {**row, **changes}
+    return make_usage_row(**{**row, **changes})
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

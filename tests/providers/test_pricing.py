@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway_api.providers.pricing import DEFAULT_PRICES, Price, cost_usd, default_price
-from gateway_api.proxy.accounting.usage_scanner import TokenUsage
+from gateway_api.usage.tokens import TokenUsage
 
 
 @pytest.mark.parametrize(

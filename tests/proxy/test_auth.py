@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway_api.proxy.auth import KeyDigester, Refusal, presented_key
+from gateway_api.proxy.auth import KeyDigester, presented_key
+from gateway_api.proxy.refusal import Refusal
 from gateway_api.security.keys import digest_key, key_pepper
 
 

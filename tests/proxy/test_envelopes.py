@@ -8,7 +8,7 @@ import anthropic
 import openai
 import pytest
 
-from gateway_api.proxy.envelopes import error_body
+from gateway_api.providers.spec import error_body
 from tests.support.fakes.upstream import FakeUpstream
 
 ANTHROPIC_TYPES = {

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from gateway_api.accounts.api_keys import issue_key, revoke_key
 from gateway_api.accounts.users import find_user
-from gateway_api.catalog.snapshot import bump_config_version
+from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import ApiKey, Provider, Scope, utcnow
 from gateway_api.security.keys import digest_key, new_api_key

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway_api.proxy import request_model
-from gateway_api.proxy.auth import Refusal
+from gateway_api.proxy.refusal import Refusal
 from gateway_api.proxy.request_model import model_with_orjson, top_level_model
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway_api.proxy.routes import Endpoint, EndpointKind, resolve, upstream_url
+from gateway_api.providers.spec import join_base_url
+from gateway_api.proxy.routes import Endpoint, EndpointKind, resolve
 
 
 @pytest.mark.parametrize("prefix", ["", "/v1"])
@@ -173,4 +174,4 @@ def test_fixed_segments_must_not_be_percent_encoded() -> None:
     ],
 )
 def test_upstream_url_never_doubles_v1(base_url: str, path: str, query: bytes | str, expected: str) -> None:
-    assert upstream_url(base_url, path, query) == expected
+    assert join_base_url(base_url, path, query) == expected

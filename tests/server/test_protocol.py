@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from gateway_api.proxy.asgi_io import Receive, Scope, Send
+from gateway_api.server.asgi import Receive, Scope, Send
 from gateway_api.server.protocol import CombinedWritesHttpProtocol, WriteCombiningTransport
 from tests.support.live import free_port
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from gateway_api.app import create_app
+from gateway_api.app import GatewayApp, create_asgi_app
 from gateway_api.core.settings import Settings
 from gateway_api.server.protocol import CombinedWritesHttpProtocol
 from gateway_api.services import AppServices
@@ -29,12 +28,12 @@ def free_port() -> int:
 @dataclass
 class LiveGateway:
     url: str
-    app: FastAPI
+    app: GatewayApp
     server: uvicorn.Server
 
     @property
     def services(self) -> AppServices:
-        return self.app.state.services
+        return self.app.services
 
     def login(self, email: str, password: str, scope: str = "ui") -> str:
         response = httpx.post(
@@ -45,7 +44,7 @@ class LiveGateway:
 
 
 def start_live_gateway(settings: Settings) -> Iterator[LiveGateway]:
-    app = create_app(settings)
+    app = create_asgi_app(settings)
     port = free_port()
     # `gateway serve`'s HTTP protocol, on the plain asyncio loop (the uvloop variant runs in tests/test_asgi.py).
     config = uvicorn.Config(
@@ -81,7 +80,7 @@ def live_gateway(settings: Settings) -> Iterator[LiveGateway]:
 @pytest.fixture
 def api_client(settings: Settings) -> Iterator[TestClient]:
     """The gateway app in-process, lifespan run, for REST API tests."""
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_asgi_app(settings)) as client:
         yield client
 
 

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 from gateway_api.accounts.users import user_group_names
 from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
 from gateway_api.db.models import ProviderKind, Role
+from gateway_api.providers.spec import PROVIDERS
+from gateway_api.proxy.routes import PROXY_PREFIX
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -30,10 +32,6 @@ def read_me(user: CurrentUser, session: SessionDep) -> MePublic:
         role=user.role,
         groups=user_group_names(session, user.id or 0),
     )
-
-
-# The Models page lists Anthropic first.
-PROVIDER_ORDER = (ProviderKind.anthropic, ProviderKind.openai)
 
 
 class MyModel(BaseModel):
@@ -61,7 +59,7 @@ def read_my_models(user: CurrentUser, services: ServicesDep) -> MyModels:
     snapshot = services.catalog.snapshot
     entry = snapshot.users_by_id.get(user.id or 0)
     providers = []
-    for kind in PROVIDER_ORDER:
+    for kind in map(ProviderKind, PROVIDERS):  # in the order the Models page lists them
         granted = snapshot.granted_models(entry, kind) if entry is not None and entry.active else []
         models = [
             MyModel(name=m.name, display_name=m.display_name, provider=m.provider.name)
@@ -69,6 +67,6 @@ def read_my_models(user: CurrentUser, services: ServicesDep) -> MyModels:
             if m.provider.credential
         ]
         if models:
-            base_url = f"{services.settings.public_url}/api/llm-proxy/{kind.value}"
+            base_url = f"{services.settings.public_url}{PROXY_PREFIX}/{kind.value}"
             providers.append(MyProvider(kind=kind, base_url=base_url, models=models))
     return MyModels(public_url=services.settings.public_url, providers=providers)

@@ -17,9 +17,9 @@ from gateway_api.api.errors import conflict
 from gateway_api.db.models import Model, Provider, ProviderKind, utcnow
 from gateway_api.providers.admin_client import UpstreamProblem, list_upstream_models
 from gateway_api.providers.shipped_prices import apply_shipped_price
+from gateway_api.providers.spec import PROVIDERS
 from gateway_api.security.crypto import last4
 from gateway_api.services import AppServices
-from gateway_api.startup.config_file import DEFAULT_BASE_URLS
 
 router = APIRouter(prefix="/providers", tags=["providers"], dependencies=[Depends(require_admin)])
 
@@ -142,7 +142,7 @@ def create_provider(
 ) -> ProviderPublic:
     """Add a provider, optionally with its credential."""
     _ensure_unique_name(session, body.name)
-    provider = Provider(name=body.name, kind=body.kind, base_url=body.base_url or DEFAULT_BASE_URLS[body.kind])
+    provider = Provider(name=body.name, kind=body.kind, base_url=body.base_url or PROVIDERS[body.kind].default_base_url)
     _set_credential(provider, services, body.credential)
     session.add(provider)
     session.flush()

@@ -1,22 +1,21 @@
-"""One `UsageRecord` row (as a dict for the recorder) from what the proxy saw of one accounted call, and the
-ledger that turns the calls ending in one event-loop turn into rows together."""
+"""One `UsageRow` from what the proxy saw of one accounted call, and the ledger that turns the calls ending in one
+event-loop turn into rows together and hands them to the usage sink."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from gateway_api.catalog.snapshot import KeyEntry, ModelEntry
 from gateway_api.db.models import Outcome
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.pricing import Price, cost_usd
-from gateway_api.proxy.accounting.usage_scanner import TokenUsage, UsageScanner
-
-if TYPE_CHECKING:
-    from gateway_api.services import AppServices
+from gateway_api.proxy.accounting.usage_scanner import UsageScanner
+from gateway_api.usage.rows import UsageRow
+from gateway_api.usage.tokens import TokenUsage
 
 log = logging.getLogger("gateway.proxy")
 
@@ -53,44 +52,43 @@ def model_price(model: ModelEntry) -> Price:
     )
 
 
-def usage_row(trace: CallTrace, finished: float) -> dict[str, Any]:
+def usage_row(trace: CallTrace, finished: float) -> UsageRow:
     usage = trace.usage
-    return {
-        "created_at": datetime.now(UTC),
-        "user_id": trace.key.user_id,
-        "api_key_id": trace.key.id,
-        "provider": trace.model.provider.name,
-        "provider_kind": trace.provider,
-        "model": trace.model.name,
-        "endpoint": trace.endpoint,
-        "streamed": trace.streamed,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "cost_usd": cost_usd(usage, model_price(trace.model), trace.provider),
-        "status_code": trace.status_code,
-        "outcome": trace.outcome,
-        "latency_ms": round((finished - trace.started) * 1000, 3),
-        "ttfb_ms": None if trace.first_byte_at is None else round((trace.first_byte_at - trace.started) * 1000, 3),
-        "client": trace.client[:MAX_CLIENT_LENGTH],
-        "session_id": trace.session_id[:MAX_ID_LENGTH] if trace.session_id else None,
-        "request_id": trace.request_id[:MAX_ID_LENGTH] if trace.request_id else None,
-    }
+    return UsageRow(
+        created_at=datetime.now(UTC),
+        user_id=trace.key.user_id,
+        api_key_id=trace.key.id,
+        provider=trace.model.provider.name,
+        provider_kind=trace.provider,
+        model=trace.model.name,
+        endpoint=trace.endpoint,
+        streamed=trace.streamed,
+        tokens=usage,
+        cost_usd=cost_usd(usage, model_price(trace.model), trace.provider),
+        status_code=trace.status_code,
+        outcome=trace.outcome,
+        latency_ms=round((finished - trace.started) * 1000, 3),
+        ttfb_ms=None if trace.first_byte_at is None else round((trace.first_byte_at - trace.started) * 1000, 3),
+        client=trace.client[:MAX_CLIENT_LENGTH],
+        session_id=trace.session_id[:MAX_ID_LENGTH] if trace.session_id else None,
+        request_id=trace.request_id[:MAX_ID_LENGTH] if trace.request_id else None,
+    )
+
+
+UsageSink = Callable[[UsageRow], None]
 
 
 class UsageLedger:
     """Each accounted call's row, built after its last byte and handed to the recorder, the limits and the metrics.
 
     The calls that end in one event-loop turn are settled together by one callback queued with `call_soon`: the
-    same work done in one tight loop instead of once per call between everything else a call runs costs ~10 % less
-    of a core at 64 concurrent calls (the code and data stay in the CPU caches). A call's row is therefore built in
-    the loop turn after its response ended, ahead of any request handling queued after that callback. The recorder
-    settles the ledger before each flush and the proxy at shutdown, so no row waits on a turn that never comes."""
+    same work done in one tight loop instead of once per call between everything else a call runs keeps the code and
+    data in the CPU caches (bench/README.md has the figures). A call's row is therefore built in the loop turn after
+    its response ended, ahead of any request handling queued after that callback; shutdown settles the ledger before
+    the recorder's last flush, so no row waits on a turn that never comes."""
 
-    def __init__(self, services: AppServices) -> None:
-        self._services = services
+    def __init__(self, sink: UsageSink) -> None:
+        self._sink = sink
         self._ended: list[tuple[CallTrace, UsageScanner | None, float]] = []
 
     def add(self, trace: CallTrace, scanner: UsageScanner | None, finished: float) -> None:
@@ -100,17 +98,14 @@ class UsageLedger:
         self._ended.append((trace, scanner, finished))
 
     def settle(self) -> None:
+        """Turn every ended call into its row and hand it to the sink (also run at shutdown, before the last flush)."""
         ended, self._ended = self._ended, []
-        services = self._services
-        recorder, limits, metrics = services.recorder, services.limits, services.metrics
+        sink = self._sink
         for trace, scanner, finished in ended:
             # A bug here must cost a row (logged), never the other calls' rows.
             try:
                 if scanner is not None:
                     trace.usage = scanner.finish()
-                row = usage_row(trace, finished)
-                recorder.record(row)
-                limits.count(row)  # the caller's quota and budget counters
-                metrics.record_usage_row(row)
+                sink(usage_row(trace, finished))
             except Exception:
                 log.exception("could not build the usage row", extra={"model": trace.model.name})

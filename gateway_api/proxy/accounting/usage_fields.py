@@ -7,12 +7,15 @@ scanner turns it into a normalised `TokenUsage` at the end of the response.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import orjson
 
 from gateway_api.providers.names import ProviderName
+from gateway_api.providers.spec import PROVIDERS, UsagePath, UsageShape
 
 _MODEL_FIELD = re.compile(rb'"model"\s*:\s*"([^"\\]{1,256})"')
 _USAGE_KEY = b'"usage"'
@@ -41,61 +44,68 @@ def _count(value: Any) -> int | None:
     return None
 
 
-def _nested_count(usage: dict[str, Any], details_key: str, field: str) -> int | None:
-    details = usage.get(details_key)
-    return _count(details.get(field)) if isinstance(details, dict) else None
+def _reader(path: UsagePath | None) -> Callable[[dict[str, Any]], int | None]:
+    """A function reading one figure at `path` of a usage object (None where the shape never reports it)."""
+    if path is None:
+        return lambda usage: None
+    if isinstance(path, str):
+        return lambda usage: _count(usage.get(path))
+    details_key, key = path
+
+    def nested(usage: dict[str, Any]) -> int | None:
+        details = usage.get(details_key)
+        return _count(details.get(key)) if isinstance(details, dict) else None
+
+    return nested
 
 
-def _keep_latest(
-    tally: UsageTally,
-    input_tokens: int | None,
-    output_tokens: int | None,
-    cache_read_tokens: int | None,
-    cache_write_tokens: int | None,
-    reasoning_tokens: int | None,
-) -> None:
-    # Spelled out rather than a loop over names: this runs for every accounted call.
-    if input_tokens is not None:
-        tally.input_tokens = input_tokens
-    if output_tokens is not None:
-        tally.output_tokens = output_tokens
-    if cache_read_tokens is not None:
-        tally.cache_read_tokens = cache_read_tokens
-    if cache_write_tokens is not None:
-        tally.cache_write_tokens = cache_write_tokens
-    if reasoning_tokens is not None:
-        tally.reasoning_tokens = reasoning_tokens
+class _ShapeReader:
+    """One `UsageShape`, turned once into the readers of its five figures."""
+
+    __slots__ = ("cache_read", "cache_write", "input", "output", "reasoning", "recognised_by")
+
+    def __init__(self, shape: UsageShape) -> None:
+        self.recognised_by = shape.recognised_by
+        self.input = _reader(shape.input_tokens)
+        self.output = _reader(shape.output_tokens)
+        self.cache_read = _reader(shape.cache_read_tokens)
+        self.cache_write = _reader(shape.cache_write_tokens)
+        self.reasoning = _reader(shape.reasoning_tokens)
+
+    def applies_to(self, usage: dict[str, Any]) -> bool:
+        return not self.recognised_by or any(key in usage for key in self.recognised_by)
+
+    def fold(self, tally: UsageTally, usage: dict[str, Any]) -> None:
+        """Later reports override earlier ones; a figure a report leaves out keeps its earlier value."""
+        # Spelled out rather than a loop over names: this runs for every accounted call.
+        value = self.input(usage)
+        if value is not None:
+            tally.input_tokens = value
+        value = self.output(usage)
+        if value is not None:
+            tally.output_tokens = value
+        value = self.cache_read(usage)
+        if value is not None:
+            tally.cache_read_tokens = value
+        value = self.cache_write(usage)
+        if value is not None:
+            tally.cache_write_tokens = value
+        value = self.reasoning(usage)
+        if value is not None:
+            tally.reasoning_tokens = value
+
+
+_SHAPE_READERS: Mapping[str, tuple[_ShapeReader, ...]] = MappingProxyType(
+    {name: tuple(_ShapeReader(shape) for shape in spec.usage_shapes) for name, spec in PROVIDERS.items()}
+)
 
 
 def apply_usage_dict(tally: UsageTally, provider: ProviderName, usage: dict[str, Any]) -> None:
-    """Fold one provider `usage` object into the tally; later reports override earlier ones."""
-    if provider == "anthropic":
-        _keep_latest(
-            tally,
-            input_tokens=_count(usage.get("input_tokens")),
-            output_tokens=_count(usage.get("output_tokens")),
-            cache_read_tokens=_count(usage.get("cache_read_input_tokens")),
-            cache_write_tokens=_count(usage.get("cache_creation_input_tokens")),
-            reasoning_tokens=None,
-        )
-    elif "prompt_tokens" in usage or "completion_tokens" in usage:  # OpenAI Chat Completions
-        _keep_latest(
-            tally,
-            input_tokens=_count(usage.get("prompt_tokens")),
-            output_tokens=_count(usage.get("completion_tokens")),
-            cache_read_tokens=_nested_count(usage, "prompt_tokens_details", "cached_tokens"),
-            cache_write_tokens=None,
-            reasoning_tokens=_nested_count(usage, "completion_tokens_details", "reasoning_tokens"),
-        )
-    else:  # OpenAI Responses
-        _keep_latest(
-            tally,
-            input_tokens=_count(usage.get("input_tokens")),
-            output_tokens=_count(usage.get("output_tokens")),
-            cache_read_tokens=_nested_count(usage, "input_tokens_details", "cached_tokens"),
-            cache_write_tokens=None,
-            reasoning_tokens=_nested_count(usage, "output_tokens_details", "reasoning_tokens"),
-        )
+    """Fold one provider `usage` object into the tally, read with the first of the provider's shapes that fits."""
+    for reader in _SHAPE_READERS[provider]:
+        if reader.applies_to(usage):
+            reader.fold(tally, usage)
+            break
     tally.saw_usage = True
 
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 import orjson
 
 from gateway_api.providers.names import ProviderName
+from gateway_api.providers.spec import PROVIDERS
 from gateway_api.proxy.accounting.usage_fields import UsageTally, apply_document, apply_fragments
 from gateway_api.proxy.content_decoding import (
     StreamDecoder,
     UnsupportedEncodingError,
     make_decoder,
 )
+from gateway_api.usage.tokens import TokenUsage
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +36,6 @@ _USAGE_MARKER = b'"usage"'
 _NULL_USAGE_MARKERS = (b'"usage":null', b'"usage": null')
 _DATA_FIELD = b"data:"
 _EVENT_END = b"\n\n"
-
-
-@dataclass(slots=True)
-class TokenUsage:
-    input_tokens: int = 0  # total input; for Anthropic uncached + cache_read + cache_write
-    output_tokens: int = 0  # includes reasoning tokens
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    model: str | None = None  # model the upstream reports, if any
 
 
 class _BoundedBuffer:
@@ -270,8 +261,7 @@ class UsageScanner:
         cache_read = tally.cache_read_tokens or 0
         cache_write = tally.cache_write_tokens or 0
         input_tokens = tally.input_tokens or 0
-        if self._provider == "anthropic":
-            # Anthropic reports uncached input separately from the cache figures.
+        if PROVIDERS[self._provider].input_excludes_cache:
             input_tokens += cache_read + cache_write
         return TokenUsage(
             input_tokens=input_tokens,

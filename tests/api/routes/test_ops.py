@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from gateway_api.app import create_app
+from gateway_api.app import create_asgi_app
 from gateway_api.core.settings import Settings
 from gateway_api.server.request_context import MAX_HEADER_BYTES, REQUEST_ID_HEADER
 from tests.conftest import POSTGRES_URL
@@ -52,7 +52,7 @@ def test_every_response_carries_its_own_request_id(api_client: TestClient) -> No
 
 def test_metrics_count_requests_per_app(settings: Settings) -> None:
     """Each app builds its own registry: two apps in one process neither clash nor share counts."""
-    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+    with TestClient(create_asgi_app(settings)) as first, TestClient(create_asgi_app(settings)) as second:
         for _ in range(3):
             first.get("/healthz")
         first.get("/api/me")

@@ -64,7 +64,7 @@ def test_audit_events_of_provider_changes_hold_no_credential(api_client: TestCli
     client = RecordingClient(api_client)
     provider = create_provider(client, admin_headers)
     client.patch(f"/api/providers/{provider['id']}", json={"credential": OTHER_CREDENTIAL}, headers=admin_headers)
-    services = api_client.app.state.services  # type: ignore[attr-defined]
+    services = api_client.app.services  # type: ignore[attr-defined]
     from sqlmodel import Session, select
 
     from gateway_api.db.models import AuditEvent

@@ -31,7 +31,7 @@ def people(api_client: TestClient, admin_headers: dict) -> dict:
         (bob, bob_key, NOW - timedelta(days=2), "gpt-5", "openai", 7, 0, 0.0, Outcome.upstream_error),
         (bob, bob_key, NOW - timedelta(days=30), "gpt-5", "openai", 5000, 5000, 50.0, Outcome.ok),
     ]
-    engine = api_client.app.state.services.engine  # type: ignore[attr-defined]
+    engine = api_client.app.services.engine  # type: ignore[attr-defined]
     with Session(engine) as session:
         insert_usage(
             session,

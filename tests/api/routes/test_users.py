@@ -48,7 +48,7 @@ def test_deactivating_a_user_stops_their_keys_at_once(api_client: TestClient, ad
     deactivated = api_client.delete(f"/api/users/{user['id']}", headers=admin_headers)
     assert deactivated.status_code == 200 and deactivated.json()["active"] is False
     assert api_client.get("/api/me", headers=user_headers).status_code == 401
-    snapshot = api_client.app.state.services.catalog.snapshot  # type: ignore[attr-defined]
+    snapshot = api_client.app.services.catalog.snapshot  # type: ignore[attr-defined]
     assert snapshot.users_by_id[user["id"]].active is False, "the proxy's catalog already knows"
     assert (
         api_client.post(

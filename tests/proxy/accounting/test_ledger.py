@@ -1,5 +1,5 @@
 """The usage ledger: the calls that end in one event-loop turn become rows together at the end of that turn, a
-flush or a shutdown never leaves one behind, and one bad call costs only its own row."""
+shutdown's settle-then-flush never leaves one behind, and one bad call costs only its own row."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from sqlmodel import Session, select
 
 from gateway_api.accounts.api_keys import issue_key
 from gateway_api.accounts.users import find_user
-from gateway_api.app import build_services
+from gateway_api.app import build_services, usage_sink
 from gateway_api.catalog.snapshot import KeyEntry, ModelEntry, ProviderEntry
 from gateway_api.core.settings import Settings
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Outcome, Scope, UsageRecord
 from gateway_api.limits.rules import LimitKind, key_subject
+from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.services import AppServices
@@ -66,7 +67,7 @@ def written_rows(services: AppServices) -> list[UsageRecord]:
 
 def run_with_services(settings: Settings, scenario: Callable[[AppServices], Awaitable[None]]) -> None:
     async def main() -> None:
-        services = await build_services(settings)
+        services = await build_services(settings, GatewayMetrics())
         try:
             await scenario(services)
         finally:
@@ -77,7 +78,7 @@ def run_with_services(settings: Settings, scenario: Callable[[AppServices], Awai
 
 def test_calls_ending_in_one_turn_are_recorded_together_at_its_end(settings: Settings) -> None:
     async def scenario(services: AppServices) -> None:
-        ledger, loop, key = UsageLedger(services), asyncio.get_running_loop(), await admin_key(services)
+        ledger, loop, key = UsageLedger(usage_sink(services)), asyncio.get_running_loop(), await admin_key(services)
 
         for _ in range(3):
             ledger.add(*ended_call(key, loop))
@@ -101,14 +102,14 @@ def test_calls_ending_in_one_turn_are_recorded_together_at_its_end(settings: Set
     run_with_services(settings, scenario)
 
 
-def test_a_flush_settles_the_calls_of_the_current_turn_first(settings: Settings) -> None:
+def test_settling_then_flushing_in_the_current_turn_writes_its_calls_once(settings: Settings) -> None:
     async def scenario(services: AppServices) -> None:
-        ledger, loop, key = UsageLedger(services), asyncio.get_running_loop(), await admin_key(services)
-        services.recorder.settle_before_flush(ledger.settle)
+        ledger, loop, key = UsageLedger(usage_sink(services)), asyncio.get_running_loop(), await admin_key(services)
 
         ledger.add(*ended_call(key, loop))
         ledger.add(*ended_call(key, loop))
-        assert await services.recorder.flush()  # called in the same turn the calls ended in
+        ledger.settle()  # as shutdown does, in the same turn the calls ended in
+        assert await services.recorder.flush()
 
         assert len(written_rows(services)) == 2
         await asyncio.sleep(0)  # the turn's own settling finds nothing left: no row twice
@@ -119,7 +120,7 @@ def test_a_flush_settles_the_calls_of_the_current_turn_first(settings: Settings)
 
 def test_one_broken_call_costs_only_its_own_row(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     async def scenario(services: AppServices) -> None:
-        ledger, loop, key = UsageLedger(services), asyncio.get_running_loop(), await admin_key(services)
+        ledger, loop, key = UsageLedger(usage_sink(services)), asyncio.get_running_loop(), await admin_key(services)
         broken, scanner, finished = ended_call(key, loop)
         broken.client = None  # type: ignore[assignment] - a bug upstream of the row builder
 

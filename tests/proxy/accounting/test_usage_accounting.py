@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from gateway_api.catalog.snapshot import bump_config_version
+from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Outcome, Provider, UsageRecord
 from tests.proxy.conftest import SONNET, ProxyEnv

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway_api.providers.names import ProviderName
-from gateway_api.proxy.accounting.usage_scanner import TokenUsage, UsageScanner
+from gateway_api.proxy.accounting.usage_scanner import UsageScanner
+from gateway_api.usage.tokens import TokenUsage
 from tests.support.fakes import provider_bodies as bodies
 from tests.support.fakes.provider_bodies import FakeUsage, sse_event
 

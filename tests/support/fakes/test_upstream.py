@@ -7,7 +7,8 @@ import time
 import httpx
 import pytest
 
-from gateway_api.proxy.accounting.usage_scanner import TokenUsage, UsageScanner
+from gateway_api.proxy.accounting.usage_scanner import UsageScanner
+from gateway_api.usage.tokens import TokenUsage
 from tests.support.fakes.provider_bodies import FakeUsage
 from tests.support.fakes.upstream import FakeUpstream
 

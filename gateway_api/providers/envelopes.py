@@ -10,8 +10,6 @@ from types import MappingProxyType
 
 import orjson
 
-from gateway_api.providers.names import ProviderName
-
 JSON_CONTENT_TYPE = "application/json"
 
 _ANTHROPIC_TYPES: MappingProxyType[int, str] = MappingProxyType(
@@ -60,21 +58,13 @@ def openai_error_type(status: int) -> tuple[str, str | None]:
     return ("server_error", None) if status >= 500 else ("invalid_request_error", None)
 
 
-def error_body(
-    provider: ProviderName,
-    status: int,
-    message: str,
-    *,
-    code: str | None = None,
-    param: str | None = None,
-) -> bytes:
-    """JSON error body for `status` in `provider`'s envelope.
+def anthropic_error_body(status: int, message: str, code: str | None = None, param: str | None = None) -> bytes:
+    """Anthropic's envelope has no code or param."""
+    return orjson.dumps({"type": "error", "error": {"type": anthropic_error_type(status), "message": message}})
 
-    Anthropic's envelope has no code or param; they are only used for OpenAI, where `code`
-    replaces the per-status default (e.g. "model_not_found" for an unknown model on 404).
-    """
-    if provider == "anthropic":
-        return orjson.dumps({"type": "error", "error": {"type": anthropic_error_type(status), "message": message}})
+
+def openai_error_body(status: int, message: str, code: str | None = None, param: str | None = None) -> bytes:
+    """`code` replaces the per-status default (e.g. "model_not_found" for an unknown model on 404)."""
     error_type, default_code = openai_error_type(status)
     return orjson.dumps(
         {

@@ -17,10 +17,10 @@ import yaml
 
 from gateway_api.accounts.api_keys import issue_key
 from gateway_api.accounts.users import find_user
+from gateway_api.app import GatewayApp, create_asgi_app
 from gateway_api.core.settings import Settings
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Scope
-from gateway_api.server.front import GatewayFront, create_asgi_app
 from gateway_api.server.protocol import CombinedWritesHttpProtocol
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.proxy.conftest import ALICE, SONNET, gateway_config
@@ -31,7 +31,7 @@ from tests.support.live import free_port
 @pytest.fixture
 def served_front(
     settings: Settings, fake_upstream: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[str, GatewayFront]]:
+) -> Iterator[tuple[str, GatewayApp]]:
     config_path = tmp_path / "gateway.yaml"
     config_path.write_text(yaml.safe_dump(gateway_config(fake_upstream)))
     environment = {
@@ -65,14 +65,14 @@ def served_front(
         gc.unfreeze()  # the front froze this test process's heap at startup, as it does a worker's
 
 
-def test_startup_freezes_the_heap_out_of_the_cycle_collector(served_front: tuple[str, GatewayFront]) -> None:
+def test_startup_freezes_the_heap_out_of_the_cycle_collector(served_front: tuple[str, GatewayApp]) -> None:
     # Modules, app and catalog live as long as the worker: full collections over them stalled every call.
     assert gc.get_freeze_count() > 10_000
 
 
-def test_front_serves_the_proxy_and_the_rest_api(served_front: tuple[str, GatewayFront]) -> None:
+def test_front_serves_the_proxy_and_the_rest_api(served_front: tuple[str, GatewayApp]) -> None:
     url, front = served_front
-    services = front.api.state.services
+    services = front.services
     with session_scope(services.engine) as session:
         user = find_user(session, ALICE)
         assert user is not None
@@ -96,6 +96,6 @@ def test_front_serves_the_proxy_and_the_rest_api(served_front: tuple[str, Gatewa
 def test_a_serving_worker_does_not_load_what_only_admin_actions_and_migrations_use() -> None:
     # The issue's budget is 150 MB per worker with 1,000 streams open: httpx (~6 MB) serves admin actions and the
     # CLI, alembic (~9 MB) the start-up migrations, which `gateway serve` runs once in its parent process.
-    code = "import sys, gateway_api.cli.main, gateway_api.server.front; print(sorted({'httpx', 'alembic'} & set(sys.modules)))"
+    code = "import sys, gateway_api.cli.main, gateway_api.app; print(sorted({'httpx', 'alembic'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert loaded.stdout.strip() == "[]"
