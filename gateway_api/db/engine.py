@@ -61,7 +61,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
-    # alembic is imported here, not at the top: ~9 MB that a serving worker, which does not migrate, never needs.
+    # alembic is imported here, not at the top: a serving worker, which does not migrate, never needs its memory.
     from alembic.config import Config
 
     config = Config()

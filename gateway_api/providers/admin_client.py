@@ -43,7 +43,7 @@ def list_upstream_models(
     kind: ProviderKind | str, base_url: str, credential: str, timeout: float = CHECK_TIMEOUT_SECONDS
 ) -> UpstreamModels:
     """GET the provider's model list with its credential; raises UpstreamProblem saying what failed."""
-    # Imported here: a serving worker that never runs this admin action is ~6 MB smaller without httpx.
+    # Imported here: a serving worker that never runs this admin action stays smaller without httpx.
     import httpx
 
     url = join_base_url(base_url, "/v1/models")

@@ -76,7 +76,7 @@ class DisconnectWatch:
     (and be paid for) to its end. `stop()` must be called before the last body message: after it, uvicorn
     reports the finished response as a disconnect too.
 
-    Listening costs a task per call (~5 % of a core at full load), so it starts only once the call has run for
+    Listening costs a task per call, which shows at full load, so it starts only once the call has run for
     `delay` seconds: a call answered sooner never pays for it, and a client that leaves is noticed at most
     `delay` late (uvicorn remembers the disconnect, so the late listener hears it at once).
     """

@@ -1,4 +1,5 @@
-"""The proxy for `/api/llm-proxy/{anthropic|openai}/...`, a plain ASGI app (FastAPI routing costs ~3x throughput).
+"""The proxy for `/api/llm-proxy/{anthropic|openai}/...`, a plain ASGI app (FastAPI routing would cost most of
+its throughput).
 
 Read top to bottom: route -> caller -> (model lists from the catalog) -> body and model -> policy -> limits ->
 forward -> relay the reply chunk by chunk while reading its usage -> one usage row after the last byte (ledger.py).

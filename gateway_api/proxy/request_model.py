@@ -1,9 +1,9 @@
 """The `model` a request body names, read without turning the whole body into Python objects.
 
 Every proxied call needs the top-level `model` before it is forwarded, and the body must be valid JSON. orjson
-builds every object of the document to answer that: ~100 µs for a real 117 KB Claude Code request, a sixth of a
-core at a few thousand calls per second. simdjson validates the whole document just as strictly into flat
-buffers and creates only what is asked for (the top-level keys and one value): ~20 µs for the same body.
+builds every object of the document to answer that, which for a real Claude Code request (around 100 KB) is a
+large share of a call's CPU. simdjson validates the whole document just as strictly into flat buffers and creates
+only what is asked for (the top-level keys and one value), several times faster (bench/README.md).
 
 orjson stays the authority for whatever simdjson does not settle on its own, so the answers are orjson's:
 - anything simdjson refuses (syntax, big integers it cannot represent, nesting, capacity): orjson decides;
@@ -36,7 +36,7 @@ def top_level_model(body: bytes) -> str | Refusal:
 def _with_simdjson(body: bytes) -> str | Refusal | None:
     """simdjson's answer, or None where orjson must decide.
 
-    A parser per call: it costs ~0.3 µs more than reusing one, keeps no buffer sized to the largest body ever
+    A parser per call: it costs a little more than reusing one, keeps no buffer sized to the largest body ever
     seen, and a parser is never found still holding the previous document."""
     try:
         document = simdjson.Parser(max_capacity=MAX_LAZY_BYTES).parse(body)

@@ -1,9 +1,9 @@
 """The pooled upstream HTTP client (one connection pool per worker) and the header rules around it.
 
-The pool is the lean HTTP/1.1 client in `http1/` (asyncio.Protocol + httptools): on one core it relays ~3x
-what aiohttp did, whose client was half of the proxy's CPU (httpx was slower still; see perf-notes.md). It
-never decompresses (the gateway relays the bytes it received), keeps no cookies, follows no redirects (they
-would carry the provider credential elsewhere) and reuses connections across requests.
+The pool is the lean HTTP/1.1 client in `http1/` (asyncio.Protocol + httptools), chosen by measurement over
+aiohttp and httpx (bench/README.md). It never decompresses (the gateway relays the bytes it received), keeps no
+cookies, follows no redirects (they would carry the provider credential elsewhere) and reuses connections across
+requests.
 """
 
 from __future__ import annotations

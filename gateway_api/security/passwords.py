@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from passlib.context import CryptContext
 
-# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): passlib's default of 100 MiB with 8 lanes costs ~0.5 s of
-# a 2-core machine per login, which turns a burst of sign-ins into a denial of service.
+# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): passlib's default (100 MiB, 8 lanes) takes so much of a
+# small machine per login that a burst of sign-ins becomes a denial of service.
 _context = CryptContext(
     schemes=["argon2"],
     deprecated="auto",

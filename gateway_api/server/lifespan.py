@@ -32,7 +32,6 @@ async def serve_lifespan(
 
 def _freeze_startup_heap() -> None:
     """Move everything built so far (modules, app, catalog) out of the cyclic garbage collector's reach: it lives as
-    long as the process, and each full collection over it (~170k objects) was a ~100 ms stall for every call in
-    flight."""
+    long as the process, and every full collection would walk all of it again, stalling every call in flight."""
     gc.collect()
     gc.freeze()

@@ -2,10 +2,9 @@
 
 uvicorn writes a response head as soon as the app sends `http.response.start` and each body part as it comes,
 one `write` each. On loopback and on VMs a socket write is the most expensive step of a proxied call (it runs
-the peer's TCP receive path and wakes it): at 64 concurrent calls the separate head write cost ~15-20 % of the
-worker's core. Here a write is held back until the next one, which then leaves together with it in one
-`writev`; a write that no other follows in the same event-loop turn is flushed at the start of the next turn
-(`call_soon`), so nothing waits longer than that. `close()` flushes first; `abort()` drops what is held.
+the peer's TCP receive path and wakes it; bench/README.md has the figures). Here a write is held back until the
+next one, which then leaves together with it in one `writev`; a write that no other follows in the same event-loop
+turn is flushed at the start of the next turn (`call_soon`), so nothing waits longer than that. `close()` flushes first; `abort()` drops what is held.
 """
 
 from __future__ import annotations

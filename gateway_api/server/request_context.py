@@ -29,7 +29,7 @@ MAX_HEADER_BYTES = 64 * 1024
 
 class _RequestIds:
     """24 hex digits: a random per-process prefix and a counter. Unique, not secret (they are shown to callers);
-    one `os.urandom` per request cost ~5 % of a core under load. A forked child draws its own prefix."""
+    a system call per request would cost more than the id is worth. A forked child draws its own prefix."""
 
     def __init__(self) -> None:
         self._reset()

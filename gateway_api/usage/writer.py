@@ -1,11 +1,10 @@
 """The one way usage records are inserted: the records, and the batch's sums added to the four rollups, in the
 caller's transaction.
 
-Until migration 0005 an insert trigger kept the rollups; on SQLite it ran four upserts per record (three quarters
-of a 1,000-record batch's cost) and on PostgreSQL an executemany fired the statement trigger once per row. Now a
-batch is grouped here by rollup key and each rollup gets one executemany of an upsert, with as many rows as the
-batch has distinct keys (a handful for proxy traffic). Deleting or updating records still goes through 0004's
-triggers. An INSERT into ``usagerecord`` that bypasses this module leaves the rollups short.
+A batch is grouped here by rollup key and each rollup gets one executemany of an upsert, with as many rows as the
+batch has distinct keys (a handful for proxy traffic), instead of per-record trigger work. Deleting or updating
+records goes through migration 0004's triggers. An INSERT into ``usagerecord`` that bypasses this module leaves the
+rollups short.
 """
 
 from __future__ import annotations
