@@ -17,7 +17,7 @@ export REFLEX_CHECK_LATEST_VERSION := false
 # The UI's server-side code calls the REST API on this same server.
 export GATEWAY_UI_API_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: install run serve test lint
+.PHONY: install run serve test lint check
 
 ## install: Python venv with pinned packages, bun, and the UI's frontend packages (later runs work offline)
 install: $(VENV)/.installed $(BUN) .web/reflex.json
@@ -63,15 +63,18 @@ test: install $(VENV)/.installed-dev $(CLIENT_CLIS)
 		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 		else echo "chromium is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; fi; \
 	fi
-	$(VENV)/bin/ruff check gateway_api gateway_ui tests bench rxconfig.py
-	$(VENV)/bin/ruff format --check gateway_api gateway_ui tests bench rxconfig.py
+	$(MAKE) --no-print-directory check
 	@# No `|| true` here: pytest's exit code 5 (no tests collected) must fail the target like any failure.
 	$(VENV)/bin/pytest tests/
 
-## lint: ruff over the code
+## lint: ruff (lint and formatting) and the strict type check of gateway_api
 lint: $(VENV)/.installed-dev
+	$(MAKE) --no-print-directory check
+
+check:
 	$(VENV)/bin/ruff check gateway_api gateway_ui tests bench rxconfig.py
 	$(VENV)/bin/ruff format --check gateway_api gateway_ui tests bench rxconfig.py
+	$(VENV)/bin/mypy
 
 .PHONY: bench
 ## bench: side-by-side proxy benchmark, see bench/README.md (BENCH_ARGS=--quick for a smoke run; root installs nginx/wrk)
