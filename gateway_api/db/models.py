@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -147,6 +147,11 @@ class UsageRecord(SQLModel, table=True):
     client: str = Field(default="", max_length=300)
     session_id: str | None = Field(default=None, max_length=200)
     request_id: str | None = Field(default=None, max_length=200)
+    # The gateway's own id of the call (its x-gateway-request-id): unique, so a replayed row is never stored twice.
+    call_id: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    # Some figures were estimated (a cut stream, a call a crash interrupted) rather than reported by the provider.
+    # A server default, not a Python one: inserts that name only older columns keep working.
+    usage_estimated: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 class UsageSums(SQLModel):
@@ -220,6 +225,16 @@ class AuditEvent(SQLModel, table=True):
     after: dict | None = Field(default=None, sa_column=Column(JSON))
 
 
+class UsageDeadLetter(SQLModel, table=True):
+    """A usage row the database refused (kept with the reason, so nothing is silently lost)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    call_id: str | None = Field(default=None, max_length=64)
+    reason: str = Field(max_length=1000)
+    row: str = Field(sa_column=Column(Text, nullable=False))  # the row's column values as JSON
+
+
 class ConfigVersion(SQLModel, table=True):
     """One row whose ``version`` grows on every change the proxy caches, so every replica can notice."""
 
@@ -244,4 +259,5 @@ class UsageLimit(SQLModel, table=True):
     requests_per_minute: int | None = None
     daily_budget_usd: float | None = None
     monthly_budget_usd: float | None = None
+    max_concurrent_calls: int | None = None
     updated_at: datetime = Field(default_factory=utcnow)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from gateway_api.catalog.snapshot import ModelEntry, Snapshot
+from gateway_api.core.log_config import request_id_var
 from gateway_api.db.models import Outcome
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import error_body, join_base_url
@@ -349,6 +350,7 @@ def _trace(
         started=started,
         client=header_value(scope, b"user-agent") or "",
         session_id=next(filter(None, (header_value(scope, h) for h in _SESSION_HEADERS)), None),
+        call_id=request_id_var.get(),
     )
 
 

@@ -28,4 +28,6 @@ class UsageRow:
     ttfb_ms: float | None
     client: str
     session_id: str | None
-    request_id: str | None
+    request_id: str | None  # the provider's id of the call
+    call_id: str | None  # the gateway's own id of the call (x-gateway-request-id), unique
+    usage_estimated: bool = False

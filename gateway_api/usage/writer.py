@@ -42,7 +42,10 @@ UPSERTS: dict[str, Callable[[Table], Insert]] = {"sqlite": sqlite.insert, "postg
 DEFAULTS: dict[str, Any] = {column.name: column.default for column in RECORDS.columns if column.default is not None}
 # A UsageRow's fields around its tokens, in the order column_values() lists the record's columns.
 _ROW_HEAD = ("created_at", "user_id", "api_key_id", "provider", "provider_kind", "model", "endpoint", "streamed")
-_ROW_TAIL = ("cost_usd", "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id")
+_ROW_TAIL = (
+    "cost_usd", "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id", "call_id",
+    "usage_estimated",
+)  # fmt: skip
 RECORD_COLUMNS = (*_ROW_HEAD, *TOKEN_FIELDS, *_ROW_TAIL)
 _read_head, _read_tokens, _read_tail = attrgetter(*_ROW_HEAD), attrgetter(*TOKEN_FIELDS), attrgetter(*_ROW_TAIL)
 

@@ -31,5 +31,6 @@ def make_usage_row(**changes: Any) -> UsageRow:
         "client": "",
         "session_id": None,
         "request_id": None,
+        "call_id": None,
     }
     return UsageRow(**{**values, **changes})

@@ -38,7 +38,8 @@ class CallTrace:
     status_code: int = 0
     outcome: Outcome = Outcome.ok
     first_byte_at: float | None = None
-    request_id: str | None = None
+    request_id: str | None = None  # the provider's
+    call_id: str | None = None  # the gateway's (x-gateway-request-id)
     usage: TokenUsage = field(default_factory=TokenUsage)
 
 
@@ -72,6 +73,7 @@ def usage_row(trace: CallTrace, finished: float) -> UsageRow:
         client=trace.client[:MAX_CLIENT_LENGTH],
         session_id=trace.session_id[:MAX_ID_LENGTH] if trace.session_id else None,
         request_id=trace.request_id[:MAX_ID_LENGTH] if trace.request_id else None,
+        call_id=trace.call_id,
     )
 
 
