@@ -33,7 +33,7 @@ from gateway_api.proxy.content_decoding import StreamDecoder, UnsupportedEncodin
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.refusal import Refusal
-from gateway_api.proxy.request_model import top_level_model
+from gateway_api.proxy.request_model import read_request
 from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, EndpointKind, resolve, split_target
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
@@ -84,7 +84,10 @@ class ProxyApp:
                 await send_whole(send, 200, _model_list(snapshot, caller, provider, endpoint, scope["query_string"]))
                 return
             body = await self._body(scope, receive)
-            model, credential = _authorised_model(snapshot, caller, provider, body)
+            request = read_request(body)  # validated once; the original bytes are what goes upstream
+            if isinstance(request, Refusal):
+                raise request
+            model, credential = _authorised_model(snapshot, caller, provider, request.model)
             await self._admit(snapshot, caller)
         except Refusal as refusal:
             await _refuse(send, provider, refusal)
@@ -317,13 +320,10 @@ def _model_list(snapshot: Snapshot, caller: Caller, provider: ProviderName, endp
 
 
 def _authorised_model(
-    snapshot: Snapshot, caller: Caller, provider: ProviderName, body: bytes
+    snapshot: Snapshot, caller: Caller, provider: ProviderName, model_name: str
 ) -> tuple[ModelEntry, str]:
-    """The body's model (validated once by request_model.py; the original bytes go upstream), checked in the order
-    the reference product answers, and the credential its provider is called with."""
-    model_name = top_level_model(body)
-    if isinstance(model_name, Refusal):
-        raise model_name
+    """The requested model, checked in the order the reference product answers, and the credential its provider
+    is called with."""
     model = snapshot.models_by_name.get(model_name)
     if model is None or not model.active:
         raise Refusal(404, f'model "{model_name}" is not available on this gateway', code="model_not_found")

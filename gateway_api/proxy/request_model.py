@@ -1,4 +1,5 @@
-"""The `model` a request body names, read without turning the whole body into Python objects.
+"""What a request body says about the call (its `model`, whether it streams, its output cap), read without turning
+the whole body into Python objects.
 
 Every proxied call needs the top-level `model` before it is forwarded, and the body must be valid JSON. orjson
 builds every object of the document to answer that, which for a real Claude Code request (around 100 KB) is a
@@ -7,13 +8,18 @@ only what is asked for (the top-level keys and one value), several times faster 
 
 orjson stays the authority for whatever simdjson does not settle on its own, so the answers are orjson's:
 - anything simdjson refuses (syntax, big integers it cannot represent, nesting, capacity): orjson decides;
-- a repeated top-level `model` key: orjson keeps the last one, as the providers' parsers do (simdjson would
-  return the first, which would let a body pass the policy under one model and run under another);
+- a repeated top-level key the gateway reads: orjson keeps the last one, as the providers' parsers do (simdjson
+  would return the first, which would let a body pass the policy under one model and run under another, or stream
+  while the gateway believes it does not);
 - a body starting with a UTF-8 byte-order mark, which simdjson skips and orjson refuses;
 - bodies over MAX_LAZY_BYTES (simdjson's buffers are several times the body's size).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import simdjson
@@ -22,18 +28,35 @@ from gateway_api.proxy.refusal import Refusal
 
 MAX_LAZY_BYTES = 4 * 1024 * 1024
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+# The output caps of the three request formats: Messages, Responses, Chat Completions (old and new name).
+_OUTPUT_CAP_KEYS = ("max_tokens", "max_output_tokens", "max_completion_tokens")
+_READ_KEYS = frozenset({"model", "stream", "stream_options", *_OUTPUT_CAP_KEYS})
 
 
-def top_level_model(body: bytes) -> str | Refusal:
-    """The top-level `model` string, or the 400 refusal for a body that is not a JSON object naming one."""
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    model: str
+    stream: bool  # `"stream": true`
+    max_output_tokens: int | None  # the output cap the request sets, if any
+    include_usage: bool  # Chat Completions' `stream_options.include_usage` is true
+
+
+def read_request(body: bytes) -> RequestFacts | Refusal:
+    """The facts of a JSON object naming a `model`, or the 400 refusal for any other body."""
     if len(body) <= MAX_LAZY_BYTES and not body.startswith(_BYTE_ORDER_MARK):
         found = _with_simdjson(body)
         if found is not None:
             return found
-    return model_with_orjson(body)
+    return facts_with_orjson(body)
 
 
-def _with_simdjson(body: bytes) -> str | Refusal | None:
+def top_level_model(body: bytes) -> str | Refusal:
+    """The top-level `model` string, or the 400 refusal for a body that is not a JSON object naming one."""
+    facts = read_request(body)
+    return facts if isinstance(facts, Refusal) else facts.model
+
+
+def _with_simdjson(body: bytes) -> RequestFacts | Refusal | None:
     """simdjson's answer, or None where orjson must decide.
 
     A parser per call: it costs a little more than reusing one, keeps no buffer sized to the largest body ever
@@ -44,13 +67,20 @@ def _with_simdjson(body: bytes) -> str | Refusal | None:
         return None
     if not isinstance(document, simdjson.Object):
         return _NOT_AN_OBJECT
-    if sum(1 for key in document if key == "model") != 1:
-        return None if "model" in document else _NO_MODEL
-    model = document.get("model")
-    return model if isinstance(model, str) and model else _NO_MODEL
+    seen: set[str] = set()
+    for key in document:
+        if key in _READ_KEYS:
+            if key in seen or key == "stream_options":
+                # A repeated key the gateway reads (the last one counts), or stream options, whose own keys could
+                # repeat: orjson decides.
+                return None
+            seen.add(key)
+    if "model" not in seen:
+        return _NO_MODEL
+    return _facts(document.get)
 
 
-def model_with_orjson(body: bytes) -> str | Refusal:
+def facts_with_orjson(body: bytes) -> RequestFacts | Refusal:
     """The same answer from a full parse. orjson keeps the last of repeated keys, as the providers' parsers do."""
     try:
         document = orjson.loads(body)
@@ -58,10 +88,29 @@ def model_with_orjson(body: bytes) -> str | Refusal:
         return Refusal(400, "request body is not valid JSON")
     if not isinstance(document, dict):
         return _NOT_AN_OBJECT
-    model = document.get("model")
+    return _facts(document.get)
+
+
+def model_with_orjson(body: bytes) -> str | Refusal:
+    facts = facts_with_orjson(body)
+    return facts if isinstance(facts, Refusal) else facts.model
+
+
+def _facts(get: Callable[[str], Any]) -> RequestFacts | Refusal:
+    """Read from a parsed top-level object through its `get` (a dict's, or a simdjson Object's when the body has no
+    `stream_options`)."""
+    model = get("model")
     if not isinstance(model, str) or not model:
         return _NO_MODEL
-    return model
+    cap = None
+    for key in _OUTPUT_CAP_KEYS:
+        value = get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            cap = value
+            break
+    options = get("stream_options")
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    return RequestFacts(model=model, stream=get("stream") is True, max_output_tokens=cap, include_usage=include_usage)
 
 
 _NOT_AN_OBJECT = Refusal(400, "request body must be a JSON object")

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from gateway_api.proxy import request_model
 from gateway_api.proxy.refusal import Refusal
-from gateway_api.proxy.request_model import model_with_orjson, top_level_model
+from gateway_api.proxy.request_model import (
+    RequestFacts,
+    facts_with_orjson,
+    model_with_orjson,
+    read_request,
+    top_level_model,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 
@@ -116,3 +122,43 @@ def test_any_object_gets_orjsons_answer(keys: list[str], values: list[object]) -
     ]
     body = ("{" + ",".join(members) + "}").encode("utf-8", "surrogatepass")
     assert top_level_model(body) == model_with_orjson(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"model":"m"}', RequestFacts("m", stream=False, max_output_tokens=None, include_usage=False)),
+        (b'{"model":"m","stream":true,"max_tokens":64}', RequestFacts("m", True, 64, False)),
+        (b'{"model":"m","max_output_tokens":10,"stream":1}', RequestFacts("m", False, 10, False)),
+        (b'{"model":"m","max_completion_tokens":7,"max_tokens":9}', RequestFacts("m", False, 9, False)),
+        (b'{"model":"m","max_tokens":1.5}', RequestFacts("m", False, None, False)),
+        (b'{"model":"m","max_tokens":true}', RequestFacts("m", False, None, False)),
+        (b'{"model":"m","stream":true,"stream_options":{"include_usage":true}}', RequestFacts("m", True, None, True)),
+        (b'{"model":"m","stream_options":{"include_usage":"yes"}}', RequestFacts("m", False, None, False)),
+        # Repeated keys read as the providers read them: the last one.
+        (b'{"model":"m","stream":false,"stream":true}', RequestFacts("m", True, None, False)),
+        (b'{"model":"m","max_tokens":1,"max_tokens":1000}', RequestFacts("m", False, 1000, False)),
+        (
+            b'{"model":"m","stream_options":{"include_usage":false,"include_usage":true}}',
+            RequestFacts("m", False, None, True),
+        ),
+    ],
+)
+def test_request_facts_are_read_as_the_provider_reads_them(body: bytes, expected: RequestFacts) -> None:
+    assert read_request(body) == expected
+    assert facts_with_orjson(body) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(
+        st.sampled_from(["model", "stream", "max_tokens", "max_output_tokens", "stream_options", "x"]), max_size=6
+    ),
+    values=st.lists(model_values | st.just("m") | st.just(True), min_size=6, max_size=6),
+)
+def test_any_object_gets_orjsons_facts(keys: list[str], values: list[object]) -> None:
+    members = [
+        f"{json.dumps(key)}:{json.dumps(value, ensure_ascii=False)}" for key, value in zip(keys, values, strict=False)
+    ]
+    body = ("{" + ",".join(members) + "}").encode("utf-8", "surrogatepass")
+    assert read_request(body) == facts_with_orjson(body)
