@@ -1,6 +1,7 @@
 """Process plumbing: pinned child processes, readiness waits, clean stops, RSS of a process tree."""
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -23,6 +24,13 @@ def cpu_layout() -> tuple[str, str]:
     if len(cores) < 2:
         return str(cores[0]), str(cores[0])
     return str(cores[0]), str(cores[1])
+
+
+def raise_open_file_limit() -> None:
+    """1,000 streams need ~2,000 sockets per process; children inherit the raised soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 @dataclass

@@ -1,9 +1,21 @@
-"""Derived figures (added latency, throughput ratios), the printed table and the JSON lines file."""
+"""Derived figures (added latency, throughput ratios), the printed tables, the JSON lines file and the machine
+description that goes into it."""
 
 import json
+import os
+import platform
 from pathlib import Path
 
 PEERS = ("nginx", "litellm", "portkey")
+
+
+def machine_info() -> dict:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
 
 
 def _case_key(row: dict) -> tuple:

@@ -8,8 +8,6 @@ bench/results/. Only 127.0.0.1 is ever loaded; every load run is bounded in time
 import argparse
 import json
 import os
-import platform
-import resource
 import shutil
 import signal
 import subprocess
@@ -24,7 +22,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script (`python bench/run.py`): m
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench import canned, gateway_subject, peers, report, subjects, upstream
-from bench.procs import RssSampler, cpu_layout, free_port
+from bench.procs import RssSampler, cpu_layout, free_port, raise_open_file_limit
 from bench.subjects import SubjectUnavailable, Target
 from bench.system_tools import ensure_system_tools
 from bench.wrk_runner import run_wrk
@@ -55,22 +53,6 @@ def parse_args() -> argparse.Namespace:
         args.duration = min(args.duration, 2.0)
         args.usage_rows = min(args.usage_rows, 100_000)
     return args
-
-
-def machine_info() -> dict:
-    model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
-
-
-def raise_open_file_limit() -> None:
-    """1,000 streams need ~2,000 sockets per process; children inherit the raised soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Bench:
@@ -308,7 +290,7 @@ class Bench:
             {
                 "kind": "run",
                 "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "machine": machine_info(),
+                "machine": report.machine_info(),
                 "proxy_core": self.proxy_core,
                 "load_core": self.load_core,
                 "args": vars(self.args),
