@@ -39,7 +39,7 @@ def add_comparisons(rows: list[dict]) -> None:
                 row[f"x_{peer}"] = round(row["rps"] / other["rps"], 2) if usable else None
 
 
-def _fmt(value: object, digits: int = 2) -> str:
+def fmt(value: object, digits: int = 2) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -67,15 +67,15 @@ def load_table(rows: list[dict]) -> str:
             [
                 f"{row['provider']} {row['body']} c={row['concurrency']}",
                 row["subject"],
-                _fmt(row["rps"], 0),
-                _fmt(row["p50_ms"], 3),
-                _fmt(row["p99_ms"], 3),
-                _fmt(row["errors"]),
-                _fmt(row["added_p50_ms"], 3),
-                _fmt(row["x_nginx"]),
-                _fmt(row["x_litellm"]),
-                _fmt(row["x_portkey"]),
-                _fmt(row["rss_mib"], 1),
+                fmt(row["rps"], 0),
+                fmt(row["p50_ms"], 3),
+                fmt(row["p99_ms"], 3),
+                fmt(row["errors"]),
+                fmt(row["added_p50_ms"], 3),
+                fmt(row["x_nginx"]),
+                fmt(row["x_litellm"]),
+                fmt(row["x_portkey"]),
+                fmt(row["rss_mib"], 1),
             ]
         )
     return _render(lines)
@@ -100,15 +100,15 @@ def slow_streams_table(rows: list[dict]) -> str:
         lines.append(
             [
                 row["subject"],
-                _fmt(row["streams"]),
-                _fmt(row["ok"]),
-                _fmt(row["errors"]),
+                fmt(row["streams"]),
+                fmt(row["ok"]),
+                fmt(row["errors"]),
                 kinds,
-                _fmt(row["ttfb_p50_ms"]),
-                _fmt(row["ttfb_p99_ms"]),
-                _fmt(row["total_p99_ms"]),
-                _fmt(row["wall_seconds"]),
-                _fmt(row["rss_mib"], 1),
+                fmt(row["ttfb_p50_ms"]),
+                fmt(row["ttfb_p99_ms"]),
+                fmt(row["total_p99_ms"]),
+                fmt(row["wall_seconds"]),
+                fmt(row["rss_mib"], 1),
             ]
         )
     return _render(lines)

@@ -22,7 +22,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script (`python bench/run.py`): m
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench import canned, gateway_subject, peers, report, subjects, upstream
-from bench.procs import RssSampler, cpu_layout, free_port, raise_open_file_limit
+from bench.procs import RssSampler, cpu_layout, free_port, raise_open_file_limit, tree_cpu_seconds
 from bench.subjects import SubjectUnavailable, Target
 from bench.system_tools import ensure_system_tools
 from bench.wrk_runner import run_wrk
@@ -81,7 +81,7 @@ class Bench:
             self.body_files[key] = path
         return self.body_files[key]
 
-    def start_subject(self, name: str) -> tuple[Target, Callable[[Target], None] | None]:
+    def start_subject(self, name: str) -> tuple[Target, Callable[[Target], object] | None]:
         """The running target and, for the gateway, what to do after it stopped (count usage rows)."""
         peers_dir = BENCH_DIR / ".peers"
         if name == "direct":
@@ -92,7 +92,12 @@ class Bench:
             return subjects.plain_target("nginx", port, [hop]), None
         if name == "gateway":
             run = gateway_subject.start_gateway(self.proxy_core, self.upstream_port, self.work_dir, self.log_dir)
-            return run.target, lambda target: self.report_usage_rows(target, run.database_path)
+            return run.target, lambda target: self.report_usage_rows(
+                target,
+                run.database_path,
+                [r for r in self.load_rows if r["subject"] == target.name],
+                [r for r in self.slow_rows if r["subject"] == target.name],
+            )
         if self.args.no_install and not (peers_dir / name).exists() and not (peers_dir / f"{name}-venv").exists():
             raise SubjectUnavailable("not installed and --no-install given")
         if name == "litellm":
@@ -117,7 +122,7 @@ class Bench:
                 self.log(f"{name} probe failure (its cases still run, errors will show): {failure}")
             target.notes += [f"probe failure: {failure}" for failure in failures]
             self.records.append({"kind": "subject", "subject": name, "available": True, "notes": target.notes})
-            self.run_load_cases(target)
+            self.load_rows += self.run_load_cases(target)
             if self.args.slow_streams > 0:
                 self.run_slow_streams(target)
         finally:
@@ -125,7 +130,8 @@ class Bench:
         if after_stop is not None:
             after_stop(target)
 
-    def run_load_cases(self, target: Target) -> None:
+    def run_load_cases(self, target: Target) -> list[dict]:
+        """Warm-up, then every case of --providers x --bodies x --concurrency; returns the rows."""
         providers = [p for p in self.args.providers.split(",") if p]
         bodies = [b for b in self.args.bodies.split(",") if b]
         levels = [int(c) for c in self.args.concurrency.split(",") if c]
@@ -140,12 +146,15 @@ class Bench:
         )
         target.probe_requests += warm["requests"] - warm["errors_status"]
         self.settle(target)
-        for provider in providers:
-            for body_kind in bodies:
-                for concurrency in levels:
-                    self.run_one_case(target, provider, body_kind, concurrency)
+        return [
+            self.run_one_case(target, provider, body_kind, concurrency)
+            for provider in providers
+            for body_kind in bodies
+            for concurrency in levels
+        ]
 
-    def run_one_case(self, target: Target, provider: str, body_kind: str, concurrency: int) -> None:
+    def run_one_case(self, target: Target, provider: str, body_kind: str, concurrency: int) -> dict:
+        cpu_before = tree_cpu_seconds(target.root_pids())
         with RssSampler(target.root_pids()) as sampler:
             result = run_wrk(
                 target.urls[provider],
@@ -155,6 +164,9 @@ class Bench:
                 self.args.duration,
                 self.load_core,
             )
+        # Read before settling: the window is wrk's, whose in-flight requests at the start and at the cutoff
+        # roughly cancel out, so this is the CPU of the requests wrk counted.
+        cpu_seconds = tree_cpu_seconds(target.root_pids()) - cpu_before
         ok_requests = result["requests"] - result["errors_status"]
         measured = ok_requests > 0  # wrk's percentiles of zero replies are zeros, not latencies
         row = {
@@ -173,14 +185,19 @@ class Bench:
             "p90_ms": result["latency_p90_us"] / 1000 if measured else None,
             "p99_ms": result["latency_p99_us"] / 1000 if measured else None,
             "rss_mib": round(sampler.peak_mib, 1) if target.processes else None,
+            # CPU of the subject's process tree per completed request: steadier than req/s on a shared machine.
+            "cpu_us_per_call": round(cpu_seconds * 1e6 / result["requests"], 1)
+            if target.processes and result["requests"]
+            else None,
             "wrk": result,
         }
-        self.load_rows.append(row)
         self.settle(target)
         self.log(
             f"{target.name:8} {provider:9} {body_kind:9} c={concurrency:<3} {row['rps']:>9,.0f} req/s "
-            f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms errors {row['errors']}"
+            f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms errors {row['errors']} "
+            f"CPU {report.fmt(row['cpu_us_per_call'], 1)} us/call"
         )
+        return row
 
     def settle(self, target: Target) -> None:
         """Wait until the subject has drained the requests wrk abandoned when it stopped: a slow subject would
@@ -194,7 +211,7 @@ class Bench:
         if status == 200:
             target.probe_requests += 1
 
-    def run_slow_streams(self, target: Target) -> None:
+    def run_slow_streams(self, target: Target) -> dict | None:
         headers_file = self.work_dir / f"slow-headers-{target.name}.json"
         headers_file.write_text(json.dumps(target.headers["anthropic"]))
         timeout = self.args.slow_hold_seconds + 60
@@ -223,7 +240,7 @@ class Bench:
         line = next((x for x in completed.stdout.splitlines() if x.startswith("SLOW_JSON ")), None)
         if line is None:
             self.log(f"{target.name} slow streams: client failed: {completed.stderr.strip()[-600:]}")
-            return
+            return None
         result = json.loads(line.removeprefix("SLOW_JSON "))
         result.update(
             kind="slow_streams", subject=target.name, rss_mib=round(sampler.peak_mib, 1) if target.processes else None
@@ -234,13 +251,14 @@ class Bench:
             f"{target.name:8} {result['streams']} slow streams: ok {result['ok']} errors {result['errors']} "
             f"{result['error_kinds'] or ''} peak RSS {result['rss_mib']} MB"
         )
+        return result
 
-    def report_usage_rows(self, target: Target, database_path: Path) -> None:
-        rows = [r for r in self.load_rows if r["subject"] == target.name]
+    def report_usage_rows(self, target: Target, database_path: Path, rows: list[dict], slow_rows: list[dict]) -> dict:
+        """Compares the usage rows in the subject's database with the requests it completed (`rows`)."""
         sent_ok = target.probe_requests + sum(r["ok_requests"] for r in rows)
         # wrk stops with up to `concurrency` requests in flight; those may or may not have been recorded.
         # So may slow streams that failed. The warm-up run adds one more window of the largest concurrency.
-        slow_failures = sum(r["errors"] for r in self.slow_rows if r["subject"] == target.name)
+        slow_failures = sum(r["errors"] for r in slow_rows)
         in_flight_bound = sum(r["concurrency"] for r in rows) + self.args.concurrency_levels_max + slow_failures
         counted = gateway_subject.count_usage_rows(database_path)
         record = {
@@ -256,6 +274,7 @@ class Bench:
             f"usage rows: {record['rows']} in {record['table']} for {sent_ok} completed requests "
             f"(+ up to {in_flight_bound} cut off in flight when wrk stopped)"
         )
+        return record
 
     def run_usage_queries(self) -> None:
         try:
