@@ -78,7 +78,7 @@ def load_table(rows: list[dict]) -> str:
                 fmt(row["rss_mib"], 1),
             ]
         )
-    return _render(lines)
+    return render_table(lines)
 
 
 def slow_streams_table(rows: list[dict]) -> str:
@@ -111,14 +111,15 @@ def slow_streams_table(rows: list[dict]) -> str:
                 fmt(row["rss_mib"], 1),
             ]
         )
-    return _render(lines)
+    return render_table(lines)
 
 
-def _render(lines: list[list[str]]) -> str:
+def render_table(lines: list[list[str]], label_columns: int = 2) -> str:
+    """A Markdown table (pasted into bench/README.md as is): label columns aligned left, then figures right."""
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     rendered = []
     for index, line in enumerate(lines):
-        cells = [cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(line)]
+        cells = [cell.ljust(widths[i]) if i < label_columns else cell.rjust(widths[i]) for i, cell in enumerate(line)]
         rendered.append("| " + " | ".join(cells) + " |")
         if index == 0:
             rendered.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")

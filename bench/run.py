@@ -3,6 +3,9 @@
 Starts a fake provider (nginx + njs, plus a slow SSE server) on the load core, then, one subject at a time on
 the proxy core: direct, nginx hop, this gateway, LiteLLM, Portkey. Prints the tables and writes JSON lines to
 bench/results/. Only 127.0.0.1 is ever loaded; every load run is bounded in time. See bench/README.md.
+
+`--ab REV` compares this checkout's gateway with the one at git revision REV instead, in alternating rounds
+(A = this checkout, B = REV): `make bench BENCH_ARGS="--ab HEAD~1"`.
 """
 
 import argparse
@@ -21,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script (`python bench/run.py`): make `bench` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench import canned, gateway_subject, peers, report, subjects, upstream
+from bench import ab, canned, gateway_subject, peers, report, subjects, upstream
 from bench.procs import RssSampler, cpu_layout, free_port, raise_open_file_limit, tree_cpu_seconds
 from bench.subjects import SubjectUnavailable, Target
 from bench.system_tools import ensure_system_tools
@@ -38,17 +41,27 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 s per case, 1,000 slow streams kept")
-    parser.add_argument("--subjects", default=",".join(ALL_SUBJECTS), help="comma list of " + ",".join(ALL_SUBJECTS))
+    parser.add_argument(
+        "--subjects", default=None, help=f"comma list of {','.join(ALL_SUBJECTS)} (default: all; gateway with --ab)"
+    )
     parser.add_argument("--concurrency", default="1,64", help="comma list of wrk connection counts")
     parser.add_argument("--providers", default="anthropic,openai")
     parser.add_argument("--bodies", default=",".join(BODIES))
-    parser.add_argument("--slow-streams", type=int, default=1000, help="concurrent slow streams (0 to skip)")
+    parser.add_argument(
+        "--slow-streams", type=int, default=None, help="concurrent slow streams (default 1000, 0 with --ab; 0 skips)"
+    )
     parser.add_argument("--slow-hold-seconds", type=float, default=2.0)
     parser.add_argument("--no-install", action="store_true", help="never apt-get / pip / npm install anything")
     parser.add_argument("--skip-usage-queries", action="store_true")
     parser.add_argument("--usage-rows", type=int, default=1_000_000, help="usage records seeded for query timing")
     parser.add_argument("--keep-work-dir", action="store_true", help="keep configs, DBs and logs for inspection")
+    ab.add_arguments(parser)
     args = parser.parse_args()
+    if args.ab is None:
+        args.subjects = ",".join(ALL_SUBJECTS) if args.subjects is None else args.subjects
+        args.slow_streams = 1000 if args.slow_streams is None else args.slow_streams
+    else:
+        ab.apply_defaults(parser, args)
     if args.quick:
         args.duration = min(args.duration, 2.0)
         args.usage_rows = min(args.usage_rows, 100_000)
@@ -67,6 +80,7 @@ class Bench:
         self.load_rows: list[dict] = []
         self.slow_rows: list[dict] = []
         self.records: list[dict] = []
+        self.extra_tables: list[str] = []  # printed after the load tables (the A/B tables)
         self.body_files: dict[tuple[str, str], Path] = {}
         self.load_at_start = os.getloadavg()
 
@@ -290,17 +304,22 @@ class Bench:
 
     def print_and_save(self) -> None:
         report.add_comparisons(self.load_rows)
-        print()
-        print(report.load_table(self.load_rows))
+        if self.load_rows:
+            print()
+            print(report.load_table(self.load_rows))
         if self.slow_rows:
             print()
             print(report.slow_streams_table(self.slow_rows))
+        for table in self.extra_tables:
+            print()
+            print(table)
         for record in self.records:
-            if record["kind"] == "subject" and not record["available"]:
-                print(f"\n{record['subject']}: not measured: {record['reason'][:300]}")
+            if record["kind"] in ("subject", "ab") and not record["available"]:
+                print(f"\n{record.get('subject', 'A/B')}: not measured: {record['reason'][:300]}")
             elif record["kind"] == "usage_rows":
+                where = f" round {record['ab_round']}" if "ab_round" in record else ""
                 print(
-                    f"\n{record['subject']} usage rows: {record['rows']} for {record['completed_requests']} "
+                    f"\n{record['subject']}{where} usage rows: {record['rows']} for {record['completed_requests']} "
                     f"completed requests (up to {record['in_flight_at_cutoff_max']} more were in flight at cutoff)"
                 )
         results_dir = BENCH_DIR / "results"
@@ -350,7 +369,11 @@ def main() -> int:
             bench.load_core, bench.upstream_port, bench.slow_port, work_dir, bench.log_dir
         )
         for name in [s for s in args.subjects.split(",") if s]:
+            if args.ab is not None and name == "gateway":
+                continue  # measured by the A/B rounds below, at both revisions
             bench.run_subject(name)
+        if args.ab is not None:
+            ab.run(bench)
         if not args.skip_usage_queries:
             bench.run_usage_queries()
         bench.print_and_save()
