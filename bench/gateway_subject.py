@@ -1,11 +1,16 @@
 """This gateway, run exactly as users run it: the `gateway` CLI, a fresh SQLite DB, a declarative YAML config,
 a key from `gateway keys create`, key auth + policy + usage accounting on. Afterwards the usage rows are counted.
+
+The code comes from a source tree put first on PYTHONPATH (this checkout unless told otherwise): the venv's
+editable install points at whichever checkout ran `pip install -e .`, which is not this one in a git worktree,
+and not the other revision of an A/B run. The same venv, so the same dependencies, serves every tree.
 """
 
 import os
 import secrets
 import sqlite3
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +20,10 @@ from bench.subjects import PROVIDER_PATHS, PROVIDERS, SubjectUnavailable, Target
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_CLI = REPO_ROOT / ".venv" / "bin" / "gateway"
+VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 ADMIN_EMAIL = "admin@localhost"
 PROXY_PREFIX = "/api/llm-proxy"
+_WHERE_IS_GATEWAY_API = "import gateway_api, pathlib; print(pathlib.Path(gateway_api.__file__).resolve().parent)"
 
 
 def gateway_config_yaml(upstream_port: int) -> str:
@@ -43,11 +50,39 @@ class GatewayRun:
     database_path: Path
 
 
-def _environment(work_dir: Path, upstream_port: int) -> tuple[dict[str, str], Path]:
+def tree_environment(tree: Path) -> dict[str, str]:
+    """PYTHONPATH with `tree` first: path entries are searched before the editable install's finder, so
+    `gateway_api` (and the migrations next to it) come from that tree."""
+    inherited = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": f"{tree}{os.pathsep}{inherited}" if inherited else str(tree)}
+
+
+def imported_from(tree: Path, cwd: Path) -> Path:
+    """Where the venv's Python, given the environment the gateway gets, imports `gateway_api` from.
+
+    Run from `cwd` (not the tree), so that only PYTHONPATH can select the tree, as for the `gateway` script."""
+    completed = subprocess.run(
+        [str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable), "-c", _WHERE_IS_GATEWAY_API],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **tree_environment(tree)},
+        cwd=cwd,
+    )
+    if completed.returncode != 0:
+        raise SubjectUnavailable(f"cannot import gateway_api from {tree}: {completed.stderr.strip()[-400:]}")
+    return Path(completed.stdout.strip())
+
+
+def _environment(work_dir: Path, upstream_port: int, tree: Path) -> tuple[dict[str, str], Path]:
     database_path = work_dir / "gateway.db"
     config_path = work_dir / "gateway.yaml"
     config_path.write_text(gateway_config_yaml(upstream_port))
     env = {
+        **tree_environment(tree),
+        # The generated secret key goes here too, not into ./data of the source tree the server runs from.
+        "GATEWAY_DATA_DIR": str(work_dir / "data"),
         "GATEWAY_DATABASE_URL": f"sqlite:///{database_path}",
         "GATEWAY_CONFIG": str(config_path),
         "GATEWAY_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -56,14 +91,14 @@ def _environment(work_dir: Path, upstream_port: int) -> tuple[dict[str, str], Pa
     return env, database_path
 
 
-def _start_server(core: str, port: int, env: dict[str, str], log_dir: Path) -> Managed:
+def _start_server(core: str, port: int, env: dict[str, str], log_dir: Path, tree: Path) -> Managed:
     process = start_pinned(
         "gateway",
         core,
         [str(GATEWAY_CLI), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         log_dir,
         env=env,
-        cwd=REPO_ROOT,
+        cwd=tree,
     )
     if not wait_for_port(port, 60, process):
         tail = process.log_tail()
@@ -72,7 +107,7 @@ def _start_server(core: str, port: int, env: dict[str, str], log_dir: Path) -> M
     return process
 
 
-def _create_key(env: dict[str, str]) -> str:
+def _create_key(env: dict[str, str], tree: Path) -> str:
     completed = subprocess.run(
         [str(GATEWAY_CLI), "keys", "create", "--user", ADMIN_EMAIL, "--scope", "llm", "--no-expiration"],
         check=False,
@@ -80,7 +115,7 @@ def _create_key(env: dict[str, str]) -> str:
         text=True,
         timeout=120,
         env={**os.environ, **env},
-        cwd=REPO_ROOT,
+        cwd=tree,
     )
     lines = [line.strip() for line in completed.stdout.splitlines() if line.strip()]
     if completed.returncode != 0 or not lines:
@@ -91,9 +126,9 @@ def _create_key(env: dict[str, str]) -> str:
     return lines[-1]
 
 
-def _target(port: int, key: str, process: Managed) -> Target:
+def _target(name: str, port: int, key: str, process: Managed) -> Target:
     return Target(
-        name="gateway",
+        name=name,
         urls={
             provider: f"http://127.0.0.1:{port}{PROXY_PREFIX}/{provider}{PROVIDER_PATHS[provider]}"
             for provider in PROVIDERS
@@ -104,25 +139,28 @@ def _target(port: int, key: str, process: Managed) -> Target:
     )
 
 
-def start_gateway(core: str, upstream_port: int, work_dir: Path, log_dir: Path) -> GatewayRun:
+def start_gateway(
+    core: str, upstream_port: int, work_dir: Path, log_dir: Path, tree: Path = REPO_ROOT, name: str = "gateway"
+) -> GatewayRun:
+    """`work_dir` gets the config and the database: a fresh directory gives a fresh gateway."""
     if not GATEWAY_CLI.exists():
         raise SubjectUnavailable(f"{GATEWAY_CLI} does not exist yet (pip install -e . ?)")
-    env, database_path = _environment(work_dir, upstream_port)
+    env, database_path = _environment(work_dir, upstream_port, tree)
     port = free_port()
-    process = _start_server(core, port, env, log_dir)
+    process = _start_server(core, port, env, log_dir, tree)
     try:
-        key = _create_key(env)
+        key = _create_key(env, tree)
     except (SubjectUnavailable, subprocess.TimeoutExpired):
         process.stop()
         raise
-    target = _target(port, key, process)
+    target = _target(name, port, key, process)
     failures = probe(target)
     if failures:
         # A key created by another process may only be seen after the server (re)loads its catalog.
         process.stop()
-        process = _start_server(core, port, env, log_dir)
+        process = _start_server(core, port, env, log_dir, tree)
         probes_so_far = target.probe_requests
-        target = _target(port, key, process)
+        target = _target(name, port, key, process)
         target.probe_requests = probes_so_far
         failures = probe(target)
         if failures:

@@ -1,6 +1,7 @@
 """Process plumbing: pinned child processes, readiness waits, clean stops, RSS of a process tree."""
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -23,6 +24,13 @@ def cpu_layout() -> tuple[str, str]:
     if len(cores) < 2:
         return str(cores[0]), str(cores[0])
     return str(cores[0]), str(cores[1])
+
+
+def raise_open_file_limit() -> None:
+    """1,000 streams need ~2,000 sockets per process; children inherit the raised soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 @dataclass
@@ -134,6 +142,30 @@ def tree_rss_mib(root_pids: list[int]) -> float:
         pids.update(process_tree(root))
     # taskset execs into the real program, so the root pid is the program itself.
     return sum(_rss_kib(pid) for pid in pids) / 1024
+
+
+_CLOCK_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime + cutime + cstime: its own CPU and that of the children it has reaped, so a worker that
+    exits mid-run still counts (once: a reaped child is no longer in the tree)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    # Fields 14-17 of stat(5); the split starts at field 3 (state), after the command name.
+    return sum(int(value) for value in stat.rsplit(")", 1)[1].split()[11:15])
+
+
+def tree_cpu_seconds(root_pids: list[int]) -> float:
+    """User + system CPU seconds of the processes and all their descendants (server and workers).
+
+    The kernel counts in clock ticks (10 ms at USER_HZ=100): compare over runs of seconds, not single calls."""
+    pids: set[int] = set()
+    for root in root_pids:
+        pids.update(process_tree(root))
+    return sum(_cpu_ticks(pid) for pid in pids) / _CLOCK_TICKS_PER_SECOND
 
 
 class RssSampler:

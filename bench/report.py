@@ -1,9 +1,21 @@
-"""Derived figures (added latency, throughput ratios), the printed table and the JSON lines file."""
+"""Derived figures (added latency, throughput ratios), the printed tables, the JSON lines file and the machine
+description that goes into it."""
 
 import json
+import os
+import platform
 from pathlib import Path
 
 PEERS = ("nginx", "litellm", "portkey")
+
+
+def machine_info() -> dict:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
 
 
 def _case_key(row: dict) -> tuple:
@@ -27,7 +39,7 @@ def add_comparisons(rows: list[dict]) -> None:
                 row[f"x_{peer}"] = round(row["rps"] / other["rps"], 2) if usable else None
 
 
-def _fmt(value: object, digits: int = 2) -> str:
+def fmt(value: object, digits: int = 2) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -55,18 +67,18 @@ def load_table(rows: list[dict]) -> str:
             [
                 f"{row['provider']} {row['body']} c={row['concurrency']}",
                 row["subject"],
-                _fmt(row["rps"], 0),
-                _fmt(row["p50_ms"], 3),
-                _fmt(row["p99_ms"], 3),
-                _fmt(row["errors"]),
-                _fmt(row["added_p50_ms"], 3),
-                _fmt(row["x_nginx"]),
-                _fmt(row["x_litellm"]),
-                _fmt(row["x_portkey"]),
-                _fmt(row["rss_mib"], 1),
+                fmt(row["rps"], 0),
+                fmt(row["p50_ms"], 3),
+                fmt(row["p99_ms"], 3),
+                fmt(row["errors"]),
+                fmt(row["added_p50_ms"], 3),
+                fmt(row["x_nginx"]),
+                fmt(row["x_litellm"]),
+                fmt(row["x_portkey"]),
+                fmt(row["rss_mib"], 1),
             ]
         )
-    return _render(lines)
+    return render_table(lines)
 
 
 def slow_streams_table(rows: list[dict]) -> str:
@@ -88,25 +100,26 @@ def slow_streams_table(rows: list[dict]) -> str:
         lines.append(
             [
                 row["subject"],
-                _fmt(row["streams"]),
-                _fmt(row["ok"]),
-                _fmt(row["errors"]),
+                fmt(row["streams"]),
+                fmt(row["ok"]),
+                fmt(row["errors"]),
                 kinds,
-                _fmt(row["ttfb_p50_ms"]),
-                _fmt(row["ttfb_p99_ms"]),
-                _fmt(row["total_p99_ms"]),
-                _fmt(row["wall_seconds"]),
-                _fmt(row["rss_mib"], 1),
+                fmt(row["ttfb_p50_ms"]),
+                fmt(row["ttfb_p99_ms"]),
+                fmt(row["total_p99_ms"]),
+                fmt(row["wall_seconds"]),
+                fmt(row["rss_mib"], 1),
             ]
         )
-    return _render(lines)
+    return render_table(lines)
 
 
-def _render(lines: list[list[str]]) -> str:
+def render_table(lines: list[list[str]], label_columns: int = 2) -> str:
+    """A Markdown table (pasted into bench/README.md as is): label columns aligned left, then figures right."""
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     rendered = []
     for index, line in enumerate(lines):
-        cells = [cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(line)]
+        cells = [cell.ljust(widths[i]) if i < label_columns else cell.rjust(widths[i]) for i, cell in enumerate(line)]
         rendered.append("| " + " | ".join(cells) + " |")
         if index == 0:
             rendered.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")

@@ -3,13 +3,14 @@
 Starts a fake provider (nginx + njs, plus a slow SSE server) on the load core, then, one subject at a time on
 the proxy core: direct, nginx hop, this gateway, LiteLLM, Portkey. Prints the tables and writes JSON lines to
 bench/results/. Only 127.0.0.1 is ever loaded; every load run is bounded in time. See bench/README.md.
+
+`--ab REV` compares this checkout's gateway with the one at git revision REV instead, in alternating rounds
+(A = this checkout, B = REV): `make bench BENCH_ARGS="--ab HEAD~1"`.
 """
 
 import argparse
 import json
 import os
-import platform
-import resource
 import shutil
 import signal
 import subprocess
@@ -23,8 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script (`python bench/run.py`): make `bench` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench import canned, gateway_subject, peers, report, subjects, upstream
-from bench.procs import RssSampler, cpu_layout, free_port
+from bench import ab, canned, gateway_subject, peers, report, subjects, upstream
+from bench.procs import RssSampler, cpu_layout, free_port, raise_open_file_limit, tree_cpu_seconds
 from bench.subjects import SubjectUnavailable, Target
 from bench.system_tools import ensure_system_tools
 from bench.wrk_runner import run_wrk
@@ -40,37 +41,31 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 s per case, 1,000 slow streams kept")
-    parser.add_argument("--subjects", default=",".join(ALL_SUBJECTS), help="comma list of " + ",".join(ALL_SUBJECTS))
+    parser.add_argument(
+        "--subjects", default=None, help=f"comma list of {','.join(ALL_SUBJECTS)} (default: all; gateway with --ab)"
+    )
     parser.add_argument("--concurrency", default="1,64", help="comma list of wrk connection counts")
     parser.add_argument("--providers", default="anthropic,openai")
     parser.add_argument("--bodies", default=",".join(BODIES))
-    parser.add_argument("--slow-streams", type=int, default=1000, help="concurrent slow streams (0 to skip)")
+    parser.add_argument(
+        "--slow-streams", type=int, default=None, help="concurrent slow streams (default 1000, 0 with --ab; 0 skips)"
+    )
     parser.add_argument("--slow-hold-seconds", type=float, default=2.0)
     parser.add_argument("--no-install", action="store_true", help="never apt-get / pip / npm install anything")
     parser.add_argument("--skip-usage-queries", action="store_true")
     parser.add_argument("--usage-rows", type=int, default=1_000_000, help="usage records seeded for query timing")
     parser.add_argument("--keep-work-dir", action="store_true", help="keep configs, DBs and logs for inspection")
+    ab.add_arguments(parser)
     args = parser.parse_args()
+    if args.ab is None:
+        args.subjects = ",".join(ALL_SUBJECTS) if args.subjects is None else args.subjects
+        args.slow_streams = 1000 if args.slow_streams is None else args.slow_streams
+    else:
+        ab.apply_defaults(parser, args)
     if args.quick:
         args.duration = min(args.duration, 2.0)
         args.usage_rows = min(args.usage_rows, 100_000)
     return args
-
-
-def machine_info() -> dict:
-    model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
-
-
-def raise_open_file_limit() -> None:
-    """1,000 streams need ~2,000 sockets per process; children inherit the raised soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Bench:
@@ -85,6 +80,7 @@ class Bench:
         self.load_rows: list[dict] = []
         self.slow_rows: list[dict] = []
         self.records: list[dict] = []
+        self.extra_tables: list[str] = []  # printed after the load tables (the A/B tables)
         self.body_files: dict[tuple[str, str], Path] = {}
         self.load_at_start = os.getloadavg()
 
@@ -99,7 +95,7 @@ class Bench:
             self.body_files[key] = path
         return self.body_files[key]
 
-    def start_subject(self, name: str) -> tuple[Target, Callable[[Target], None] | None]:
+    def start_subject(self, name: str) -> tuple[Target, Callable[[Target], object] | None]:
         """The running target and, for the gateway, what to do after it stopped (count usage rows)."""
         peers_dir = BENCH_DIR / ".peers"
         if name == "direct":
@@ -110,7 +106,12 @@ class Bench:
             return subjects.plain_target("nginx", port, [hop]), None
         if name == "gateway":
             run = gateway_subject.start_gateway(self.proxy_core, self.upstream_port, self.work_dir, self.log_dir)
-            return run.target, lambda target: self.report_usage_rows(target, run.database_path)
+            return run.target, lambda target: self.report_usage_rows(
+                target,
+                run.database_path,
+                [r for r in self.load_rows if r["subject"] == target.name],
+                [r for r in self.slow_rows if r["subject"] == target.name],
+            )
         if self.args.no_install and not (peers_dir / name).exists() and not (peers_dir / f"{name}-venv").exists():
             raise SubjectUnavailable("not installed and --no-install given")
         if name == "litellm":
@@ -135,7 +136,7 @@ class Bench:
                 self.log(f"{name} probe failure (its cases still run, errors will show): {failure}")
             target.notes += [f"probe failure: {failure}" for failure in failures]
             self.records.append({"kind": "subject", "subject": name, "available": True, "notes": target.notes})
-            self.run_load_cases(target)
+            self.load_rows += self.run_load_cases(target)
             if self.args.slow_streams > 0:
                 self.run_slow_streams(target)
         finally:
@@ -143,7 +144,8 @@ class Bench:
         if after_stop is not None:
             after_stop(target)
 
-    def run_load_cases(self, target: Target) -> None:
+    def run_load_cases(self, target: Target) -> list[dict]:
+        """Warm-up, then every case of --providers x --bodies x --concurrency; returns the rows."""
         providers = [p for p in self.args.providers.split(",") if p]
         bodies = [b for b in self.args.bodies.split(",") if b]
         levels = [int(c) for c in self.args.concurrency.split(",") if c]
@@ -158,12 +160,15 @@ class Bench:
         )
         target.probe_requests += warm["requests"] - warm["errors_status"]
         self.settle(target)
-        for provider in providers:
-            for body_kind in bodies:
-                for concurrency in levels:
-                    self.run_one_case(target, provider, body_kind, concurrency)
+        return [
+            self.run_one_case(target, provider, body_kind, concurrency)
+            for provider in providers
+            for body_kind in bodies
+            for concurrency in levels
+        ]
 
-    def run_one_case(self, target: Target, provider: str, body_kind: str, concurrency: int) -> None:
+    def run_one_case(self, target: Target, provider: str, body_kind: str, concurrency: int) -> dict:
+        cpu_before = tree_cpu_seconds(target.root_pids())
         with RssSampler(target.root_pids()) as sampler:
             result = run_wrk(
                 target.urls[provider],
@@ -173,6 +178,9 @@ class Bench:
                 self.args.duration,
                 self.load_core,
             )
+        # Read before settling: the window is wrk's, whose in-flight requests at the start and at the cutoff
+        # roughly cancel out, so this is the CPU of the requests wrk counted.
+        cpu_seconds = tree_cpu_seconds(target.root_pids()) - cpu_before
         ok_requests = result["requests"] - result["errors_status"]
         measured = ok_requests > 0  # wrk's percentiles of zero replies are zeros, not latencies
         row = {
@@ -191,14 +199,19 @@ class Bench:
             "p90_ms": result["latency_p90_us"] / 1000 if measured else None,
             "p99_ms": result["latency_p99_us"] / 1000 if measured else None,
             "rss_mib": round(sampler.peak_mib, 1) if target.processes else None,
+            # CPU of the subject's process tree per completed request: steadier than req/s on a shared machine.
+            "cpu_us_per_call": round(cpu_seconds * 1e6 / result["requests"], 1)
+            if target.processes and result["requests"]
+            else None,
             "wrk": result,
         }
-        self.load_rows.append(row)
         self.settle(target)
         self.log(
             f"{target.name:8} {provider:9} {body_kind:9} c={concurrency:<3} {row['rps']:>9,.0f} req/s "
-            f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms errors {row['errors']}"
+            f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms errors {row['errors']} "
+            f"CPU {report.fmt(row['cpu_us_per_call'], 1)} us/call"
         )
+        return row
 
     def settle(self, target: Target) -> None:
         """Wait until the subject has drained the requests wrk abandoned when it stopped: a slow subject would
@@ -212,7 +225,7 @@ class Bench:
         if status == 200:
             target.probe_requests += 1
 
-    def run_slow_streams(self, target: Target) -> None:
+    def run_slow_streams(self, target: Target) -> dict | None:
         headers_file = self.work_dir / f"slow-headers-{target.name}.json"
         headers_file.write_text(json.dumps(target.headers["anthropic"]))
         timeout = self.args.slow_hold_seconds + 60
@@ -241,7 +254,7 @@ class Bench:
         line = next((x for x in completed.stdout.splitlines() if x.startswith("SLOW_JSON ")), None)
         if line is None:
             self.log(f"{target.name} slow streams: client failed: {completed.stderr.strip()[-600:]}")
-            return
+            return None
         result = json.loads(line.removeprefix("SLOW_JSON "))
         result.update(
             kind="slow_streams", subject=target.name, rss_mib=round(sampler.peak_mib, 1) if target.processes else None
@@ -252,13 +265,14 @@ class Bench:
             f"{target.name:8} {result['streams']} slow streams: ok {result['ok']} errors {result['errors']} "
             f"{result['error_kinds'] or ''} peak RSS {result['rss_mib']} MB"
         )
+        return result
 
-    def report_usage_rows(self, target: Target, database_path: Path) -> None:
-        rows = [r for r in self.load_rows if r["subject"] == target.name]
+    def report_usage_rows(self, target: Target, database_path: Path, rows: list[dict], slow_rows: list[dict]) -> dict:
+        """Compares the usage rows in the subject's database with the requests it completed (`rows`)."""
         sent_ok = target.probe_requests + sum(r["ok_requests"] for r in rows)
         # wrk stops with up to `concurrency` requests in flight; those may or may not have been recorded.
         # So may slow streams that failed. The warm-up run adds one more window of the largest concurrency.
-        slow_failures = sum(r["errors"] for r in self.slow_rows if r["subject"] == target.name)
+        slow_failures = sum(r["errors"] for r in slow_rows)
         in_flight_bound = sum(r["concurrency"] for r in rows) + self.args.concurrency_levels_max + slow_failures
         counted = gateway_subject.count_usage_rows(database_path)
         record = {
@@ -274,6 +288,7 @@ class Bench:
             f"usage rows: {record['rows']} in {record['table']} for {sent_ok} completed requests "
             f"(+ up to {in_flight_bound} cut off in flight when wrk stopped)"
         )
+        return record
 
     def run_usage_queries(self) -> None:
         try:
@@ -289,17 +304,22 @@ class Bench:
 
     def print_and_save(self) -> None:
         report.add_comparisons(self.load_rows)
-        print()
-        print(report.load_table(self.load_rows))
+        if self.load_rows:
+            print()
+            print(report.load_table(self.load_rows))
         if self.slow_rows:
             print()
             print(report.slow_streams_table(self.slow_rows))
+        for table in self.extra_tables:
+            print()
+            print(table)
         for record in self.records:
-            if record["kind"] == "subject" and not record["available"]:
-                print(f"\n{record['subject']}: not measured: {record['reason'][:300]}")
+            if record["kind"] in ("subject", "ab") and not record["available"]:
+                print(f"\n{record.get('subject', 'A/B')}: not measured: {record['reason'][:300]}")
             elif record["kind"] == "usage_rows":
+                where = f" round {record['ab_round']}" if "ab_round" in record else ""
                 print(
-                    f"\n{record['subject']} usage rows: {record['rows']} for {record['completed_requests']} "
+                    f"\n{record['subject']}{where} usage rows: {record['rows']} for {record['completed_requests']} "
                     f"completed requests (up to {record['in_flight_at_cutoff_max']} more were in flight at cutoff)"
                 )
         results_dir = BENCH_DIR / "results"
@@ -308,7 +328,7 @@ class Bench:
             {
                 "kind": "run",
                 "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "machine": machine_info(),
+                "machine": report.machine_info(),
                 "proxy_core": self.proxy_core,
                 "load_core": self.load_core,
                 "args": vars(self.args),
@@ -349,7 +369,11 @@ def main() -> int:
             bench.load_core, bench.upstream_port, bench.slow_port, work_dir, bench.log_dir
         )
         for name in [s for s in args.subjects.split(",") if s]:
+            if args.ab is not None and name == "gateway":
+                continue  # measured by the A/B rounds below, at both revisions
             bench.run_subject(name)
+        if args.ab is not None:
+            ab.run(bench)
         if not args.skip_usage_queries:
             bench.run_usage_queries()
         bench.print_and_save()
