@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -216,8 +217,8 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)  # e.g. "provider.update"
     target_type: str = Field(max_length=32)
     target_id: str = Field(default="", max_length=64)
-    before: dict | None = Field(default=None, sa_column=Column(JSON))
-    after: dict | None = Field(default=None, sa_column=Column(JSON))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class ConfigVersion(SQLModel, table=True):

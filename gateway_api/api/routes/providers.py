@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, status
@@ -112,7 +113,7 @@ def provider_public(session: Session, provider: Provider) -> ProviderPublic:
     )
 
 
-def _audit_view(session: Session, provider: Provider) -> dict:
+def _audit_view(session: Session, provider: Provider) -> dict[str, Any]:
     return provider_public(session, provider).model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
@@ -188,14 +189,14 @@ def delete_provider(
     """Delete a provider and its models (usage history stays)."""
     provider = get_or_404(session, Provider, provider_id, "provider")
     view = provider_public(session, provider)
-    session.exec(delete(Model).where(col(Model.provider_id) == provider.id))  # type: ignore[call-overload]
+    session.exec(delete(Model).where(col(Model.provider_id) == provider.id))
     session.delete(provider)
     record_event(session, admin, "provider.delete", "provider", provider_id, before=_audit_view_of(view))
     commit_config_change(session, services)
     return view
 
 
-def _audit_view_of(view: ProviderPublic) -> dict:
+def _audit_view_of(view: ProviderPublic) -> dict[str, Any]:
     return view.model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
