@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.models import Group, Role, User, UserGroup, utcnow
@@ -44,7 +44,7 @@ def set_user_groups(session: Session, user: User, group_names: Iterable[str]) ->
 
 def user_group_names(session: Session, user_id: int) -> list[str]:
     rows = session.exec(
-        select(Group.name).join(UserGroup, UserGroup.group_id == Group.id).where(UserGroup.user_id == user_id)  # type: ignore[arg-type]
+        select(Group.name).join(UserGroup, col(UserGroup.group_id) == col(Group.id)).where(UserGroup.user_id == user_id)
     )
     return sorted(rows)
 
