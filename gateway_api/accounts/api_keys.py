@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from gateway_api.db.config_version import bump_config_version
-from gateway_api.db.models import ApiKey, Scope, User, utcnow
+from gateway_api.db.models import ApiKey, Scope, User, saved_id, utcnow
 from gateway_api.security.keys import digest_key, new_api_key
 
 
@@ -23,7 +23,7 @@ def issue_key(
     """Create a key; returns the row and the secret, which exists nowhere else afterwards."""
     new = new_api_key(pepper)
     key = ApiKey(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=saved_id(user),
         name=name,
         prefix=new.prefix,
         digest=new.digest,

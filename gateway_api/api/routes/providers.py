@@ -15,7 +15,7 @@ from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict
-from gateway_api.db.models import Model, Provider, ProviderKind, utcnow
+from gateway_api.db.models import Model, Provider, ProviderKind, saved_id, utcnow
 from gateway_api.providers.admin_client import UpstreamProblem, list_upstream_models
 from gateway_api.providers.shipped_prices import apply_shipped_price
 from gateway_api.providers.spec import PROVIDERS
@@ -249,7 +249,7 @@ def import_models(provider_id: IdPath, admin: AdminUser, session: SessionDep, se
     )
     added = [name for name in found.names if name not in existing and 0 < len(name) <= 200]
     for name in added:
-        model = Model(provider_id=provider.id, name=name, display_name=name, active=False)  # type: ignore[arg-type]
+        model = Model(provider_id=saved_id(provider), name=name, display_name=name, active=False)
         apply_shipped_price(model)
         session.add(model)
     skipped = [name for name in found.names if name not in added]
