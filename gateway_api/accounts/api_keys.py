@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway_api.db.config_version import bump_config_version
-from gateway_api.db.models import ApiKey, Scope, User, utcnow
+from gateway_api.db.models import ApiKey, Scope, User, saved_id, utcnow
 from gateway_api.security.keys import digest_key, new_api_key
 
 
@@ -23,7 +23,7 @@ def issue_key(
     """Create a key; returns the row and the secret, which exists nowhere else afterwards."""
     new = new_api_key(pepper)
     key = ApiKey(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=saved_id(user),
         name=name,
         prefix=new.prefix,
         digest=new.digest,
@@ -43,7 +43,9 @@ def expiry_from_days(days: float | None) -> datetime | None:
 def find_valid_key(session: Session, pepper: bytes, secret: str) -> tuple[ApiKey, User] | None:
     """The key and its owner if the secret names a live key of an active user."""
     row = session.exec(
-        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.digest == digest_key(secret, pepper))  # type: ignore[arg-type]
+        select(ApiKey, User)
+        .join(User, col(User.id) == col(ApiKey.user_id))
+        .where(ApiKey.digest == digest_key(secret, pepper))
     ).first()
     if row is None:
         return None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway_api.db.config_version import bump_config_version
-from gateway_api.db.models import Group, Role, User, UserGroup, utcnow
+from gateway_api.db.models import Group, Role, User, UserGroup, saved_id, utcnow
 from gateway_api.security.passwords import hash_password
 
 
@@ -32,19 +32,19 @@ def ensure_groups(session: Session, names: Iterable[str]) -> list[Group]:
 
 
 def set_user_groups(session: Session, user: User, group_names: Iterable[str]) -> None:
-    wanted = {g.id for g in ensure_groups(session, group_names)}
+    wanted = {saved_id(g) for g in ensure_groups(session, group_names)}
     current = {ug.group_id: ug for ug in session.exec(select(UserGroup).where(UserGroup.user_id == user.id))}
     for group_id, link in current.items():
         if group_id not in wanted:
             session.delete(link)
     for group_id in wanted - current.keys():
-        session.add(UserGroup(user_id=user.id, group_id=group_id))  # type: ignore[arg-type]
+        session.add(UserGroup(user_id=saved_id(user), group_id=group_id))
     bump_config_version(session)
 
 
 def user_group_names(session: Session, user_id: int) -> list[str]:
     rows = session.exec(
-        select(Group.name).join(UserGroup, UserGroup.group_id == Group.id).where(UserGroup.user_id == user_id)  # type: ignore[arg-type]
+        select(Group.name).join(UserGroup, col(UserGroup.group_id) == col(Group.id)).where(UserGroup.user_id == user_id)
     )
     return sorted(rows)
 

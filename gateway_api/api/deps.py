@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
@@ -19,7 +19,7 @@ log = logging.getLogger("gateway.api")
 
 
 def get_services(request: Request) -> AppServices:
-    return request.app.state.services
+    return cast(AppServices, request.app.state.services)
 
 
 ServicesDep = Annotated[AppServices, Depends(get_services)]

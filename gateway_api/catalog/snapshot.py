@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway_api.accounts.access import any_pattern_matches, normalise_subject, subject_tokens
 from gateway_api.db.config_version import config_version, read_config_version
@@ -138,7 +138,7 @@ def load_snapshot(engine: Engine, cipher: CredentialCipher) -> Snapshot:
         version = config_version(session)
         groups_by_user: dict[int, list[str]] = {}
         for user_id, group_name in session.exec(
-            select(UserGroup.user_id, Group.name).join(Group, Group.id == UserGroup.group_id)  # type: ignore[arg-type]
+            select(UserGroup.user_id, Group.name).join(Group, col(Group.id) == col(UserGroup.group_id))
         ):
             groups_by_user.setdefault(user_id, []).append(group_name)
         users = {
@@ -162,8 +162,8 @@ def load_snapshot(engine: Engine, cipher: CredentialCipher) -> Snapshot:
             )
             for k in session.exec(
                 select(ApiKey).where(
-                    ApiKey.revoked_at.is_(None),  # type: ignore[union-attr]
-                    (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now),  # type: ignore[union-attr,operator]
+                    col(ApiKey.revoked_at).is_(None),
+                    (col(ApiKey.expires_at).is_(None)) | (col(ApiKey.expires_at) > now),
                 )
             )
             if k.id is not None

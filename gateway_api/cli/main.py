@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import select
+from sqlalchemy import Engine
+from sqlmodel import col, select
 
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
 from gateway_api.accounts.users import create_user, find_user, set_user_groups, user_group_names
@@ -42,7 +43,7 @@ def _settings(**overrides: object) -> Settings:
         raise _fail(str(exc)) from None
 
 
-def _database(settings: Settings):
+def _database(settings: Settings) -> Engine:
     engine = make_engine(settings.resolved_database_url)
     upgrade_database(engine)
     return engine
@@ -162,7 +163,7 @@ def keys_list(user: Annotated[str | None, typer.Option(help="Only this user's ke
     """List keys: id, name, prefix, owner, scopes, expiry, last used."""
     settings = _settings()
     with session_scope(_database(settings)) as session:
-        query = select(ApiKey, User).join(User, User.id == ApiKey.user_id).order_by(ApiKey.id)  # type: ignore[arg-type]
+        query = select(ApiKey, User).join(User, col(User.id) == col(ApiKey.user_id)).order_by(col(ApiKey.id))
         if user:
             query = query.where(User.email == user.strip().lower())
         rows = session.exec(query).all()

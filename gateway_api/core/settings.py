@@ -87,7 +87,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, turning validation errors into one clear line."""
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]  # field values, validated by pydantic
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "GATEWAY_" + str(first["loc"][0]).upper() if first["loc"] else "GATEWAY settings"

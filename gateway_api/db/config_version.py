@@ -7,7 +7,7 @@ transaction; each replica compares the number with its catalog snapshot's (poll,
 from __future__ import annotations
 
 from sqlalchemy import Engine, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway_api.db.models import ConfigVersion
 
@@ -27,8 +27,8 @@ def read_config_version(engine: Engine) -> int:
 def bump_config_version(session: Session) -> None:
     """Mark the catalog stale for every replica; call inside the transaction that made the change."""
     session.info[CATALOG_BUMPED] = True
-    updated = session.exec(  # type: ignore[call-overload]
-        update(ConfigVersion).where(ConfigVersion.name == "catalog").values(version=ConfigVersion.version + 1)
+    updated = session.exec(
+        update(ConfigVersion).where(col(ConfigVersion.name) == "catalog").values(version=col(ConfigVersion.version) + 1)
     )
     if updated.rowcount == 0:
         session.add(ConfigVersion(name="catalog", version=1))

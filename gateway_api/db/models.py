@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, Protocol, cast
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
@@ -14,6 +15,15 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _HasId(Protocol):
+    id: int | None
+
+
+def saved_id(row: _HasId) -> int:
+    """The id of a row that was loaded or flushed (SQLModel types it ``int | None``: a new row has none yet)."""
+    return cast(int, row.id)
 
 
 class Role(StrEnum):
@@ -221,8 +231,8 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)  # e.g. "provider.update"
     target_type: str = Field(max_length=32)
     target_id: str = Field(default="", max_length=64)
-    before: dict | None = Field(default=None, sa_column=Column(JSON))
-    after: dict | None = Field(default=None, sa_column=Column(JSON))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class UsageDeadLetter(SQLModel, table=True):

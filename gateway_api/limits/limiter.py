@@ -126,7 +126,7 @@ class Limiter:
         reads = [rule for rule in plan if rule.kind is not LimitKind.requests]
         rates = [rule for rule in plan if rule.kind is LimitKind.requests]
         read_specs = [(r.subject, self.windows[r.kind]) for r in reads]
-        rate_specs = [(r.subject, REQUEST_WINDOW) for r in rates]
+        rate_specs: list[tuple[str, Window]] = [(r.subject, REQUEST_WINDOW) for r in rates]
         readings, rate_readings, counted_in_redis = await self._read(read_specs, rate_specs, now)
         for rule, reading in zip([*reads, *rates], [*readings, *rate_readings], strict=True):
             used = sum(value for _, value in reading)
@@ -279,7 +279,10 @@ class Limiter:
 
     def _seed_increments(self, subject: str, row: SeedRow, now: float) -> list[Increment]:
         if row.input_bucket is not None:
-            found = [(LimitKind.input_tokens, row.input_tokens), (LimitKind.output_tokens, row.output_tokens)]
+            found: list[tuple[LimitKind, float]] = [
+                (LimitKind.input_tokens, row.input_tokens),
+                (LimitKind.output_tokens, row.output_tokens),
+            ]
             return [
                 Increment(subject, self.windows[kind], row.input_bucket, float(amount))
                 for kind, amount in found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import cast
 
 from gateway_api.core.settings import Settings
 
@@ -37,7 +38,7 @@ class LimitValues:
     monthly_budget_usd: float | None = None
 
     def get(self, kind: LimitKind) -> float | None:
-        return getattr(self, kind.value)
+        return cast("float | None", getattr(self, kind.value))
 
     def as_dict(self) -> dict[str, float | None]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -5,8 +5,10 @@ Read once per process at start (two aggregate queries), never per request.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import Engine, Integer, case, cast, func
 from sqlalchemy.sql.elements import ColumnElement
@@ -36,7 +38,7 @@ def load_seed(engine: Engine, token_window: RollingWindow, now: float) -> list[S
     with Session(engine) as session:
         bucket = _epoch_bucket(session, token_window.width)
         token_rows = session.exec(
-            select(
+            select(  # type: ignore[call-overload]  # SQLModel's select() is typed for at most four columns
                 UsageRecord.user_id,
                 UsageRecord.api_key_id,
                 bucket,
@@ -56,21 +58,23 @@ def load_seed(engine: Engine, token_window: RollingWindow, now: float) -> list[S
             .where(col(UsageRecord.created_at) >= month_start, col(UsageRecord.user_id).is_not(None))
             .group_by(col(UsageRecord.user_id), col(UsageRecord.api_key_id))
         ).all()
+    # Both queries skip records without a user, so user_id is never None.
     seed = [
-        SeedRow(user_id, key_id, int(b), input_tokens=int(i or 0), output_tokens=int(o or 0))
+        SeedRow(typing.cast(int, user_id), key_id, int(b), input_tokens=int(i or 0), output_tokens=int(o or 0))
         for user_id, key_id, b, i, o in token_rows
     ]
     seed += [
-        SeedRow(user_id, key_id, None, spend_today=float(d or 0), spend_this_month=float(m or 0))
+        SeedRow(typing.cast(int, user_id), key_id, None, spend_today=float(d or 0), spend_this_month=float(m or 0))
         for user_id, key_id, d, m in spend_rows
     ]
     return seed
 
 
-def _epoch_bucket(session: Session, width: int) -> ColumnElement[int]:
+def _epoch_bucket(session: Session, width: int) -> ColumnElement[int] | ColumnElement[float | Decimal]:
     """floor(epoch seconds of created_at / width), in the database's own dialect."""
     created = col(UsageRecord.created_at)
     bind = session.get_bind()
     if bind.dialect.name == "sqlite":
-        return cast(func.strftime("%s", created), Integer) / width  # integer division of non-negative ints
+        # A NUMERIC quotient (SQLAlchemy's / divides exactly); the caller floors it with int().
+        return cast(func.strftime("%s", created), Integer) / width
     return cast(func.floor(func.extract("epoch", created) / width), Integer)

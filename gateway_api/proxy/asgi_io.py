@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from gateway_api.server.asgi import Message, Receive, Scope
 
@@ -45,7 +45,7 @@ def declared_length(scope: Scope) -> int | None:
 def header_value(scope: Scope, wanted: bytes) -> str | None:
     for name, value in scope["headers"]:
         if name == wanted:
-            return value.decode("latin-1")
+            return cast(bytes, value).decode("latin-1")
     return None
 
 

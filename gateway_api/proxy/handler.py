@@ -16,7 +16,7 @@ from gateway_api.catalog.snapshot import ModelEntry, Snapshot
 from gateway_api.core.log_config import request_id_var
 from gateway_api.db.models import Outcome
 from gateway_api.providers.names import ProviderName
-from gateway_api.providers.spec import error_body, join_base_url
+from gateway_api.providers.spec import EndpointKind, error_body, join_base_url
 from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.proxy.asgi_io import (
@@ -34,7 +34,7 @@ from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.refusal import Refusal
 from gateway_api.proxy.request_model import read_request
-from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, EndpointKind, resolve, split_target
+from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, resolve, split_target
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
 from gateway_api.services import AppServices

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from passlib.context import CryptContext
 
 # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): passlib's default (100 MiB, 8 lanes) takes so much of a
@@ -20,7 +22,7 @@ _DUMMY_HASH = _context.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
-    return _context.hash(password)
+    return cast(str, _context.hash(password))
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
@@ -28,6 +30,6 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         _context.verify(password, _DUMMY_HASH)
         return False
     try:
-        return _context.verify(password, password_hash)
+        return cast(bool, _context.verify(password, password_hash))
     except (ValueError, TypeError):
         return False

@@ -70,5 +70,6 @@ class WriteCombiningTransport:
 class CombinedWritesHttpProtocol(HttpToolsProtocol):
     """`gateway serve`'s HTTP protocol: uvicorn's httptools implementation over a WriteCombiningTransport."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(WriteCombiningTransport(transport, self.loop))  # type: ignore[arg-type]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows it too
+        # Not a Transport subclass on purpose: Transport's own methods would bypass the pass-through __getattr__.
+        super().connection_made(WriteCombiningTransport(transport, self.loop))  # type: ignore[arg-type]  # duck-typed

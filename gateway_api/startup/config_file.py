@@ -20,7 +20,7 @@ from gateway_api.accounts.access import validate_policy
 from gateway_api.accounts.users import create_user, ensure_groups, find_user, set_password, set_user_groups
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
-from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, Role, utcnow
+from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, Role, saved_id, utcnow
 from gateway_api.providers.pricing import default_price
 from gateway_api.providers.spec import PROVIDERS
 from gateway_api.security.crypto import CredentialCipher, last4
@@ -175,12 +175,12 @@ def _apply_provider(session: Session, spec: ProviderSpec, cipher: CredentialCiph
     for model_spec in spec.models:
         model = session.exec(select(Model).where(Model.name == model_spec.name)).first()
         if model is None:
-            model = Model(name=model_spec.name, provider_id=provider.id)  # type: ignore[arg-type]
+            model = Model(name=model_spec.name, provider_id=saved_id(provider))
             shipped = default_price(model_spec.name)
             if shipped is not None:
                 model.price_input, model.price_output = shipped.input, shipped.output
                 model.price_cache_read, model.price_cache_write = shipped.cache_read, shipped.cache_write
-        model.provider_id = provider.id  # type: ignore[assignment]
+        model.provider_id = saved_id(provider)
         model.display_name = model_spec.display_name or model.display_name or model_spec.name
         model.active = model_spec.active
         if model_spec.price is not None:

@@ -13,10 +13,11 @@ from enum import Enum
 from typing import Any, Literal
 
 from sqlalchemy import BigInteger, ColumnElement, DateTime, String, case, cast, func, literal, or_, type_coerce
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from gateway_api.db.models import UsageDaily, UsageHourly, UsageModelDaily, UsageModelHourly, UsageRecord
-from gateway_api.usage.filters import NO_ID, UsageFilter, UsageTable, time_column
+from gateway_api.usage.filters import NO_ID, UsageFilter, UsageTable, per_key, time_column
 from gateway_api.usage.spans import Span, plan_spans
 
 Bucket = Literal["hour", "day"]
@@ -74,13 +75,13 @@ def grouped_sums(
     fields: Sequence[SumField],
     dimensions: Sequence[Dimension] = (),
     bucket: Bucket | None = None,
-) -> dict[tuple, list[Any]]:
+) -> dict[tuple[Any, ...], list[Any]]:
     """{(bucket start if bucketed, *dimension values): [sum of each field]} for the groups with records.
 
     A missing user or key is None, as in the records. Groups can number tens of thousands (hours x keys), so
     the loop below is kept lean: bucket values are parsed once each, ids mapped only when a 0 is present.
     """
-    groups: dict[tuple, list[Any]] = {}
+    groups: dict[tuple[Any, ...], list[Any]] = {}
     converters = [float if f == "cost_usd" else int for f in fields]
     moments: dict[Any, datetime] = {}
     tables = _tables(usage_filter, dimensions)
@@ -118,11 +119,11 @@ def _dimension_columns(table: UsageTable, dimensions: Sequence[Dimension]) -> tu
     """
     columns = [col(getattr(table, DIMENSION_COLUMNS[d])) for d in dimensions]
     if table is not UsageRecord and tuple(dimensions) == ("key",):
-        return 1, [col(table.user_id), *columns]  # type: ignore[union-attr]
+        return 1, [col(per_key(table).user_id), *columns]
     return 0, columns
 
 
-def _without_no_id(key: tuple, bucketed: bool, dimensions: Sequence[Dimension]) -> tuple:
+def _without_no_id(key: tuple[Any, ...], bucketed: bool, dimensions: Sequence[Dimension]) -> tuple[Any, ...]:
     values = list(key)
     for position, dimension in enumerate(dimensions, start=1 if bucketed else 0):
         if dimension in ("user", "key") and values[position] == NO_ID:
@@ -143,14 +144,14 @@ def folded_series(
     dimension: Dimension,
     bucket: Bucket,
     kept: Collection[Any],
-) -> dict[tuple, list[Any]]:
+) -> dict[tuple[Any, ...], list[Any]]:
     """Like grouped_sums by (bucket, dimension), with every value outside `kept` summed under Fold.OTHER.
 
     The folding happens in SQL, so a chart of the 10 largest of 600 keys over 168 hours returns ~1,800 groups to
     Python instead of ~100,000. It folds the per-(bucket, value) sums of an inner query grouped in the rollups'
     stored order, which SQLite streams; folding the rows directly would make it sort every row.
     """
-    groups: dict[tuple, list[Any]] = {}
+    groups: dict[tuple[Any, ...], list[Any]] = {}
     converters = [float if f == "cost_usd" else int for f in fields]
     moments: dict[Any, datetime] = {}
     tables = _tables(usage_filter, (dimension,))
@@ -187,14 +188,16 @@ def folded_series(
     return groups
 
 
-def _row_value(table: UsageTable, field: SumField) -> ColumnElement[Any]:
+def _row_value(table: UsageTable, field: SumField) -> ColumnElement[Any] | Mapped[Any]:
     """What one row adds to `field`: a record counts one request."""
     if table is UsageRecord and field == "requests":
         return literal(1)
     return col(getattr(table, field))
 
 
-def distinct_values(session: Session, usage_filter: UsageFilter, dimensions: Sequence[Dimension]) -> Iterator[tuple]:
+def distinct_values(
+    session: Session, usage_filter: UsageFilter, dimensions: Sequence[Dimension]
+) -> Iterator[tuple[Any, ...]]:
     """Every combination of the dimensions present in the filter's records (repeats possible across spans)."""
     tables = _tables(usage_filter, dimensions)
     for span in _spans(usage_filter, None):

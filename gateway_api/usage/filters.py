@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from gateway_api.db.models import Outcome, UsageDaily, UsageHourly, UsageModelDaily, UsageModelHourly, UsageRecord
 
 UsageTable = type[UsageRecord | UsageHourly | UsageDaily | UsageModelHourly | UsageModelDaily]
+RollupTable = type[UsageHourly | UsageDaily | UsageModelHourly | UsageModelDaily]
+PerKeyTable = type[UsageRecord | UsageHourly | UsageDaily]
 # The rollups count a record without user or key under this id (ids start at 1).
 NO_ID = 0
 
 
-def time_column(table: UsageTable) -> Any:
-    return col(UsageRecord.created_at) if table is UsageRecord else col(table.bucket_start)  # type: ignore[union-attr]
+def per_key(table: UsageTable) -> PerKeyTable:
+    """`table` as one with user and key columns: the per-model rollups are read only when no user or key is
+    filtered or grouped on (aggregate._tables)."""
+    return cast(PerKeyTable, table)
+
+
+def time_column(table: UsageTable) -> Mapped[datetime]:
+    return col(UsageRecord.created_at) if table is UsageRecord else col(cast(RollupTable, table).bucket_start)
 
 
 @dataclass(frozen=True)
@@ -47,12 +56,12 @@ class UsageFilter:
         if self.user_ids:
             # In a rollup NO_ID stands for "no user": a filter naming id 0 must not match it (nor does it raw).
             wanted = [i for i in self.user_ids if i != NO_ID] if rollup else list(self.user_ids)
-            conditions.append(col(table.user_id).in_(wanted))
+            conditions.append(col(per_key(table).user_id).in_(wanted))
         if self.models:
             conditions.append(col(table.model).in_(self.models))
         if self.api_key_ids:
             wanted = [i for i in self.api_key_ids if i != NO_ID] if rollup else list(self.api_key_ids)
-            conditions.append(col(table.api_key_id).in_(wanted))
+            conditions.append(col(per_key(table).api_key_id).in_(wanted))
         if self.provider:
             conditions.append(col(table.provider) == self.provider)
         if self.outcome is not None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from gateway_api.db.models import ApiKey, UsageRecord, User
 from gateway_api.usage.aggregate import (
@@ -65,7 +65,10 @@ TOTAL_FIELDS: tuple[SumField, ...] = (
 
 
 def _totals(values: Sequence[Any]) -> Totals:
-    return Totals(*(int(v) for v in values[:6]), cost_usd=round(float(values[6]), 10))
+    requests, input_tokens, output_tokens, cache_read, cache_write, reasoning = (int(v) for v in values[:6])
+    return Totals(
+        requests, input_tokens, output_tokens, cache_read, cache_write, reasoning, cost_usd=round(float(values[6]), 10)
+    )
 
 
 def summary(session: Session, usage_filter: UsageFilter) -> Totals:
@@ -81,7 +84,7 @@ class RecordRow:
     api_key_prefix: str | None
 
 
-def _records_query(usage_filter: UsageFilter) -> Select:
+def _records_query(usage_filter: UsageFilter) -> Select[UsageRecord, str, str, str]:
     return (
         select(UsageRecord, User.email, ApiKey.name, ApiKey.prefix)
         .outerjoin(User, col(User.id) == col(UsageRecord.user_id))
@@ -191,7 +194,7 @@ def _series_sums(
     bucket: Bucket,
     group_by: GroupBy,
     max_series: int,
-) -> dict[tuple, list[Any]]:
+) -> dict[tuple[Any, ...], list[Any]]:
     """Sums per (bucket, dimension value), the values beyond the largest `max_series` possibly pre-folded.
 
     Models are few, and days of users some thousands of groups: one grouped query. Keys, and hours of users,
@@ -302,9 +305,10 @@ def filter_options(session: Session, usage_filter: UsageFilter) -> FilterOptions
         if key_ids
         else []
     )
+    # SQLModel types the ids int | None (a new row has none); ids read back from the tables are set.
     return FilterOptions(
-        users=[(int(i), e) for i, e in users],
+        users=[(cast(int, i), e) for i, e in users],
         models=sorted({model for _, _, model, _ in present}),
-        api_keys=[(int(i), n, p, e) for i, n, p, e in keys],
+        api_keys=[(cast(int, i), n, p, e) for i, n, p, e in keys],
         providers=sorted({provider for _, _, _, provider in present}),
     )

@@ -12,6 +12,7 @@ from collections import deque
 from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, update
+from sqlmodel import col
 
 from gateway_api.db.models import ApiKey
 from gateway_api.usage.rows import UsageRow
@@ -23,7 +24,7 @@ MAX_BATCH = 1000
 # While the database is away, retries back off up to this (seconds), so an outage is not a storm of attempts
 # and log lines; rows written after it returns are delayed by at most this much.
 MAX_RETRY_DELAY = 2.0
-LAST_USED = update(ApiKey).where(ApiKey.id == bindparam("key_id")).values(last_used_at=bindparam("used_at"))
+LAST_USED = update(ApiKey).where(col(ApiKey.id) == bindparam("key_id")).values(last_used_at=bindparam("used_at"))
 
 
 class UsageRecorder:

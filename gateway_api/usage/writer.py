@@ -19,12 +19,19 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import Insert
+from sqlmodel import SQLModel
 
 from gateway_api.db.models import UsageDaily, UsageHourly, UsageModelDaily, UsageModelHourly, UsageRecord
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.tokens import TOKEN_FIELDS
 
-RECORDS: Table = UsageRecord.__table__  # type: ignore[attr-defined]
+
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel sets it but does not declare it
+    return table
+
+
+RECORDS = _table(UsageRecord)
 KEY_COLUMNS = ("bucket_start", "user_id", "api_key_id", "provider", "model", "outcome")
 MODEL_KEY_COLUMNS = ("bucket_start", "provider", "model", "outcome")
 SUM_COLUMNS = (*TOKEN_FIELDS, "cost_usd")
@@ -32,12 +39,13 @@ _read_sums = itemgetter(*SUM_COLUMNS)
 # Every rollup with its key, in a fixed order, so concurrent writers lock shared rollup rows in one order (no
 # deadlock); the groups of _rollups() come in the same order.
 ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
-    (UsageHourly.__table__, KEY_COLUMNS),  # type: ignore[attr-defined]
-    (UsageDaily.__table__, KEY_COLUMNS),  # type: ignore[attr-defined]
-    (UsageModelHourly.__table__, MODEL_KEY_COLUMNS),  # type: ignore[attr-defined]
-    (UsageModelDaily.__table__, MODEL_KEY_COLUMNS),  # type: ignore[attr-defined]
+    (_table(UsageHourly), KEY_COLUMNS),
+    (_table(UsageDaily), KEY_COLUMNS),
+    (_table(UsageModelHourly), MODEL_KEY_COLUMNS),
+    (_table(UsageModelDaily), MODEL_KEY_COLUMNS),
 )
-UPSERTS: dict[str, Callable[[Table], Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+DialectInsert = sqlite.Insert | postgresql.Insert
+UPSERTS: dict[str, Callable[[Table], DialectInsert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 # The record columns with a Python-side default (ColumnDefault), filled in for rows that omit them.
 DEFAULTS: dict[str, Any] = {column.name: column.default for column in RECORDS.columns if column.default is not None}
 # A UsageRow's fields around its tokens, in the order column_values() lists the record's columns.
@@ -152,8 +160,8 @@ def _columns(table: Table, keys: tuple[str, ...]) -> tuple[str, ...]:
     return columns
 
 
-def _upsert(dialect_insert: Callable[[Table], Insert], table: Table, keys: tuple[str, ...]) -> Insert:
-    statement: Any = dialect_insert(table)
+def _upsert(dialect_insert: Callable[[Table], DialectInsert], table: Table, keys: tuple[str, ...]) -> Insert:
+    statement = dialect_insert(table)
     added = {name: table.c[name] + statement.excluded[name] for name in ("requests", *SUM_COLUMNS)}
     return statement.on_conflict_do_update(index_elements=list(keys), set_=added)
 

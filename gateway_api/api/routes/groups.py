@@ -116,7 +116,7 @@ def delete_group(group_id: IdPath, admin: AdminUser, session: SessionDep, servic
         names = ", ".join(sorted(p.name for p in users_of))
         raise conflict(f'group "{group.name}" is used by policies: {names}; remove it from them first')
     view = _public(session, group)
-    session.exec(delete(UserGroup).where(col(UserGroup.group_id) == group.id))  # type: ignore[call-overload]
+    session.exec(delete(UserGroup).where(col(UserGroup.group_id) == group.id))
     session.delete(group)
     record_event(session, admin, "group.delete", "group", group_id, before={"name": view.name, "members": view.members})
     commit_config_change(session, services)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
@@ -88,7 +88,7 @@ def key_public(key: ApiKey, owner_email: str) -> KeyPublic:
     )
 
 
-def _audit_view(key: ApiKey, owner_email: str) -> dict:
+def _audit_view(key: ApiKey, owner_email: str) -> dict[str, Any]:
     return key_public(key, owner_email).model_dump(
         mode="json", include={"user_email", "name", "prefix", "scopes", "expires_at", "revoked_at"}
     )

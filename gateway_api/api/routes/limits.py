@@ -6,7 +6,7 @@ Overrides are stored in `UsageLimit`; a change bumps the catalog version, so eve
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -118,7 +118,12 @@ def _public(
     )
 
 
-def _save(session: Session, row: UsageLimit | None, body: LimitsBody, **owner: int) -> None:
+class _Owner(TypedDict, total=False):
+    user_id: int
+    api_key_id: int
+
+
+def _save(session: Session, row: UsageLimit | None, body: LimitsBody, **owner: Unpack[_Owner]) -> None:
     if body.values().empty:
         if row is not None:
             session.delete(row)

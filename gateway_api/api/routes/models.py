@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
@@ -74,7 +74,7 @@ def model_public(model: Model, provider: Provider) -> ModelPublic:
     )
 
 
-def _audit_view(model: Model) -> dict:
+def _audit_view(model: Model) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
@@ -67,7 +67,7 @@ def _public(policy: Policy) -> PolicyPublic:
     return PolicyPublic.model_validate(policy, from_attributes=True)
 
 
-def _audit_view(policy: Policy) -> dict:
+def _audit_view(policy: Policy) -> dict[str, Any]:
     return {"name": policy.name, "subjects": list(policy.subjects), "models": list(policy.models)}
 
 

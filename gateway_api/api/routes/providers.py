@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, status
@@ -14,7 +15,7 @@ from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict
-from gateway_api.db.models import Model, Provider, ProviderKind, utcnow
+from gateway_api.db.models import Model, Provider, ProviderKind, saved_id, utcnow
 from gateway_api.providers.admin_client import UpstreamProblem, list_upstream_models
 from gateway_api.providers.shipped_prices import apply_shipped_price
 from gateway_api.providers.spec import PROVIDERS
@@ -112,7 +113,7 @@ def provider_public(session: Session, provider: Provider) -> ProviderPublic:
     )
 
 
-def _audit_view(session: Session, provider: Provider) -> dict:
+def _audit_view(session: Session, provider: Provider) -> dict[str, Any]:
     return provider_public(session, provider).model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
@@ -188,14 +189,14 @@ def delete_provider(
     """Delete a provider and its models (usage history stays)."""
     provider = get_or_404(session, Provider, provider_id, "provider")
     view = provider_public(session, provider)
-    session.exec(delete(Model).where(col(Model.provider_id) == provider.id))  # type: ignore[call-overload]
+    session.exec(delete(Model).where(col(Model.provider_id) == provider.id))
     session.delete(provider)
     record_event(session, admin, "provider.delete", "provider", provider_id, before=_audit_view_of(view))
     commit_config_change(session, services)
     return view
 
 
-def _audit_view_of(view: ProviderPublic) -> dict:
+def _audit_view_of(view: ProviderPublic) -> dict[str, Any]:
     return view.model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
@@ -248,7 +249,7 @@ def import_models(provider_id: IdPath, admin: AdminUser, session: SessionDep, se
     )
     added = [name for name in found.names if name not in existing and 0 < len(name) <= 200]
     for name in added:
-        model = Model(provider_id=provider.id, name=name, display_name=name, active=False)  # type: ignore[arg-type]
+        model = Model(provider_id=saved_id(provider), name=name, display_name=name, active=False)
         apply_shipped_price(model)
         session.add(model)
     skipped = [name for name in found.names if name not in added]

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from gateway_api.api.crud import MAX_ID
@@ -56,14 +57,19 @@ def usage_filter(
         start_at = (end_at or datetime.now(UTC)) - DEFAULT_RANGE
     if end_at is not None and end_at <= start_at:
         raise field_error("end", "must be after start", where="query")
-    lists = {"user_ids": user_ids or [], "models": models or [], "api_key_ids": api_key_ids or []}
+    user_id_list, model_list, key_id_list = user_ids or [], models or [], api_key_ids or []
+    lists: dict[str, list[int] | list[str]] = {
+        "user_ids": user_id_list,
+        "models": model_list,
+        "api_key_ids": key_id_list,
+    }
     for name, values in lists.items():
         if len(values) > MAX_LIST_FILTER:
             raise field_error(name, f"at most {MAX_LIST_FILTER} values", where="query")
-    for name in ("user_ids", "api_key_ids"):
-        if any(not 1 <= v <= MAX_ID for v in lists[name]):
+    for name, ids in (("user_ids", user_id_list), ("api_key_ids", key_id_list)):
+        if any(not 1 <= v <= MAX_ID for v in ids):
             raise field_error(name, "ids are positive integers", where="query")
-    wanted_users = tuple(dict.fromkeys(lists["user_ids"]))
+    wanted_users = tuple(dict.fromkeys(user_id_list))
     if user.role != Role.admin:
         if any(uid != user.id for uid in wanted_users):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "you can only see your own usage")
@@ -72,8 +78,8 @@ def usage_filter(
         start=start_at,
         end=end_at,
         user_ids=wanted_users,
-        models=tuple(dict.fromkeys(lists["models"])),
-        api_key_ids=tuple(dict.fromkeys(lists["api_key_ids"])),
+        models=tuple(dict.fromkeys(model_list)),
+        api_key_ids=tuple(dict.fromkeys(key_id_list)),
         provider=provider or None,
         outcome=outcome,
     )
@@ -256,9 +262,9 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _csv_lines(services_engine: object, usage: UsageFilter) -> Iterator[str]:
+def _csv_lines(services_engine: Engine, usage: UsageFilter) -> Iterator[str]:
     # Its own session: the request's session may be closed while the response is still streaming.
-    with Session(services_engine) as session:  # type: ignore[arg-type]
+    with Session(services_engine) as session:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
@@ -70,7 +70,7 @@ def user_public(session: Session, user: User) -> UserPublic:
     )
 
 
-def _audit_view(session: Session, user: User) -> dict:
+def _audit_view(session: Session, user: User) -> dict[str, Any]:
     return user_public(session, user).model_dump(mode="json", exclude={"created_at", "updated_at", "id"})
 
 

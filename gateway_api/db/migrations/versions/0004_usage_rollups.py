@@ -23,7 +23,7 @@ must create them again; tests/db/test_usage_rollups.py fails if they are missing
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0004"
