@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.copy_button import copy_button
 from gateway_ui.components.form_field import form_field
@@ -14,7 +15,6 @@ from gateway_ui.state.auth import AuthState
 from gateway_ui.state.keys import EXPIRY_CHOICES, KeyRow, KeysState
 from gateway_ui.state.limits import LimitsState
 
-ROUTE = "/llm-gateway/keys"
 STATUS_COLORS = {"active": "green", "expired": "amber", "revoked": "gray"}
 UNNAMED = "Unnamed key"
 
@@ -261,7 +261,7 @@ def _key_list() -> rx.Component:
     )
 
 
-@gateway_page(route=ROUTE, title="API Keys", on_load=[KeysState.load])
+@gateway_page(route=routes.KEYS, title="API Keys", on_load=[KeysState.load])
 def keys_page() -> rx.Component:
     return rx.vstack(
         rx.text(

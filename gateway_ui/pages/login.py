@@ -2,7 +2,8 @@
 
 import reflex as rx
 
-from gateway_ui.state.auth import LOGIN_ROUTE, AuthState
+from gateway_ui import routes
+from gateway_ui.state.auth import AuthState
 
 
 def _label(text: str, input_id: str) -> rx.Component:
@@ -69,7 +70,7 @@ def _login_form() -> rx.Component:
     )
 
 
-@rx.page(route=LOGIN_ROUTE, title="Sign in - LLM Gateway", on_load=AuthState.redirect_if_signed_in)
+@rx.page(route=routes.LOGIN, title="Sign in - LLM Gateway", on_load=AuthState.redirect_if_signed_in)
 def login_page() -> rx.Component:
     return rx.center(
         rx.card(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.admin_only import admin_only_notice
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.provider_dialogs import provider_dialogs
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.providers import PROVIDERS_ROUTE, ModelRow, ProviderCard, ProvidersState
+from gateway_ui.state.providers import ModelRow, ProviderCard, ProvidersState
 
 
 def _labelled(label: str, *content: rx.Component) -> rx.Component:
@@ -269,6 +270,6 @@ def _content() -> rx.Component:
     )
 
 
-@gateway_page(route=PROVIDERS_ROUTE, title="Model Providers", on_load=[ProvidersState.load])
+@gateway_page(route=routes.PROVIDERS, title="Model Providers", on_load=[ProvidersState.load])
 def providers_page() -> rx.Component:
     return rx.cond(AuthState.is_admin, _content(), admin_only_notice())

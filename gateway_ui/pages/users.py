@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.form_field import form_field
 from gateway_ui.components.layout import gateway_page
@@ -12,8 +13,6 @@ from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.limits import LimitsState
 from gateway_ui.state.users import ROLES, GroupRow, UserRow, UsersState
-
-ROUTE = "/llm-gateway/users"
 
 
 def _field_error(field: str) -> rx.Var[str]:
@@ -390,7 +389,7 @@ def _not_authorised() -> rx.Component:
     )
 
 
-@gateway_page(route=ROUTE, title="Users & Groups", on_load=[UsersState.load])
+@gateway_page(route=routes.USERS, title="Users & Groups", on_load=[UsersState.load])
 def users_page() -> rx.Component:
     return rx.cond(
         AuthState.is_admin & ~UsersState.forbidden,

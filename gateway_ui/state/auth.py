@@ -6,18 +6,16 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from gateway_ui import api_client
+from gateway_ui import api_client, routes
 
-LOGIN_ROUTE = "/login"
-HOME_ROUTE = "/"
 TOKEN_STORAGE_KEY = "gateway_ui_token"
 
 
 def safe_next_path(candidate: str) -> str:
     """Only follow redirects to our own pages, never to another site (`//evil.example`)."""
-    if candidate.startswith("/") and not candidate.startswith("//") and candidate != LOGIN_ROUTE:
+    if candidate.startswith("/") and not candidate.startswith("//") and candidate != routes.LOGIN:
         return candidate
-    return HOME_ROUTE
+    return routes.HOME
 
 
 class AuthState(rx.State):
@@ -44,10 +42,10 @@ class AuthState(rx.State):
     @rx.event
     async def require_login(self):
         """Page guard: no token, or one the API no longer accepts, sends the browser to the login page."""
-        requested = self.router.url.path or HOME_ROUTE
+        requested = self.router.url.path or routes.HOME
         if self.router.url.query:
             requested = f"{requested}?{self.router.url.query}"
-        login_redirect = rx.redirect(f"{LOGIN_ROUTE}?next={quote(requested, safe='')}", replace=True)
+        login_redirect = rx.redirect(f"{routes.LOGIN}?next={quote(requested, safe='')}", replace=True)
         if not self.token:
             self._forget_session()
             return login_redirect
@@ -76,7 +74,7 @@ class AuthState(rx.State):
         return rx.redirect(self._next_path(), replace=True)
 
     def _next_path(self) -> str:
-        return safe_next_path(self.router.url.query_parameters.get("next", HOME_ROUTE))
+        return safe_next_path(self.router.url.query_parameters.get("next", routes.HOME))
 
     @rx.event
     async def submit_login(self, form_data: dict[str, str]):
@@ -107,4 +105,4 @@ class AuthState(rx.State):
                 # An already expired or revoked token is the outcome we wanted anyway.
                 if not exc.is_unauthorized:
                     yield rx.toast.error(f"Signed out here, but the server could not revoke the session: {exc.message}")
-        yield rx.redirect(LOGIN_ROUTE, replace=True)
+        yield rx.redirect(routes.LOGIN, replace=True)

@@ -12,7 +12,6 @@ from gateway_ui import api_client
 from gateway_ui.state.api_session import failure_event, session_token
 from gateway_ui.state.auth import AuthState
 
-POLICIES_ROUTE = "/llm-gateway/policies"
 EVERYONE = "*"
 NO_MATCH_TEXT = "No current matches - applies to future models"
 

@@ -12,7 +12,6 @@ from gateway_ui import api_client
 from gateway_ui.state.api_session import failure_event, session_token
 from gateway_ui.state.auth import AuthState
 
-PROVIDERS_ROUTE = "/llm-gateway/providers"
 PRICE_FIELDS = ("price_input", "price_output", "price_cache_read", "price_cache_write")
 UNKNOWN_PRICE = "-"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import reflex as rx
 
-from gateway_ui import api_client
+from gateway_ui import api_client, routes
 from gateway_ui.state import usage_filters as filters
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.usage_view import (
@@ -28,9 +28,7 @@ from gateway_ui.state.usage_view import (
     visible_cards,
 )
 
-__all__ = ["TOKEN_TYPE_COLORS", "USAGE_ROUTE", "BreakdownCard", "UsageState"]
-
-USAGE_ROUTE = "/llm-gateway/usage"
+__all__ = ["TOKEN_TYPE_COLORS", "BreakdownCard", "UsageState"]
 
 
 class UsageState(rx.State):
@@ -131,7 +129,7 @@ class UsageState(rx.State):
     def _url_update(self) -> rx.event.EventSpec:
         """Put the view in the address bar without a navigation (a reload or shared link restores it)."""
         query = filters.query_from_view(self._view())
-        target = USAGE_ROUTE + (f"?{query}" if query else "")
+        target = routes.USAGE + (f"?{query}" if query else "")
         return rx.call_script(f"window.history.replaceState(window.history.state, '', {json.dumps(target)})")
 
     # -- loading ------------------------------------------------------------------------------------
