@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway_api.app import create_app
 from gateway_api.server.front import GatewayFront
 from gateway_ui import pages  # noqa: F401  (importing registers the pages)
+from gateway_ui.api_connection import API
 
 API_PATH_PREFIX = "/api/"
 # Operations endpoints live at the root of the gateway app; a load balancer probes them on this server too.
@@ -60,3 +61,4 @@ gateway_api = create_app()
 
 app = rx.App(api_transformer=gateway_api_first(GatewayFront(gateway_api, gateway_api.state.proxy)))
 app.register_lifespan_task(gateway_lifespan(gateway_api))
+app.register_lifespan_task(API.closed_at_shutdown)
