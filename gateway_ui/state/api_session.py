@@ -23,12 +23,6 @@ async def session_api(state: rx.State) -> UserApi:
     return API.as_user(auth.token)
 
 
-async def session_token(state: rx.State) -> str:
-    """The browser session's API token (kept by AuthState in local storage)."""
-    auth = await state.get_state(AuthState)
-    return auth.token
-
-
 def failure_event(exc: ApiError, action: str) -> EventSpec | EventHandler:
     """A toast naming what failed and the API's reason; an expired session goes back through the login guard."""
     if exc.is_unauthorized:

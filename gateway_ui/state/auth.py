@@ -1,12 +1,16 @@
-"""Session state: the API token kept in browser local storage, the signed-in user, login and logout."""
+"""Session state: the API token kept in browser local storage, the signed-in user, the page guard and sign-out."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.event import EventSpec
 
-from gateway_ui import api_client, routes
+from gateway_ui import routes
+from gateway_ui.api import ApiError
+from gateway_ui.api_connection import API
 
 TOKEN_STORAGE_KEY = "gateway_ui_token"
 
@@ -23,8 +27,6 @@ class AuthState(rx.State):
     token: str = rx.LocalStorage("", name=TOKEN_STORAGE_KEY, sync=True)
     user_email: str = ""
     user_role: str = ""
-    login_error: str = ""
-    login_in_progress: bool = False
 
     @rx.var
     def is_admin(self) -> bool:
@@ -40,7 +42,7 @@ class AuthState(rx.State):
         self.user_role = ""
 
     @rx.event
-    async def require_login(self):
+    async def require_login(self) -> EventSpec | None:
         """Page guard: no token, or one the API no longer accepts, sends the browser to the login page."""
         requested = self.router.url.path or routes.HOME
         if self.router.url.query:
@@ -50,8 +52,8 @@ class AuthState(rx.State):
             self._forget_session()
             return login_redirect
         try:
-            user = await api_client.current_user(self.token)
-        except api_client.ApiError as exc:
+            user = await API.as_user(self.token).current_user()
+        except ApiError as exc:
             if exc.is_unauthorized:
                 self._forget_session()
                 return login_redirect
@@ -61,47 +63,13 @@ class AuthState(rx.State):
         return None
 
     @rx.event
-    async def redirect_if_signed_in(self):
-        """Login page on_load: a still-valid session skips the form."""
-        self.login_error = ""
-        if not self.token:
-            return None
-        try:
-            await api_client.current_user(self.token)
-        except api_client.ApiError:
-            self._forget_session()
-            return None
-        return rx.redirect(self._next_path(), replace=True)
-
-    def _next_path(self) -> str:
-        return safe_next_path(self.router.url.query_parameters.get("next", routes.HOME))
-
-    @rx.event
-    async def submit_login(self, form_data: dict[str, str]):
-        self.login_error = ""
-        self.login_in_progress = True
-        yield
-        try:
-            self.token = await api_client.login(
-                form_data.get("email", "").strip(),
-                form_data.get("password", ""),
-                client_ip=self.router.session.client_ip,
-            )
-        except api_client.ApiError as exc:
-            self.login_error = exc.message
-            return
-        finally:
-            self.login_in_progress = False
-        yield rx.redirect(self._next_path(), replace=True)
-
-    @rx.event
-    async def logout(self):
+    async def logout(self) -> AsyncIterator[EventSpec]:
         token = self.token
         self._forget_session()
         if token:
             try:
-                await api_client.logout(token)
-            except api_client.ApiError as exc:
+                await API.as_user(token).logout()
+            except ApiError as exc:
                 # An already expired or revoked token is the outcome we wanted anyway.
                 if not exc.is_unauthorized:
                     yield rx.toast.error(f"Signed out here, but the server could not revoke the session: {exc.message}")
