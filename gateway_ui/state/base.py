@@ -79,7 +79,8 @@ class ConfirmState(rx.State, mixin=True):
     confirm_name: str = ""  # what the dialog names: an email, a key's name, a policy
     confirming: bool = False
 
-    # How a failed action's toast starts ("Could not delete the group").
+    # How a failed action's toast starts ("Could not delete the group"). A page state sets its own, declared as
+    # ClassVar there too: a plain class attribute would become a state var.
     confirm_failure: ClassVar[str] = "Could not do that"
 
     @rx.var
@@ -100,10 +101,11 @@ class ConfirmState(rx.State, mixin=True):
 
     @rx.event
     async def confirm(self) -> AsyncIterator[UiEvent]:
+        item_id, name = self.confirm_id, self.confirm_name
         self.confirming = True
         yield
         try:
-            follow_ups = await self._confirmed(self.confirm_id, self.confirm_name)
+            follow_ups = await self._confirmed(item_id, name)
         except ApiError as exc:
             follow_ups = [failure_event(exc, self.confirm_failure)]
         finally:
