@@ -1,4 +1,4 @@
-"""A labelled form control with the API's validation message for that field right under it."""
+"""A labelled form control with the API's validation message for that field right under it, and the form's own."""
 
 from __future__ import annotations
 
@@ -27,4 +27,12 @@ def form_field(
         ),
         spacing="1",
         width="100%",
+    )
+
+
+def form_error(message: rx.Var[str]) -> rx.Component:
+    """The API's message for the form as a whole (empty: none), above its buttons."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
     )

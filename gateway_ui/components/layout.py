@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.state.auth import AuthState
 
 SIDEBAR_WIDTH = "15rem"
@@ -24,12 +25,12 @@ class NavItem:
 
 
 LLM_GATEWAY_NAV: tuple[NavItem, ...] = (
-    NavItem("Models", "/llm-gateway/models", "boxes", admin_only=False),
-    NavItem("Token Usage", "/llm-gateway/usage", "chart-column", admin_only=True),
-    NavItem("Model Providers", "/llm-gateway/providers", "server", admin_only=True),
-    NavItem("Model Access Policies", "/llm-gateway/policies", "shield-check", admin_only=True),
-    NavItem("Users & Groups", "/llm-gateway/users", "users", admin_only=True),
-    NavItem("API Keys", "/llm-gateway/keys", "key-round", admin_only=False),
+    NavItem("Models", routes.MODELS, "boxes", admin_only=False),
+    NavItem("Token Usage", routes.USAGE, "chart-column", admin_only=True),
+    NavItem("Model Providers", routes.PROVIDERS, "server", admin_only=True),
+    NavItem("Model Access Policies", routes.POLICIES, "shield-check", admin_only=True),
+    NavItem("Users & Groups", routes.USERS, "users", admin_only=True),
+    NavItem("API Keys", routes.KEYS, "key-round", admin_only=False),
 )
 
 
@@ -89,7 +90,7 @@ def _account_footer() -> rx.Component:
 def _brand() -> rx.Component:
     return rx.link(
         rx.hstack(rx.icon("waypoints", size=20), rx.heading("Gateway", size="4"), align="center"),
-        href="/",
+        href=routes.HOME,
         underline="none",
         color_scheme="gray",
         high_contrast=True,

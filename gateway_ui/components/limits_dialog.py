@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui.components.form_field import form_error
 from gateway_ui.components.list_states import loading_state
 from gateway_ui.state.limits import LIMIT_FIELDS, SUBJECT_USER, LimitsState
 
@@ -62,12 +63,7 @@ def _limits_form() -> rx.Component:
                 size="1",
                 color_scheme="gray",
             ),
-            rx.cond(
-                LimitsState.form_error != "",
-                rx.callout(
-                    LimitsState.form_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"
-                ),
-            ),
+            form_error(LimitsState.form_error),
             rx.hstack(
                 rx.dialog.close(
                     rx.button(
@@ -79,7 +75,7 @@ def _limits_form() -> rx.Component:
                 ),
                 rx.cond(
                     LimitsState.can_edit,
-                    rx.button("Save limits", type="submit", loading=LimitsState.saving),
+                    rx.button("Save limits", type="submit", loading=LimitsState.submitting),
                 ),
                 justify="end",
                 width="100%",
@@ -119,6 +115,6 @@ def limits_dialog() -> rx.Component:
             max_width="36rem",
             data_testid="limits-dialog",
         ),
-        open=LimitsState.dialog_open,
-        on_open_change=LimitsState.set_dialog_open,
+        open=LimitsState.form_open,
+        on_open_change=LimitsState.set_form_open,
     )

@@ -2,8 +2,9 @@
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.layout import LLM_GATEWAY_NAV, NavItem, gateway_page
-from gateway_ui.state.auth import HOME_ROUTE, AuthState
+from gateway_ui.state.auth import AuthState
 
 
 def _shortcut(item: NavItem) -> rx.Component:
@@ -15,7 +16,7 @@ def _shortcut(item: NavItem) -> rx.Component:
     return rx.cond(AuthState.is_admin, card) if item.admin_only else card
 
 
-@gateway_page(route=HOME_ROUTE, title="LLM Gateway")
+@gateway_page(route=routes.HOME, title="LLM Gateway")
 def home_page() -> rx.Component:
     return rx.vstack(
         rx.text("Signed in as ", rx.text.strong(AuthState.user_email), ".", data_testid="signed-in-as"),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.copy_button import copy_button
-from gateway_ui.components.form_field import form_field
+from gateway_ui.components.form_field import form_error, form_field
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.limits_dialog import limits_button, limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
@@ -14,7 +15,6 @@ from gateway_ui.state.auth import AuthState
 from gateway_ui.state.keys import EXPIRY_CHOICES, KeyRow, KeysState
 from gateway_ui.state.limits import LimitsState
 
-ROUTE = "/llm-gateway/keys"
 STATUS_COLORS = {"active": "green", "expired": "amber", "revoked": "gray"}
 UNNAMED = "Unnamed key"
 
@@ -124,7 +124,7 @@ def _create_form() -> rx.Component:
             form_field(
                 "Name",
                 rx.input(id="key-name", name="name", placeholder="e.g. laptop, CI pipeline", width="100%"),
-                KeysState.name_error,
+                KeysState.field_errors.get("name", ""),
                 html_for="key-name",
                 hint="Helps you recognise the key later. Optional.",
                 test_id="key-name",
@@ -154,14 +154,11 @@ def _create_form() -> rx.Component:
                 KeysState.expiry_error,
                 test_id="key-expiry",
             ),
-            rx.cond(
-                KeysState.form_error != "",
-                rx.callout(KeysState.form_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
-            ),
+            form_error(KeysState.form_error),
             rx.text("The key can call the gateway's LLM proxy (scope llm).", size="1", color_scheme="gray"),
             rx.hstack(
                 rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
-                rx.button("Create key", type="submit", loading=KeysState.creating),
+                rx.button("Create key", type="submit", loading=KeysState.submitting),
                 justify="end",
                 width="100%",
             ),
@@ -195,7 +192,7 @@ def _secret_once() -> rx.Component:
         ),
         rx.text("Use it as the x-api-key header, or as Authorization: Bearer.", size="2", color_scheme="gray"),
         rx.hstack(
-            rx.button("Done", on_click=KeysState.close_create),
+            rx.button("Done", on_click=KeysState.close_form),
             justify="end",
             width="100%",
         ),
@@ -221,25 +218,25 @@ def _create_dialog() -> rx.Component:
             max_width="32rem",
             data_testid="create-key-dialog",
         ),
-        open=KeysState.create_open,
-        on_open_change=KeysState.set_create_open,
+        open=KeysState.form_open,
+        on_open_change=KeysState.set_form_open,
     )
 
 
 def _revoke_dialog() -> rx.Component:
     return confirm_dialog(
-        is_open=KeysState.revoke_id != 0,
+        is_open=KeysState.confirm_open,
         title="Revoke this key?",
         description=rx.text(
             "Key ",
-            rx.text.strong(rx.cond(KeysState.revoke_name != "", KeysState.revoke_name, UNNAMED)),
+            rx.text.strong(rx.cond(KeysState.confirm_name != "", KeysState.confirm_name, UNNAMED)),
             " stops working at once for every client that uses it. This cannot be undone.",
             rx.cond(KeysState.revoke_is_this_session, " It is this browser's session: you will be signed out.", ""),
         ),
         confirm_label="Revoke key",
-        on_confirm=KeysState.confirm_revoke,
-        on_cancel=KeysState.cancel_revoke,
-        busy=KeysState.revoking,
+        on_confirm=KeysState.confirm,
+        on_cancel=KeysState.cancel_confirm,
+        busy=KeysState.confirming,
         test_id="revoke-key-dialog",
     )
 
@@ -261,7 +258,7 @@ def _key_list() -> rx.Component:
     )
 
 
-@gateway_page(route=ROUTE, title="API Keys", on_load=[KeysState.load])
+@gateway_page(route=routes.KEYS, title="API Keys", on_load=[KeysState.load])
 def keys_page() -> rx.Component:
     return rx.vstack(
         rx.text(

@@ -2,7 +2,8 @@
 
 import reflex as rx
 
-from gateway_ui.state.auth import LOGIN_ROUTE, AuthState
+from gateway_ui import routes
+from gateway_ui.state.login import LoginState
 
 
 def _label(text: str, input_id: str) -> rx.Component:
@@ -11,9 +12,9 @@ def _label(text: str, input_id: str) -> rx.Component:
 
 def _error_callout() -> rx.Component:
     return rx.cond(
-        AuthState.login_error != "",
+        LoginState.form_error != "",
         rx.callout(
-            AuthState.login_error,
+            LoginState.form_error,
             icon="triangle-alert",
             color_scheme="red",
             role="alert",
@@ -56,20 +57,20 @@ def _login_form() -> rx.Component:
             rx.button(
                 "Sign in",
                 type="submit",
-                loading=AuthState.login_in_progress,
+                loading=LoginState.submitting,
                 width="100%",
                 size="3",
             ),
             spacing="4",
             width="100%",
         ),
-        on_submit=AuthState.submit_login,
+        on_submit=LoginState.submit_login,
         reset_on_submit=False,
         width="100%",
     )
 
 
-@rx.page(route=LOGIN_ROUTE, title="Sign in - LLM Gateway", on_load=AuthState.redirect_if_signed_in)
+@rx.page(route=routes.LOGIN, title="Sign in - LLM Gateway", on_load=LoginState.redirect_if_signed_in)
 def login_page() -> rx.Component:
     return rx.center(
         rx.card(

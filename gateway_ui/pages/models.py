@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.copy_button import copy_button, copyable_code
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.models import GatewayModel, ModelsState, ProviderCard, SetupSnippet
 
-ROUTE = "/llm-gateway/models"
 PROVIDER_ICONS = {"anthropic": "sparkles", "openai": "bot"}
 
 
@@ -174,7 +174,7 @@ def _load_error() -> rx.Component:
     )
 
 
-@gateway_page(route=ROUTE, title="Models", on_load=[ModelsState.load])
+@gateway_page(route=routes.MODELS, title="Models", on_load=[ModelsState.load])
 def models_page() -> rx.Component:
     return rx.vstack(
         rx.text(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.admin_only import admin_only_notice
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.policy_form import policy_form_dialog
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.policies import POLICIES_ROUTE, PoliciesState, PolicyRow, SubjectChip
+from gateway_ui.state.policies import PoliciesState, PolicyRow, SubjectChip
 
 
 def _subject_badge(subject: SubjectChip) -> rx.Component:
@@ -118,19 +119,19 @@ def _content() -> rx.Component:
         ),
         policy_form_dialog(),
         confirm_dialog(
-            is_open=PoliciesState.delete_id > 0,
+            is_open=PoliciesState.confirm_open,
             title="Delete this policy?",
-            description="Its grants end at once: " + PoliciesState.delete_name,
+            description="Its grants end at once: " + PoliciesState.confirm_name,
             confirm_label="Delete policy",
-            on_confirm=PoliciesState.confirm_delete,
-            on_cancel=PoliciesState.cancel_delete,
-            busy=PoliciesState.saving,
+            on_confirm=PoliciesState.confirm,
+            on_cancel=PoliciesState.cancel_confirm,
+            busy=PoliciesState.confirming,
         ),
         spacing="4",
         width="100%",
     )
 
 
-@gateway_page(route=POLICIES_ROUTE, title="Model Access Policies", on_load=[PoliciesState.load])
+@gateway_page(route=routes.POLICIES, title="Model Access Policies", on_load=[PoliciesState.load])
 def policies_page() -> rx.Component:
     return rx.cond(AuthState.is_admin, _content(), admin_only_notice())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from gateway_ui.components.form_field import form_field
+from gateway_ui.components.form_field import form_error, form_field
 from gateway_ui.state.policies import ModelEntry, PoliciesState
 
 
 def _error(name: str) -> rx.Var[str]:
-    return PoliciesState.form_errors.get(name, "").to(str)
+    return PoliciesState.field_errors.get(name, "").to(str)
 
 
 def _field_error(name: str) -> rx.Component:
@@ -19,7 +19,9 @@ def _field_error(name: str) -> rx.Component:
     )
 
 
-def _check_list(items: rx.Var[list[str]], chosen: rx.Var[list[str]], on_toggle, icon: str) -> rx.Component:
+def _check_list(
+    items: rx.Var[list[str]], chosen: rx.Var[list[str]], on_toggle: rx.EventHandler, icon: str
+) -> rx.Component:
     return rx.foreach(
         items,
         lambda item: rx.checkbox(
@@ -191,16 +193,13 @@ def policy_form_dialog() -> rx.Component:
         ),
         _subjects(),
         _models(),
-        rx.cond(
-            _error("form") != "",
-            rx.callout(_error("form"), icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
-        ),
+        form_error(PoliciesState.form_error),
         rx.flex(
             rx.button("Cancel", variant="soft", color_scheme="gray", type="button", on_click=PoliciesState.close_form),
             rx.button(
                 rx.cond(PoliciesState.editing_id > 0, "Save policy", "Create policy"),
                 on_click=PoliciesState.submit,
-                loading=PoliciesState.saving,
+                loading=PoliciesState.submitting,
                 type="button",
             ),
             spacing="3",
@@ -218,5 +217,5 @@ def policy_form_dialog() -> rx.Component:
             data_testid="policy-dialog",
         ),
         open=PoliciesState.form_open,
-        on_open_change=lambda _opened: PoliciesState.close_form,
+        on_open_change=PoliciesState.set_form_open,
     )

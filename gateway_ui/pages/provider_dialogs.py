@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from gateway_ui.components.confirm_dialog import confirm_dialog
-from gateway_ui.components.form_field import form_field
-from gateway_ui.state.providers import PRICE_FIELDS, ProvidersState
+from gateway_ui.components.form_field import form_error, form_field
+from gateway_ui.state.provider_dialogs import (
+    ADD_MODEL,
+    BASE_URL,
+    CREATE_PROVIDER,
+    CREDENTIAL,
+    PRICES,
+    ProviderDialogsState,
+)
+from gateway_ui.state.providers import PRICE_FIELDS
 
 PRICE_LABELS = (
     ("price_input", "Input"),
@@ -17,17 +27,18 @@ PRICE_LABELS = (
 
 
 def _error(name: str) -> rx.Var[str]:
-    return ProvidersState.form_errors.get(name, "").to(str)
+    return ProviderDialogsState.field_errors.get(name, "").to(str)
 
 
 def _form_error() -> rx.Component:
-    return rx.cond(
-        _error("form") != "",
-        rx.callout(_error("form"), icon="triangle-alert", color_scheme="red", role="alert", width="100%"),
-    )
+    return form_error(ProviderDialogsState.form_error)
 
 
-def _text_input(name: str, **props) -> rx.Component:
+def _is_open(form_kind: str) -> rx.Var[bool]:
+    return ProviderDialogsState.form_open & (ProviderDialogsState.form_kind == form_kind)
+
+
+def _text_input(name: str, **props: Any) -> rx.Component:
     return rx.input(id=f"field-{name}", name=name, width="100%", **props)
 
 
@@ -35,10 +46,10 @@ def _buttons(submit_label: str) -> rx.Component:
     return rx.flex(
         rx.dialog.close(
             rx.button(
-                "Cancel", variant="soft", color_scheme="gray", type="button", on_click=ProvidersState.close_dialogs
+                "Cancel", variant="soft", color_scheme="gray", type="button", on_click=ProviderDialogsState.close_form
             )
         ),
-        rx.button(submit_label, type="submit", loading=ProvidersState.saving),
+        rx.button(submit_label, type="submit", loading=ProviderDialogsState.submitting),
         spacing="3",
         justify="end",
         width="100%",
@@ -54,7 +65,7 @@ def _dialog(is_open: rx.Var[bool], title: str | rx.Var[str], form: rx.Component,
             data_testid=test_id,
         ),
         open=is_open,
-        on_open_change=lambda _opened: ProvidersState.close_dialogs,
+        on_open_change=ProviderDialogsState.set_form_open,
     )
 
 
@@ -110,10 +121,10 @@ def create_provider_dialog() -> rx.Component:
             _buttons("Add provider"),
             spacing="3",
         ),
-        on_submit=ProvidersState.submit_create,
+        on_submit=ProviderDialogsState.submit_create,
         reset_on_submit=False,
     )
-    return _dialog(ProvidersState.create_open, "Add a provider", form, "create-provider-dialog")
+    return _dialog(_is_open(CREATE_PROVIDER), "Add a provider", form, "create-provider-dialog")
 
 
 def credential_dialog() -> rx.Component:
@@ -130,11 +141,11 @@ def credential_dialog() -> rx.Component:
             _buttons("Save credential"),
             spacing="3",
         ),
-        on_submit=ProvidersState.submit_credential,
+        on_submit=ProviderDialogsState.submit_credential,
         reset_on_submit=False,
     )
-    title = "Credential for " + ProvidersState.dialog_subject
-    return _dialog(ProvidersState.credential_provider_id > 0, title, form, "credential-dialog")
+    title = "Credential for " + ProviderDialogsState.dialog_subject
+    return _dialog(_is_open(CREDENTIAL), title, form, "credential-dialog")
 
 
 def base_url_dialog() -> rx.Component:
@@ -142,7 +153,7 @@ def base_url_dialog() -> rx.Component:
         rx.vstack(
             form_field(
                 "Base URL",
-                _text_input("base_url", default_value=ProvidersState.dialog_value, auto_focus=True),
+                _text_input("base_url", default_value=ProviderDialogsState.dialog_value, auto_focus=True),
                 _error("base_url"),
                 html_for="field-base_url",
                 hint="With or without a trailing /v1.",
@@ -151,11 +162,11 @@ def base_url_dialog() -> rx.Component:
             _buttons("Save base URL"),
             spacing="3",
         ),
-        on_submit=ProvidersState.submit_base_url,
+        on_submit=ProviderDialogsState.submit_base_url,
         reset_on_submit=False,
     )
-    title = "Base URL of " + ProvidersState.dialog_subject
-    return _dialog(ProvidersState.base_url_provider_id > 0, title, form, "base-url-dialog")
+    title = "Base URL of " + ProviderDialogsState.dialog_subject
+    return _dialog(_is_open(BASE_URL), title, form, "base-url-dialog")
 
 
 def add_model_dialog() -> rx.Component:
@@ -177,15 +188,15 @@ def add_model_dialog() -> rx.Component:
             _buttons("Add model"),
             spacing="3",
         ),
-        on_submit=ProvidersState.submit_add_model,
+        on_submit=ProviderDialogsState.submit_add_model,
         reset_on_submit=False,
     )
-    title = "Add a model to " + ProvidersState.dialog_subject
-    return _dialog(ProvidersState.add_model_provider_id > 0, title, form, "add-model-dialog")
+    title = "Add a model to " + ProviderDialogsState.dialog_subject
+    return _dialog(_is_open(ADD_MODEL), title, form, "add-model-dialog")
 
 
 def prices_dialog() -> rx.Component:
-    defaults = {name: ProvidersState.price_defaults.get(name, "").to(str) for name in PRICE_FIELDS}
+    defaults = {name: ProviderDialogsState.price_defaults.get(name, "").to(str) for name in PRICE_FIELDS}
     form = rx.form(
         rx.vstack(
             rx.text("Empty means unknown: calls are then recorded without cost.", size="1", color_scheme="gray"),
@@ -194,24 +205,24 @@ def prices_dialog() -> rx.Component:
             _buttons("Save prices"),
             spacing="3",
         ),
-        on_submit=ProvidersState.submit_prices,
+        on_submit=ProviderDialogsState.submit_prices,
         reset_on_submit=False,
         # Remount per model so default values are the chosen model's, not the previous one's.
-        key=ProvidersState.price_model_id,
+        key=ProviderDialogsState.target_id,
     )
-    title = "Prices of " + ProvidersState.dialog_subject
-    return _dialog(ProvidersState.price_model_id > 0, title, form, "prices-dialog")
+    title = "Prices of " + ProviderDialogsState.dialog_subject
+    return _dialog(_is_open(PRICES), title, form, "prices-dialog")
 
 
 def provider_confirm_dialog() -> rx.Component:
     return confirm_dialog(
-        is_open=ProvidersState.confirm_action != "",
-        title=ProvidersState.confirm_title,
-        description=ProvidersState.confirm_text,
+        is_open=ProviderDialogsState.confirm_open,
+        title=ProviderDialogsState.confirm_title,
+        description=ProviderDialogsState.confirm_text,
         confirm_label="Confirm",
-        on_confirm=ProvidersState.confirm,
-        on_cancel=ProvidersState.cancel_confirm,
-        busy=ProvidersState.saving,
+        on_confirm=ProviderDialogsState.confirm,
+        on_cancel=ProviderDialogsState.cancel_confirm,
+        busy=ProviderDialogsState.confirming,
     )
 
 

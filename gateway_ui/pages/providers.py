@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.admin_only import admin_only_notice
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.provider_dialogs import provider_dialogs
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.providers import PROVIDERS_ROUTE, ModelRow, ProviderCard, ProvidersState
+from gateway_ui.state.provider_dialogs import DELETE_MODEL, DELETE_PROVIDER, REMOVE_CREDENTIAL, ProviderDialogsState
+from gateway_ui.state.providers import ModelRow, ProviderCard, ProvidersState
 
 
 def _labelled(label: str, *content: rx.Component) -> rx.Component:
@@ -40,7 +42,7 @@ def _credential_row(card: ProviderCard) -> rx.Component:
             rx.cond(card.configured, "Change", "Set credential"),
             size="1",
             variant="soft",
-            on_click=ProvidersState.open_credential(card.id),
+            on_click=ProviderDialogsState.open_credential(card.id),
             type="button",
         ),
         rx.cond(
@@ -50,7 +52,7 @@ def _credential_row(card: ProviderCard) -> rx.Component:
                 size="1",
                 variant="soft",
                 color_scheme="red",
-                on_click=ProvidersState.ask("remove_credential", card.id, card.name),
+                on_click=ProviderDialogsState.ask(REMOVE_CREDENTIAL, card.id, card.name),
                 type="button",
             ),
         ),
@@ -61,7 +63,9 @@ def _base_url_row(card: ProviderCard) -> rx.Component:
     return _labelled(
         "Base URL",
         rx.code(card.base_url, word_break="break-all", data_testid="provider-base-url"),
-        rx.button("Edit", size="1", variant="soft", on_click=ProvidersState.open_base_url(card.id), type="button"),
+        rx.button(
+            "Edit", size="1", variant="soft", on_click=ProviderDialogsState.open_base_url(card.id), type="button"
+        ),
     )
 
 
@@ -91,7 +95,7 @@ def _actions(card: ProviderCard) -> rx.Component:
             rx.icon("plus", size=14),
             "Add model",
             variant="surface",
-            on_click=ProvidersState.open_add_model(card.id),
+            on_click=ProviderDialogsState.open_add_model(card.id),
             type="button",
         ),
         spacing="2",
@@ -144,7 +148,7 @@ def _model_row(card: ProviderCard, model: ModelRow) -> rx.Component:
                     rx.icon("pencil", size=14),
                     size="1",
                     variant="ghost",
-                    on_click=ProvidersState.open_prices(card.id, model.id),
+                    on_click=ProviderDialogsState.open_prices(card.id, model.id),
                     aria_label="Edit prices of " + model.name,
                     type="button",
                 ),
@@ -153,7 +157,7 @@ def _model_row(card: ProviderCard, model: ModelRow) -> rx.Component:
                     size="1",
                     variant="ghost",
                     color_scheme="red",
-                    on_click=ProvidersState.ask("delete_model", model.id, model.name),
+                    on_click=ProviderDialogsState.ask(DELETE_MODEL, model.id, model.name),
                     aria_label="Delete " + model.name,
                     type="button",
                 ),
@@ -211,7 +215,7 @@ def _provider_card(card: ProviderCard) -> rx.Component:
                     rx.icon("trash-2", size=16),
                     variant="ghost",
                     color_scheme="red",
-                    on_click=ProvidersState.ask("delete_provider", card.id, card.name),
+                    on_click=ProviderDialogsState.ask(DELETE_PROVIDER, card.id, card.name),
                     aria_label="Delete provider " + card.name,
                     type="button",
                 ),
@@ -243,7 +247,9 @@ def _content() -> rx.Component:
                 color_scheme="gray",
             ),
             rx.spacer(),
-            rx.button(rx.icon("plus", size=16), "Add provider", on_click=ProvidersState.open_create, type="button"),
+            rx.button(
+                rx.icon("plus", size=16), "Add provider", on_click=ProviderDialogsState.open_create, type="button"
+            ),
             spacing="3",
             align="center",
             wrap="wrap",
@@ -269,6 +275,6 @@ def _content() -> rx.Component:
     )
 
 
-@gateway_page(route=PROVIDERS_ROUTE, title="Model Providers", on_load=[ProvidersState.load])
+@gateway_page(route=routes.PROVIDERS, title="Model Providers", on_load=[ProvidersState.load])
 def providers_page() -> rx.Component:
     return rx.cond(AuthState.is_admin, _content(), admin_only_notice())

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.admin_only import admin_only_notice
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.components.multi_select import multi_select, selection_chips
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.usage import TOKEN_TYPE_COLORS, USAGE_ROUTE, BreakdownCard, UsageState
+from gateway_ui.state.usage import TOKEN_TYPE_COLORS, BreakdownCard, UsageState
 
 GROUPING_ITEMS = (("Token type", "token_type"), ("User", "user"), ("Model", "model"))
 SORT_ITEMS = (("Spend", "spend"), ("Tokens", "tokens"), ("Requests", "requests"), ("Name", "name"))
@@ -354,6 +355,6 @@ def _content() -> rx.Component:
     )
 
 
-@gateway_page(route=USAGE_ROUTE, title="Token Usage", on_load=[UsageState.load])
+@gateway_page(route=routes.USAGE, title="Token Usage", on_load=[UsageState.load])
 def usage_page() -> rx.Component:
     return rx.cond(AuthState.is_admin, _content(), admin_only_notice())

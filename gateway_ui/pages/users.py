@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import reflex as rx
 
+from gateway_ui import routes
 from gateway_ui.components.confirm_dialog import confirm_dialog
-from gateway_ui.components.form_field import form_field
+from gateway_ui.components.form_field import form_error, form_field
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.limits_dialog import limits_button, limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.state.auth import AuthState
+from gateway_ui.state.groups import GroupsState
 from gateway_ui.state.limits import LimitsState
 from gateway_ui.state.users import ROLES, GroupRow, UserRow, UsersState
-
-ROUTE = "/llm-gateway/users"
 
 
 def _field_error(field: str) -> rx.Var[str]:
@@ -223,15 +223,12 @@ def _user_form() -> rx.Component:
                     )
                 ),
             ),
-            rx.cond(
-                UsersState.form_error != "",
-                rx.callout(
-                    UsersState.form_error, icon="triangle-alert", color_scheme="red", role="alert", width="100%"
-                ),
-            ),
+            form_error(UsersState.form_error),
             rx.hstack(
                 rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
-                rx.button(rx.cond(creating, "Create user", "Save changes"), type="submit", loading=UsersState.saving),
+                rx.button(
+                    rx.cond(creating, "Create user", "Save changes"), type="submit", loading=UsersState.submitting
+                ),
                 justify="end",
                 width="100%",
             ),
@@ -258,8 +255,8 @@ def _user_dialog() -> rx.Component:
             max_width="32rem",
             data_testid="user-dialog",
         ),
-        open=UsersState.dialog_open,
-        on_open_change=UsersState.set_dialog_open,
+        open=UsersState.form_open,
+        on_open_change=UsersState.set_form_open,
     )
 
 
@@ -274,7 +271,7 @@ def _group_row(group: GroupRow) -> rx.Component:
                 size="1",
                 variant="soft",
                 color_scheme="red",
-                on_click=UsersState.ask_delete_group(group.id, group.name),
+                on_click=GroupsState.ask_delete_group(group.id, group.name),
             ),
             justify="end",
         ),
@@ -291,24 +288,24 @@ def _groups_section() -> rx.Component:
                     "New group",
                     rx.input(
                         id="group-name",
-                        value=UsersState.new_group_name,
-                        on_change=UsersState.set_new_group_name,
+                        value=GroupsState.new_group_name,
+                        on_change=GroupsState.set_new_group_name,
                         placeholder="e.g. engineering",
                         width="100%",
                     ),
-                    UsersState.group_name_error,
+                    GroupsState.field_errors.get("name", ""),
                     html_for="group-name",
                     test_id="group-name",
                 ),
                 flex="1",
                 min_width="12rem",
             ),
-            rx.button("Create group", type="submit", loading=UsersState.creating_group, margin_top="1.5rem"),
+            rx.button("Create group", type="submit", loading=GroupsState.submitting, margin_top="1.5rem"),
             align="start",
             wrap="wrap",
             width="100%",
         ),
-        on_submit=lambda _form: UsersState.create_group,
+        on_submit=lambda _form: GroupsState.create_group,
         reset_on_submit=False,
         width="100%",
     )
@@ -350,31 +347,31 @@ def _dialogs() -> rx.Component:
         _user_dialog(),
         limits_dialog(),
         confirm_dialog(
-            is_open=UsersState.deactivate_id != 0,
+            is_open=UsersState.confirm_open,
             title="Deactivate this user?",
             description=rx.text(
-                rx.text.strong(UsersState.deactivate_email),
+                rx.text.strong(UsersState.confirm_name),
                 " can no longer sign in, and every key of theirs stops working at once. "
                 "Their usage history is kept; you can reactivate them later.",
             ),
             confirm_label="Deactivate",
-            on_confirm=UsersState.confirm_deactivate,
-            on_cancel=UsersState.cancel_deactivate,
-            busy=UsersState.deactivating,
+            on_confirm=UsersState.confirm,
+            on_cancel=UsersState.cancel_confirm,
+            busy=UsersState.confirming,
             test_id="deactivate-dialog",
         ),
         confirm_dialog(
-            is_open=UsersState.delete_group_id != 0,
+            is_open=GroupsState.confirm_open,
             title="Delete this group?",
             description=rx.text(
                 "Group ",
-                rx.text.strong(UsersState.delete_group_name),
+                rx.text.strong(GroupsState.confirm_name),
                 " and its memberships go away. A group that a policy still names cannot be deleted.",
             ),
             confirm_label="Delete group",
-            on_confirm=UsersState.confirm_delete_group,
-            on_cancel=UsersState.cancel_delete_group,
-            busy=UsersState.deleting_group,
+            on_confirm=GroupsState.confirm,
+            on_cancel=GroupsState.cancel_confirm,
+            busy=GroupsState.confirming,
             test_id="delete-group-dialog",
         ),
     )
@@ -390,7 +387,7 @@ def _not_authorised() -> rx.Component:
     )
 
 
-@gateway_page(route=ROUTE, title="Users & Groups", on_load=[UsersState.load])
+@gateway_page(route=routes.USERS, title="Users & Groups", on_load=[UsersState.load])
 def users_page() -> rx.Component:
     return rx.cond(
         AuthState.is_admin & ~UsersState.forbidden,

@@ -1,24 +1,29 @@
-"""What page states share when they call the API: the signed-in token, and turning failures into UI events."""
+"""What page states share when they call the API: the session's view of it, and turning failures into UI events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import reflex as rx
+from reflex.event import EventHandler, EventSpec
 
-from gateway_ui.api_client import ApiError
+from gateway_ui.api import ApiError, UserApi
+from gateway_ui.api_connection import API
 from gateway_ui.state.auth import AuthState
 
 NEVER = "Never"
 
+# What a handler yields after its work: a toast, a redirect, another state's handler, or nothing.
+UiEvent = EventSpec | EventHandler | None
 
-async def session_token(state: rx.State) -> str:
-    """The browser session's API token (kept by AuthState in local storage)."""
+
+async def session_api(state: rx.State) -> UserApi:
+    """The API as the browser session's user (its token is kept by AuthState in local storage)."""
     auth = await state.get_state(AuthState)
-    return auth.token
+    return API.as_user(auth.token)
 
 
-def failure_event(exc: ApiError, action: str):
+def failure_event(exc: ApiError, action: str) -> EventSpec | EventHandler:
     """A toast naming what failed and the API's reason; an expired session goes back through the login guard."""
     if exc.is_unauthorized:
         return AuthState.require_login

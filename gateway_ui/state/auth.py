@@ -1,23 +1,25 @@
-"""Session state: the API token kept in browser local storage, the signed-in user, login and logout."""
+"""Session state: the API token kept in browser local storage, the signed-in user, the page guard and sign-out."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.event import EventSpec
 
-from gateway_ui import api_client
+from gateway_ui import routes
+from gateway_ui.api import ApiError
+from gateway_ui.api_connection import API
 
-LOGIN_ROUTE = "/login"
-HOME_ROUTE = "/"
 TOKEN_STORAGE_KEY = "gateway_ui_token"
 
 
 def safe_next_path(candidate: str) -> str:
     """Only follow redirects to our own pages, never to another site (`//evil.example`)."""
-    if candidate.startswith("/") and not candidate.startswith("//") and candidate != LOGIN_ROUTE:
+    if candidate.startswith("/") and not candidate.startswith("//") and candidate != routes.LOGIN:
         return candidate
-    return HOME_ROUTE
+    return routes.HOME
 
 
 class AuthState(rx.State):
@@ -25,8 +27,6 @@ class AuthState(rx.State):
     token: str = rx.LocalStorage("", name=TOKEN_STORAGE_KEY, sync=True)
     user_email: str = ""
     user_role: str = ""
-    login_error: str = ""
-    login_in_progress: bool = False
 
     @rx.var
     def is_admin(self) -> bool:
@@ -42,18 +42,18 @@ class AuthState(rx.State):
         self.user_role = ""
 
     @rx.event
-    async def require_login(self):
+    async def require_login(self) -> EventSpec | None:
         """Page guard: no token, or one the API no longer accepts, sends the browser to the login page."""
-        requested = self.router.url.path or HOME_ROUTE
+        requested = self.router.url.path or routes.HOME
         if self.router.url.query:
             requested = f"{requested}?{self.router.url.query}"
-        login_redirect = rx.redirect(f"{LOGIN_ROUTE}?next={quote(requested, safe='')}", replace=True)
+        login_redirect = rx.redirect(f"{routes.LOGIN}?next={quote(requested, safe='')}", replace=True)
         if not self.token:
             self._forget_session()
             return login_redirect
         try:
-            user = await api_client.current_user(self.token)
-        except api_client.ApiError as exc:
+            user = await API.as_user(self.token).current_user()
+        except ApiError as exc:
             if exc.is_unauthorized:
                 self._forget_session()
                 return login_redirect
@@ -63,48 +63,14 @@ class AuthState(rx.State):
         return None
 
     @rx.event
-    async def redirect_if_signed_in(self):
-        """Login page on_load: a still-valid session skips the form."""
-        self.login_error = ""
-        if not self.token:
-            return None
-        try:
-            await api_client.current_user(self.token)
-        except api_client.ApiError:
-            self._forget_session()
-            return None
-        return rx.redirect(self._next_path(), replace=True)
-
-    def _next_path(self) -> str:
-        return safe_next_path(self.router.url.query_parameters.get("next", HOME_ROUTE))
-
-    @rx.event
-    async def submit_login(self, form_data: dict[str, str]):
-        self.login_error = ""
-        self.login_in_progress = True
-        yield
-        try:
-            self.token = await api_client.login(
-                form_data.get("email", "").strip(),
-                form_data.get("password", ""),
-                client_ip=self.router.session.client_ip,
-            )
-        except api_client.ApiError as exc:
-            self.login_error = exc.message
-            return
-        finally:
-            self.login_in_progress = False
-        yield rx.redirect(self._next_path(), replace=True)
-
-    @rx.event
-    async def logout(self):
+    async def logout(self) -> AsyncIterator[EventSpec]:
         token = self.token
         self._forget_session()
         if token:
             try:
-                await api_client.logout(token)
-            except api_client.ApiError as exc:
+                await API.as_user(token).logout()
+            except ApiError as exc:
                 # An already expired or revoked token is the outcome we wanted anyway.
                 if not exc.is_unauthorized:
                     yield rx.toast.error(f"Signed out here, but the server could not revoke the session: {exc.message}")
-        yield rx.redirect(LOGIN_ROUTE, replace=True)
+        yield rx.redirect(routes.LOGIN, replace=True)

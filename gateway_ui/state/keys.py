@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
-from gateway_ui import api_client
-from gateway_ui.state.api_session import failure_event, session_token, short_timestamp
+from gateway_ui.api import ApiError
+from gateway_ui.api.keys import ApiKey
+from gateway_ui.state.api_session import UiEvent, failure_event, session_api, short_timestamp
 from gateway_ui.state.auth import AuthState
+from gateway_ui.state.base import ConfirmState, FormState
 
 NO_EXPIRY = "never"
 # (value, label): the expiry choices offered when creating a key.
@@ -20,6 +23,8 @@ EXPIRY_CHOICES: tuple[tuple[str, str], ...] = (
     (NO_EXPIRY, "No expiry"),
 )
 DEFAULT_EXPIRY = "30"
+# Request fields whose validation messages the create form shows by its inputs.
+CREATE_FORM_FIELDS = ("name", "expires_in_days", "no_expiration")
 
 
 @dataclass(frozen=True)
@@ -36,19 +41,18 @@ class KeyRow:
     is_this_session: bool  # the key this browser is signed in with
 
 
-def key_row(key: dict[str, Any], session_token_value: str) -> KeyRow:
-    prefix = str(key["prefix"])
+def key_row(key: ApiKey, session_token_value: str) -> KeyRow:
     return KeyRow(
-        id=int(key["id"]),
-        name=str(key["name"]),
-        owner=str(key["user_email"]),
-        prefix=prefix,
-        scopes=", ".join(key["scopes"]),
-        created=short_timestamp(key["created_at"]),
-        last_used=short_timestamp(key["last_used_at"]),
-        expires=short_timestamp(key["expires_at"]),
-        status=str(key["status"]),
-        is_this_session=bool(session_token_value) and session_token_value.startswith(prefix),
+        id=key.id,
+        name=key.name,
+        owner=key.user_email,
+        prefix=key.prefix,
+        scopes=", ".join(key.scopes),
+        created=short_timestamp(key.created_at),
+        last_used=short_timestamp(key.last_used_at),
+        expires=short_timestamp(key.expires_at),
+        status=key.status,
+        is_this_session=bool(session_token_value) and session_token_value.startswith(key.prefix),
     )
 
 
@@ -59,37 +63,37 @@ def expiry_days(choice: str) -> int | None:
     return int(choice)
 
 
-class KeysState(rx.State):
+class KeysState(FormState, ConfirmState, rx.State):
+    """The create dialog is the form; revoking a key is the confirmation."""
+
     keys: list[KeyRow] = rx.field(default_factory=list)
     loading: bool = True
     all_users: bool = False
     show_inactive: bool = False
 
-    create_open: bool = False
     new_expiry: str = DEFAULT_EXPIRY
-    name_error: str = ""
-    expiry_error: str = ""
-    form_error: str = ""
-    creating: bool = False
     # The one time a key's secret exists outside its owner's hands: cleared when the dialog closes.
     new_secret: str = ""
     new_secret_name: str = ""
 
-    revoke_id: int = 0
-    revoke_name: str = ""
     revoke_is_this_session: bool = False
-    revoking: bool = False
+    confirm_failure: ClassVar[str] = "Could not revoke the key"
+
+    @rx.var
+    def expiry_error(self) -> str:
+        return self.field_errors.get("expires_in_days", "") or self.field_errors.get("no_expiration", "")
 
     @rx.event
-    async def load(self):
+    async def load(self) -> AsyncIterator[UiEvent]:
         self.loading = True
         yield
         auth = await self.get_state(AuthState)
         if not auth.is_admin:
             self.all_users = False
+        api = await session_api(self)
         try:
-            keys = await api_client.list_keys(auth.token, all_users=self.all_users, include_inactive=self.show_inactive)
-        except api_client.ApiError as exc:
+            keys = await api.keys.list(all_users=self.all_users, include_inactive=self.show_inactive)
+        except ApiError as exc:
             yield failure_event(exc, "Could not load keys")
             return
         finally:
@@ -97,90 +101,62 @@ class KeysState(rx.State):
         self.keys = [key_row(key, auth.token) for key in keys]
 
     @rx.event
-    def set_all_users(self, value: bool):
+    def set_all_users(self, value: bool) -> UiEvent:
         self.all_users = value
         return KeysState.load
 
     @rx.event
-    def set_show_inactive(self, value: bool):
+    def set_show_inactive(self, value: bool) -> UiEvent:
         self.show_inactive = value
         return KeysState.load
 
     # -- create --------------------------------------------------------------------------------------
 
-    def _clear_form(self) -> None:
+    def _clear_inputs(self) -> None:
         self.new_expiry = DEFAULT_EXPIRY
-        self.name_error = self.expiry_error = self.form_error = ""
         self.new_secret = self.new_secret_name = ""
 
     @rx.event
     def open_create(self) -> None:
-        self._clear_form()
-        self.create_open = True
-
-    @rx.event
-    def close_create(self) -> None:
-        self._clear_form()
-        self.create_open = False
-
-    @rx.event
-    def set_create_open(self, is_open: bool) -> None:
-        if is_open:
-            self.open_create()
-        else:
-            self.close_create()
+        self._clear_inputs()
+        self._open_form()
 
     @rx.event
     def set_new_expiry(self, value: str) -> None:
         self.new_expiry = value
 
     @rx.event
-    async def create(self, form_data: dict[str, Any]):
-        self.name_error = self.expiry_error = self.form_error = ""
-        self.creating = True
+    async def create(self, form_data: dict[str, Any]) -> AsyncIterator[UiEvent]:
+        self._start_submit()
         yield
         name = str(form_data.get("name", "")).strip()
+        api = await session_api(self)
         try:
-            created = await api_client.create_key(await session_token(self), name, expiry_days(self.new_expiry))
-        except api_client.ApiError as exc:
-            self.name_error = exc.field_errors.get("name", "")
-            self.expiry_error = exc.field_errors.get("expires_in_days", "") or exc.field_errors.get("no_expiration", "")
-            if not (self.name_error or self.expiry_error):
-                self.form_error = exc.message
+            created = await api.keys.create(name, expiry_days(self.new_expiry))
+        except ApiError as exc:
+            self._show_errors(exc, CREATE_FORM_FIELDS)
             yield failure_event(exc, "Could not create the key")
             return
         finally:
-            self.creating = False
-        self.new_secret = str(created["secret"])
-        self.new_secret_name = str(created["name"])
-        yield rx.toast.success(f"Key {created['prefix']}… created")
+            self.submitting = False
+        self.new_secret = created.secret
+        self.new_secret_name = created.name
+        yield rx.toast.success(f"Key {created.prefix}… created")
         yield KeysState.load
 
     # -- revoke --------------------------------------------------------------------------------------
 
     @rx.event
     def ask_revoke(self, key_id: int, name: str, is_this_session: bool) -> None:
-        self.revoke_id = key_id
-        self.revoke_name = name
+        self._ask_confirm(key_id, name)
         self.revoke_is_this_session = is_this_session
 
-    @rx.event
-    def cancel_revoke(self) -> None:
-        self.revoke_id = 0
-
-    @rx.event
-    async def confirm_revoke(self):
-        self.revoking = True
-        yield
+    async def _confirmed(self, item_id: int, name: str) -> list[UiEvent]:
         signed_out = self.revoke_is_this_session
-        try:
-            revoked = await api_client.revoke_key(await session_token(self), self.revoke_id)
-        except api_client.ApiError as exc:
-            yield failure_event(exc, "Could not revoke the key")
-            return
-        finally:
-            self.revoking = False
-            self.revoke_id = 0
-        yield rx.toast.success(f"Key {revoked['prefix']}… revoked; it stops working at once")
+        api = await session_api(self)
+        revoked = await api.keys.revoke(item_id)
         # Revoking this browser's own session key signs it out: the guard then sends it to the login page.
-        yield AuthState.require_login if signed_out else KeysState.load
+        return [
+            rx.toast.success(f"Key {revoked.prefix}… revoked; it stops working at once"),
+            AuthState.require_login if signed_out else KeysState.load,
+        ]

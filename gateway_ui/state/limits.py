@@ -5,13 +5,15 @@ Each field is typed as text and sent as-is (empty: inherit); the API validates a
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import reflex as rx
 
-from gateway_ui import api_client
-from gateway_ui.state.api_session import failure_event, session_token
+from gateway_ui.api import ApiError
+from gateway_ui.api.limits import EffectiveLimit, Limits
+from gateway_ui.state.api_session import UiEvent, failure_event, session_api
 from gateway_ui.state.auth import AuthState
+from gateway_ui.state.base import FormState
 
 # (API field, label) in the order the dialog shows them.
 LIMIT_FIELDS: tuple[tuple[str, str], ...] = (
@@ -43,17 +45,14 @@ def source_phrase(source: str | None, subject: str) -> str:
     return "the gateway default"
 
 
-def effective_hints(effective: list[dict[str, Any]], subject: str) -> dict[str, str]:
+def effective_hints(effective: Sequence[EffectiveLimit], subject: str) -> dict[str, str]:
     """Per field: the limit in force now and its source, so an empty (inheriting) field says what it inherits."""
     hints: dict[str, str] = {}
     for entry in effective:
-        limit = entry.get("limit")
-        if limit is None:
-            hints[str(entry["kind"])] = "In effect: unlimited"
+        if entry.limit is None:
+            hints[entry.kind] = "In effect: unlimited"
         else:
-            hints[str(entry["kind"])] = (
-                f"In effect: {limit_text(limit)} ({source_phrase(entry.get('source'), subject)})"
-            )
+            hints[entry.kind] = f"In effect: {limit_text(entry.limit)} ({source_phrase(entry.source, subject)})"
     return hints
 
 
@@ -62,89 +61,77 @@ def overrides_request(values: dict[str, str]) -> dict[str, str | None]:
     return {name: (values.get(name, "").strip() or None) for name in FIELD_NAMES}
 
 
-class LimitsState(rx.State):
-    dialog_open: bool = False
+class LimitsState(FormState, rx.State):
     subject: str = SUBJECT_USER
     subject_id: int = 0
     subject_label: str = ""
     can_edit: bool = False
     loading: bool = False
-    saving: bool = False
     token_window_hours: str = ""
     values: dict[str, str] = rx.field(default_factory=dict)
     hints: dict[str, str] = rx.field(default_factory=dict)
-    field_errors: dict[str, str] = rx.field(default_factory=dict)
-    form_error: str = ""
 
-    def _apply(self, body: dict[str, Any]) -> None:
-        overrides = body.get("overrides") or {}
-        self.values = {name: limit_text(overrides.get(name)) for name in FIELD_NAMES}
-        self.hints = effective_hints(list(body.get("effective") or []), self.subject)
-        self.token_window_hours = limit_text(body.get("token_window_hours"))
+    def _apply(self, limits: Limits) -> None:
+        self.values = {name: limit_text(limits.overrides.get(name)) for name in FIELD_NAMES}
+        self.hints = effective_hints(limits.effective, self.subject)
+        self.token_window_hours = limit_text(limits.token_window_hours)
 
-    async def _open(self, subject: str, subject_id: int, label: str):
+    async def _open(self, subject: str, subject_id: int, label: str) -> AsyncIterator[UiEvent]:
         auth = await self.get_state(AuthState)
         self.subject, self.subject_id, self.subject_label = subject, subject_id, label
         self.can_edit = auth.is_admin
-        self.values, self.hints, self.field_errors = {}, {}, {}
-        self.form_error = self.token_window_hours = ""
-        self.dialog_open = True
+        self.values, self.hints = {}, {}
+        self.token_window_hours = ""
+        self._open_form()
         self.loading = True
         yield
+        api = await session_api(self)
         try:
             if subject == SUBJECT_USER:
-                body = await api_client.get_user_limits(auth.token, subject_id)
+                limits = await api.limits.of_user(subject_id)
             else:
-                body = await api_client.get_key_limits(auth.token, subject_id)
-        except api_client.ApiError as exc:
-            self.dialog_open = False
+                limits = await api.limits.of_key(subject_id)
+        except ApiError as exc:
+            self.form_open = False
             yield failure_event(exc, "Could not load the limits")
             return
         finally:
             self.loading = False
-        self._apply(body)
+        self._apply(limits)
 
     @rx.event
-    async def open_for_user(self, user_id: int, email: str):
+    async def open_for_user(self, user_id: int, email: str) -> AsyncIterator[UiEvent]:
         async for update in self._open(SUBJECT_USER, user_id, email):
             yield update
 
     @rx.event
-    async def open_for_key(self, key_id: int, label: str):
+    async def open_for_key(self, key_id: int, label: str) -> AsyncIterator[UiEvent]:
         async for update in self._open(SUBJECT_KEY, key_id, label):
             yield update
-
-    @rx.event
-    def set_dialog_open(self, is_open: bool) -> None:
-        self.dialog_open = is_open
 
     @rx.event
     def set_value(self, name: str, value: str) -> None:
         self.values = {**self.values, name: value}
 
     @rx.event
-    async def save(self):
+    async def save(self) -> AsyncIterator[UiEvent]:
         if not self.can_edit:
             return
-        self.field_errors = {}
-        self.form_error = ""
-        self.saving = True
+        self._start_submit()
         yield
         body = overrides_request(self.values)
+        api = await session_api(self)
         try:
-            token = await session_token(self)
             if self.subject == SUBJECT_USER:
-                saved = await api_client.set_user_limits(token, self.subject_id, body)
+                saved = await api.limits.set_for_user(self.subject_id, body)
             else:
-                saved = await api_client.set_key_limits(token, self.subject_id, body)
-        except api_client.ApiError as exc:
-            self.field_errors = {f: m for f, m in exc.field_errors.items() if f in FIELD_NAMES}
-            if not self.field_errors:
-                self.form_error = exc.message
+                saved = await api.limits.set_for_key(self.subject_id, body)
+        except ApiError as exc:
+            self._show_errors(exc, FIELD_NAMES)
             yield failure_event(exc, "Could not save the limits")
             return
         finally:
-            self.saving = False
+            self.submitting = False
         self._apply(saved)
-        self.dialog_open = False
+        self.close_form()
         yield rx.toast.success(f"Limits saved for {self.subject_label}")

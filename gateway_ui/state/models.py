@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import reflex as rx
 
-from gateway_ui import api_client, client_setup
-from gateway_ui.state.api_session import failure_event, session_token
+from gateway_ui import client_setup
+from gateway_ui.api import ApiError
+from gateway_ui.api.me import MyModels
+from gateway_ui.state.api_session import UiEvent, failure_event, session_api
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def _setup_snippets(public_url: str, kind: str, first_model: str) -> list[SetupS
     return []
 
 
-def provider_cards(answer: dict[str, Any]) -> list[ProviderCard]:
+def provider_cards(answer: MyModels) -> list[ProviderCard]:
     """GET /api/me/models as page cards (the API already orders providers Anthropic first); models sorted."""
     public_url = str(answer["public_url"])
     cards = []
@@ -122,13 +124,14 @@ class ModelsState(rx.State):
         return len(self.all_cards) > 0
 
     @rx.event
-    async def load(self):
+    async def load(self) -> AsyncIterator[UiEvent]:
         self.loading = True
         self.load_error = ""
         yield
+        api = await session_api(self)
         try:
-            answer = await api_client.my_models(await session_token(self))
-        except api_client.ApiError as exc:
+            answer = await api.my_models()
+        except ApiError as exc:
             self.load_error = exc.message
             yield failure_event(exc, "Could not load your models")
             return

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 import reflex as rx
 
-from gateway_ui import api_client
-from gateway_ui.state.api_session import failure_event, session_token
+from gateway_ui.api import ApiError
+from gateway_ui.api.policies import Policy
+from gateway_ui.state.api_session import UiEvent, failure_event, session_api
 from gateway_ui.state.auth import AuthState
+from gateway_ui.state.base import ConfirmState, FormState
 
-POLICIES_ROUTE = "/llm-gateway/policies"
 EVERYONE = "*"
 NO_MATCH_TEXT = "No current matches - applies to future models"
 
@@ -38,6 +40,7 @@ class PolicyRow:
     id: int = 0
     name: str = ""
     subjects: list[SubjectChip] = field(default_factory=list)
+    subject_entries: list[str] = field(default_factory=list)  # as the API has them, for the edit form
     models: list[str] = field(default_factory=list)
 
 
@@ -54,18 +57,20 @@ def subject_chip(subject: str) -> SubjectChip:
     return SubjectChip(kind=kind, label=name)
 
 
-def policy_row(policy: dict[str, Any]) -> PolicyRow:
+def policy_row(policy: Policy) -> PolicyRow:
     return PolicyRow(
-        id=int(policy["id"]),
-        name=str(policy["name"]),
-        subjects=[subject_chip(str(s)) for s in policy["subjects"]],
-        models=[str(m) for m in policy["models"]],
+        id=policy.id,
+        name=policy.name,
+        subjects=[subject_chip(s) for s in policy.subjects],
+        subject_entries=list(policy.subjects),
+        models=list(policy.models),
     )
 
 
-class PoliciesState(rx.State):
+class PoliciesState(FormState, ConfirmState, rx.State):
+    """The create / edit dialog is the form (editing_id 0: a new policy); deleting a policy is the confirmation."""
+
     policies: list[PolicyRow] = rx.field(default_factory=list)
-    raw_policies: list[dict[str, Any]] = rx.field(default_factory=list)
     loading: bool = True
 
     # Choices for the form.
@@ -73,8 +78,6 @@ class PoliciesState(rx.State):
     group_names: list[str] = rx.field(default_factory=list)
     model_names: list[str] = rx.field(default_factory=list)
 
-    # The form (editing_id 0: a new policy).
-    form_open: bool = False
     editing_id: int = 0
     form_name: str = ""
     everyone: bool = False
@@ -86,11 +89,8 @@ class PoliciesState(rx.State):
     pattern: str = ""
     pattern_preview: str = ""  # the live "Matches N models" for what is typed
     pattern_error: str = ""
-    form_errors: dict[str, str] = rx.field(default_factory=dict)
-    saving: bool = False
 
-    delete_id: int = 0
-    delete_name: str = ""
+    confirm_failure: ClassVar[str] = "Could not delete the policy"
 
     # -- derived --------------------------------------------------------------------------------------
 
@@ -116,66 +116,55 @@ class PoliciesState(rx.State):
     # -- loading --------------------------------------------------------------------------------------
 
     @rx.event
-    async def load(self):
+    async def load(self) -> AsyncIterator[UiEvent]:
         auth = await self.get_state(AuthState)
         if auth.user_role != "admin":  # the page shows the admins-only notice; the API would refuse anyway
             return
-        token = auth.token
+        api = await session_api(self)
         try:
             policies, users, groups, models = await asyncio.gather(
-                api_client.list_policies(token),
-                api_client.list_users(token),
-                api_client.list_groups(token),
-                api_client.list_models(token),
+                api.policies.list(), api.users.list(), api.groups.list(), api.models.list()
             )
-        except api_client.ApiError as exc:
+        except ApiError as exc:
             self.loading = False
             yield failure_event(exc, "Could not load policies")
             return
-        self.raw_policies = policies
         self.policies = [policy_row(p) for p in policies]
-        self.user_emails = sorted(str(u["email"]) for u in users if u.get("active", True))
-        self.group_names = sorted(str(g["name"]) for g in groups)
-        self.model_names = sorted({str(m["name"]) for m in models})
+        self.user_emails = sorted(u.email for u in users if u.active)
+        self.group_names = sorted(g.name for g in groups)
+        self.model_names = sorted({m.name for m in models})
         self.loading = False
 
     # -- the form -------------------------------------------------------------------------------------
 
-    def _reset_form(self) -> None:
-        self.form_errors = {}
+    def _clear_inputs(self) -> None:
         self.subject_search = self.model_search = self.pattern = self.pattern_preview = self.pattern_error = ""
-        self.saving = False
 
     @rx.event
     def open_create(self) -> None:
-        self._reset_form()
+        self._clear_inputs()
         self.editing_id = 0
         self.form_name = ""
         self.everyone = False
         self.chosen_users, self.chosen_groups, self.chosen_models = [], [], []
-        self.form_open = True
+        self._open_form()
 
     @rx.event
-    async def open_edit(self, policy_id: int):
-        policy = next((p for p in self.raw_policies if int(p["id"]) == policy_id), None)
+    async def open_edit(self, policy_id: int) -> AsyncIterator[UiEvent]:
+        policy = next((p for p in self.policies if p.id == policy_id), None)
         if policy is None:
             return
-        self._reset_form()
+        self._clear_inputs()
         self.editing_id = policy_id
-        self.form_name = str(policy["name"])
-        subjects = [str(s) for s in policy["subjects"]]
+        self.form_name = policy.name
+        subjects = policy.subject_entries
         self.everyone = subjects == [EVERYONE]
         self.chosen_users = [s.partition(":")[2] for s in subjects if s.startswith("user:")]
         self.chosen_groups = [s.partition(":")[2] for s in subjects if s.startswith("group:")]
-        self.chosen_models = [ModelEntry(value=str(m)) for m in policy["models"]]
-        self.form_open = True
+        self.chosen_models = [ModelEntry(value=m) for m in policy.models]
+        self._open_form()
         yield
         await self._annotate_patterns()
-
-    @rx.event
-    def close_form(self) -> None:
-        self.form_open = False
-        self._reset_form()
 
     @rx.event
     def set_form_name(self, value: str) -> None:
@@ -214,12 +203,12 @@ class PoliciesState(rx.State):
 
     async def _preview(self, pattern: str) -> tuple[str, str]:
         """(match text, error) for one entry, from the API's own matching."""
-        token = await session_token(self)
+        api = await session_api(self)
         try:
-            answer = await api_client.preview_model_pattern(token, pattern)
-        except api_client.ApiError as exc:
+            preview = await api.policies.preview(pattern)
+        except ApiError as exc:
             return "", exc.field_errors.get("pattern", exc.message)
-        return match_text(int(answer["count"])), ""
+        return match_text(preview.count), ""
 
     async def _annotate_patterns(self) -> None:
         patterns = [e.value for e in self.chosen_models if is_pattern(e.value)]
@@ -228,7 +217,7 @@ class PoliciesState(rx.State):
         self.chosen_models = [ModelEntry(value=e.value, note=found.get(e.value, "")) for e in self.chosen_models]
 
     @rx.event
-    async def set_pattern(self, value: str):
+    async def set_pattern(self, value: str) -> None:
         """Typed pattern: ask the API live what it matches now."""
         self.pattern = value
         typed = value.strip()
@@ -240,7 +229,7 @@ class PoliciesState(rx.State):
             self.pattern_preview, self.pattern_error = text, error
 
     @rx.event
-    async def add_pattern(self):
+    async def add_pattern(self) -> None:
         typed = self.pattern.strip()
         if not typed:
             self.pattern_error = "Type a model name or a prefix ending in *"
@@ -255,62 +244,44 @@ class PoliciesState(rx.State):
         self.pattern = self.pattern_preview = self.pattern_error = ""
 
     @rx.event
-    async def submit(self):
+    async def submit(self) -> AsyncIterator[UiEvent]:
         subjects = (
             [EVERYONE]
             if self.everyone
             else [f"user:{u}" for u in self.chosen_users] + [f"group:{g}" for g in self.chosen_groups]
         )
-        fields = {"name": self.form_name.strip(), "subjects": subjects, "models": self.chosen_model_values}
-        self.saving = True
-        self.form_errors = {}
+        name = self.form_name.strip()
+        self._start_submit()
         yield
-        token = await session_token(self)
+        api = await session_api(self)
         editing = self.editing_id
         try:
             if editing:
-                await api_client.update_policy(token, editing, fields)
+                await api.policies.update(editing, name=name, subjects=subjects, models=self.chosen_model_values)
             else:
-                await api_client.create_policy(token, fields)
-        except api_client.ApiError as exc:
-            self.saving = False
-            self.form_errors = exc.field_errors or {"form": exc.message}
+                await api.policies.create(name=name, subjects=subjects, models=self.chosen_model_values)
+        except ApiError as exc:
+            self._show_errors(exc)
+            # The dialog shows what went wrong; only an expired session needs more (the way back to sign-in).
             if exc.is_unauthorized:
                 yield failure_event(exc, "Could not save the policy")
             return
-        self.form_open = False
-        self._reset_form()
-        yield rx.toast.success(f'Policy "{fields["name"]}" {"saved" if editing else "created"}')
-        async for update in self.load():
-            yield update
+        finally:
+            self.submitting = False
+        self.close_form()
+        yield rx.toast.success(f'Policy "{name}" {"saved" if editing else "created"}')
+        yield PoliciesState.load
 
     # -- deletion -------------------------------------------------------------------------------------
 
     @rx.event
     def ask_delete(self, policy_id: int, name: str) -> None:
-        self.delete_id, self.delete_name = policy_id, name
+        self._ask_confirm(policy_id, name)
 
-    @rx.event
-    def cancel_delete(self) -> None:
-        self.delete_id, self.delete_name = 0, ""
-
-    @rx.event
-    async def confirm_delete(self):
-        policy_id, name = self.delete_id, self.delete_name
-        self.saving = True
-        yield
-        token = await session_token(self)
-        try:
-            await api_client.delete_policy(token, policy_id)
-        except api_client.ApiError as exc:
-            self.saving = False
-            yield failure_event(exc, "Could not delete the policy")
-            return
-        self.saving = False
-        self.cancel_delete()
-        yield rx.toast.success(f'Policy "{name}" deleted')
-        async for update in self.load():
-            yield update
+    async def _confirmed(self, item_id: int, name: str) -> list[UiEvent]:
+        api = await session_api(self)
+        await api.policies.delete(item_id)
+        return [rx.toast.success(f'Policy "{name}" deleted'), PoliciesState.load]
 
 
 def _toggled(values: list[str], value: str) -> list[str]:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
 import reflex as rx
 
-from gateway_ui import api_client
+from gateway_ui import routes
+from gateway_ui.api import ApiError, UserApi
+from gateway_ui.api.usage import BreakdownEntry, UsageFilterOptions, UsageTimeseries, UsageTotals
+from gateway_ui.api_connection import API
 from gateway_ui.state import usage_filters as filters
+from gateway_ui.state.api_session import UiEvent
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.usage_view import (
     BREAKDOWN_SORTS,
@@ -28,9 +33,7 @@ from gateway_ui.state.usage_view import (
     visible_cards,
 )
 
-__all__ = ["TOKEN_TYPE_COLORS", "USAGE_ROUTE", "BreakdownCard", "UsageState"]
-
-USAGE_ROUTE = "/llm-gateway/usage"
+__all__ = ["TOKEN_TYPE_COLORS", "BreakdownCard", "UsageState"]
 
 
 class UsageState(rx.State):
@@ -131,25 +134,26 @@ class UsageState(rx.State):
     def _url_update(self) -> rx.event.EventSpec:
         """Put the view in the address bar without a navigation (a reload or shared link restores it)."""
         query = filters.query_from_view(self._view())
-        target = USAGE_ROUTE + (f"?{query}" if query else "")
+        target = routes.USAGE + (f"?{query}" if query else "")
         return rx.call_script(f"window.history.replaceState(window.history.state, '', {json.dumps(target)})")
 
     # -- loading ------------------------------------------------------------------------------------
 
-    async def _token(self) -> str:
+    async def _admin_api(self) -> UserApi | None:
+        """The API as the signed-in admin; None for anyone else (the page shows them the admins-only notice)."""
         auth = await self.get_state(AuthState)
-        return auth.token if auth.user_role == "admin" else ""
+        return API.as_user(auth.token) if auth.user_role == "admin" and auth.token else None
 
     @rx.event
-    async def load(self):
+    async def load(self) -> AsyncIterator[UiEvent]:
         """on_load: read the view from the URL, then fetch everything for it."""
         self._apply_view(filters.view_from_query(dict(self.router.url.query_parameters), filters.today_utc()))
         async for update in self._refresh():
             yield update
 
-    async def _refresh(self):
-        token = await self._token()
-        if not token:
+    async def _refresh(self) -> AsyncIterator[UiEvent]:
+        api = await self._admin_api()
+        if api is None:
             return
         self.loading = True
         self.load_error = ""
@@ -158,13 +162,13 @@ class UsageState(rx.State):
         params = filters.api_params(view)
         try:
             summary, timeseries, by_model, by_user, options = await asyncio.gather(
-                api_client.usage_summary(token, params),
-                api_client.usage_timeseries(token, params, view.bucket, view.group_by),
-                api_client.usage_breakdown(token, params, "model"),
-                api_client.usage_breakdown(token, params, "user"),
-                api_client.usage_filter_options(token, filters.period_params(view)),
+                api.usage.summary(params),
+                api.usage.timeseries(params, view.bucket, view.group_by),
+                api.usage.breakdown(params, "model"),
+                api.usage.breakdown(params, "user"),
+                api.usage.filter_options(filters.period_params(view)),
             )
-        except api_client.ApiError as exc:
+        except ApiError as exc:
             self.loading = False
             self.load_error = exc.message
             yield rx.toast.error(f"Could not load usage: {exc.message}")
@@ -174,32 +178,32 @@ class UsageState(rx.State):
 
     def _show(
         self,
-        summary: dict[str, Any],
-        timeseries: dict[str, Any],
-        by_model: list[dict[str, Any]],
-        by_user: list[dict[str, Any]],
-        options: dict[str, Any],
+        summary: UsageTotals,
+        timeseries: UsageTimeseries,
+        by_model: list[BreakdownEntry],
+        by_user: list[BreakdownEntry],
+        options: UsageFilterOptions,
         view: filters.UsageView,
     ) -> None:
-        self.requests_text = format_count(summary["requests"])
-        self.input_text = format_count(summary["input_tokens"])
-        self.output_text = format_count(summary["output_tokens"])
-        self.cached_text = format_count(summary["cache_read_tokens"])
-        self.cache_write_text = format_count(summary["cache_write_tokens"])
-        self.spend_text = format_usd(float(summary["cost_usd"]))
-        self.has_usage = int(summary["requests"]) > 0
+        self.requests_text = format_count(summary.requests)
+        self.input_text = format_count(summary.input_tokens)
+        self.output_text = format_count(summary.output_tokens)
+        self.cached_text = format_count(summary.cache_read_tokens)
+        self.cache_write_text = format_count(summary.cache_write_tokens)
+        self.spend_text = format_usd(summary.cost_usd)
+        self.has_usage = summary.requests > 0
         period_end = datetime.fromisoformat(filters.period_params(view)["end"])
         self.chart_series, self.chart_rows = chart_data(timeseries, view.bucket, period_end)
         self.model_cards = [breakdown_card(entry) for entry in by_model]
         self.user_cards = [breakdown_card(entry) for entry in by_user]
-        self.user_options = [FilterOption(value=str(u["id"]), label=str(u["email"])) for u in options["users"]]
-        self.model_options = [FilterOption(value=str(m), label=str(m)) for m in options["models"]]
+        self.user_options = [FilterOption(value=str(u.id), label=u.email) for u in options.users]
+        self.model_options = [FilterOption(value=m, label=m) for m in options.models]
         self.key_options = [
-            FilterOption(value=str(k["id"]), label=f"{k['name'] or k['prefix']} ({k['prefix']}) - {k['user_email']}")
-            for k in options["api_keys"]
+            FilterOption(value=str(k.id), label=f"{k.name or k.prefix} ({k.prefix}) - {k.user_email}")
+            for k in options.api_keys
         ]
 
-    async def _changed(self):
+    async def _changed(self) -> AsyncIterator[UiEvent]:
         yield self._url_update()
         async for update in self._refresh():
             yield update
@@ -207,7 +211,7 @@ class UsageState(rx.State):
     # -- filter events ------------------------------------------------------------------------------
 
     @rx.event
-    async def toggle_filter(self, kind: str, value: str):
+    async def toggle_filter(self, kind: str, value: str) -> AsyncIterator[UiEvent]:
         selected = {"users": self.user_ids, "models": self.models, "keys": self.key_ids}.get(kind)
         if selected is None:
             return
@@ -217,25 +221,25 @@ class UsageState(rx.State):
             yield update
 
     @rx.event
-    async def clear_filters(self):
+    async def clear_filters(self) -> AsyncIterator[UiEvent]:
         self.user_ids, self.models, self.key_ids = [], [], []
         async for update in self._changed():
             yield update
 
     @rx.event
-    async def set_start_day(self, value: str):
+    async def set_start_day(self, value: str) -> AsyncIterator[UiEvent]:
         # A start after the end drags the end along (one-day range) rather than refusing the date picked.
         end = max(value, self.end_day) if is_day(value) else self.end_day
         async for update in self._set_dates(value, end):
             yield update
 
     @rx.event
-    async def set_end_day(self, value: str):
+    async def set_end_day(self, value: str) -> AsyncIterator[UiEvent]:
         start = min(value, self.start_day) if is_day(value) else self.start_day
         async for update in self._set_dates(start, value):
             yield update
 
-    async def _set_dates(self, start: str, end: str):
+    async def _set_dates(self, start: str, end: str) -> AsyncIterator[UiEvent]:
         try:
             start_day, end_day = date.fromisoformat(start), date.fromisoformat(end)
         except ValueError:
@@ -248,14 +252,14 @@ class UsageState(rx.State):
             yield update
 
     @rx.event
-    async def set_last_days(self, days: int):
+    async def set_last_days(self, days: int) -> AsyncIterator[UiEvent]:
         today = filters.today_utc()
         start, end = date.fromordinal(today.toordinal() - int(days) + 1), today
         async for update in self._set_dates(start.isoformat(), end.isoformat()):
             yield update
 
     @rx.event
-    async def set_group_by(self, value: str | list[str]):
+    async def set_group_by(self, value: str | list[str]) -> AsyncIterator[UiEvent]:
         if not isinstance(value, str) or value not in filters.GROUPINGS:
             return
         self.group_by = value
@@ -293,16 +297,16 @@ class UsageState(rx.State):
     # -- export ---------------------------------------------------------------------------------------
 
     @rx.event
-    async def export_csv(self):
-        token = await self._token()
-        if not token:
+    async def export_csv(self) -> AsyncIterator[UiEvent]:
+        api = await self._admin_api()
+        if api is None:
             return
         self.exporting = True
         yield
         view = self._view()
         try:
-            content = await api_client.usage_export_csv(token, filters.api_params(view))
-        except api_client.ApiError as exc:
+            content = await api.usage.export_csv(filters.api_params(view))
+        except ApiError as exc:
             yield rx.toast.error(f"Export failed: {exc.message}")
             return
         finally:

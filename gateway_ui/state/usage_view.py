@@ -7,6 +7,8 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
+from gateway_ui.api.usage import BreakdownEntry, UsageTimeseries
+
 # Radix colour steps, distinct side by side; series beyond the palette reuse it.
 SERIES_COLORS = ("indigo", "amber", "teal", "crimson", "violet", "grass", "orange", "cyan", "pink", "brown", "gray")
 # Token types keep one colour everywhere (timeline and the small per-model / per-user charts).
@@ -68,22 +70,22 @@ class BreakdownCard:
     bar: list[dict[str, int]] = field(default_factory=list)
 
 
-def breakdown_card(entry: dict[str, Any]) -> BreakdownCard:
-    input_tokens = int(entry["input_tokens"])
-    output_tokens = int(entry["output_tokens"])
-    cache_read = int(entry["cache_read_tokens"])
+def breakdown_card(entry: BreakdownEntry) -> BreakdownCard:
+    input_tokens = entry.input_tokens
+    output_tokens = entry.output_tokens
+    cache_read = entry.cache_read_tokens
     return BreakdownCard(
-        key=str(entry["key"]),
-        label=str(entry["label"]),
-        requests=int(entry["requests"]),
+        key=entry.key,
+        label=entry.label,
+        requests=entry.requests,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cache_read_tokens=cache_read,
         total_tokens=input_tokens + output_tokens,
-        cost_usd=float(entry["cost_usd"]),
-        requests_text=format_count(entry["requests"]),
+        cost_usd=entry.cost_usd,
+        requests_text=format_count(entry.requests),
         tokens_text=format_count(input_tokens + output_tokens),
-        cost_text=format_usd(float(entry["cost_usd"])),
+        cost_text=format_usd(entry.cost_usd),
         bar=[{"uncached": max(input_tokens - cache_read, 0), "cached": cache_read, "output": output_tokens}],
     )
 
@@ -100,7 +102,7 @@ def _bucket_label(moment: str, bucket: str) -> str:
 
 
 def chart_data(
-    timeseries: dict[str, Any], bucket: str, end: datetime
+    timeseries: UsageTimeseries, bucket: str, end: datetime
 ) -> tuple[list[ChartSeries], list[dict[str, Any]]]:
     """Chart series and rows; the API also returns the bucket the (exclusive) end falls in, which is left out."""
     names: list[str] = list(timeseries["series"])

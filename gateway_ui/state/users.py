@@ -1,17 +1,21 @@
-"""Users & Groups page state (admins): users with role, groups and active flag; groups with create/delete."""
+"""Users & Groups page state (admins): the user and group lists, the create / edit user dialog, deactivation."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
 import reflex as rx
 
-from gateway_ui import api_client
-from gateway_ui.state.api_session import failure_event, session_token
+from gateway_ui.api import ApiError
+from gateway_ui.api.users import Group, User
+from gateway_ui.state.api_session import UiEvent, failure_event, session_api
 from gateway_ui.state.auth import AuthState
+from gateway_ui.state.base import ConfirmState, FormState
 
 ROLES = ("user", "admin")
+DEFAULT_ROLE = "user"
 # Request fields whose validation messages the user dialog shows next to its inputs.
 USER_FORM_FIELDS = ("email", "name", "password", "role", "groups")
 
@@ -34,51 +38,39 @@ class GroupRow:
     member_count: int
 
 
-def user_row(user: dict[str, Any], my_email: str) -> UserRow:
+def user_row(user: User, my_email: str) -> UserRow:
     return UserRow(
-        id=int(user["id"]),
-        email=str(user["email"]),
-        name=str(user["name"]),
-        role=str(user["role"]),
-        groups=[str(g) for g in user["groups"]],
-        active=bool(user["active"]),
-        is_me=str(user["email"]) == my_email,
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        groups=list(user.groups),
+        active=user.active,
+        is_me=user.email == my_email,
     )
 
 
-def group_row(group: dict[str, Any]) -> GroupRow:
-    return GroupRow(id=int(group["id"]), name=str(group["name"]), member_count=len(group["members"]))
+def group_row(group: Group) -> GroupRow:
+    return GroupRow(id=group.id, name=group.name, member_count=len(group.members))
 
 
-class UsersState(rx.State):
+class UsersState(FormState, ConfirmState, rx.State):
+    """The create / edit dialog is the form (edit_id 0: creating); deactivating a user is the confirmation."""
+
     users: list[UserRow] = rx.field(default_factory=list)
     groups: list[GroupRow] = rx.field(default_factory=list)
     loading: bool = True
     forbidden: bool = False
 
-    # The create / edit dialog (edit_id 0: creating).
-    dialog_open: bool = False
     edit_id: int = 0
     form_email: str = ""
     form_name: str = ""
     form_password: str = ""
-    form_role: str = "user"
+    form_role: str = DEFAULT_ROLE
     form_groups: list[str] = rx.field(default_factory=list)
     form_active: bool = True
-    field_errors: dict[str, str] = rx.field(default_factory=dict)
-    form_error: str = ""
-    saving: bool = False
 
-    deactivate_id: int = 0
-    deactivate_email: str = ""
-    deactivating: bool = False
-
-    new_group_name: str = ""
-    group_name_error: str = ""
-    creating_group: bool = False
-    delete_group_id: int = 0
-    delete_group_name: str = ""
-    deleting_group: bool = False
+    confirm_failure: ClassVar[str] = "Could not deactivate the user"
 
     @rx.var
     def group_names(self) -> list[str]:
@@ -87,7 +79,7 @@ class UsersState(rx.State):
     # -- loading -------------------------------------------------------------------------------------
 
     @rx.event
-    async def load(self):
+    async def load(self) -> AsyncIterator[UiEvent]:
         auth = await self.get_state(AuthState)
         # Non-admins get the "not authorised" page without asking the API (which would refuse them anyway).
         self.forbidden = not auth.is_admin
@@ -96,10 +88,11 @@ class UsersState(rx.State):
             return
         self.loading = True
         yield
+        api = await session_api(self)
         try:
-            users = await api_client.list_users(auth.token)
-            groups = await api_client.list_groups(auth.token)
-        except api_client.ApiError as exc:
+            users = await api.users.list()
+            groups = await api.groups.list()
+        except ApiError as exc:
             self.forbidden = exc.status_code == 403
             yield failure_event(exc, "Could not load users and groups")
             return
@@ -110,39 +103,30 @@ class UsersState(rx.State):
 
     # -- create / edit user --------------------------------------------------------------------------
 
-    def _reset_form(self) -> None:
-        self.field_errors = {}
-        self.form_error = ""
-        self.form_email = self.form_name = self.form_password = ""
-        self.form_role = "user"
-        self.form_groups = []
-        self.form_active = True
+    def _fill_form(self, user: UserRow | None) -> None:
+        self.edit_id = user.id if user else 0
+        self.form_email = user.email if user else ""
+        self.form_name = user.name if user else ""
+        self.form_password = ""
+        self.form_role = user.role if user else DEFAULT_ROLE
+        self.form_groups = list(user.groups) if user else []
+        self.form_active = user.active if user else True
+
+    def _clear_inputs(self) -> None:
+        self.form_password = ""  # never keep a typed password around
 
     @rx.event
     def open_create_user(self) -> None:
-        self._reset_form()
-        self.edit_id = 0
-        self.dialog_open = True
+        self._fill_form(None)
+        self._open_form()
 
     @rx.event
     def open_edit_user(self, user_id: int) -> None:
         user = next((u for u in self.users if u.id == user_id), None)
         if user is None:
             return
-        self._reset_form()
-        self.edit_id = user.id
-        self.form_email = user.email
-        self.form_name = user.name
-        self.form_role = user.role
-        self.form_groups = list(user.groups)
-        self.form_active = user.active
-        self.dialog_open = True
-
-    @rx.event
-    def set_dialog_open(self, is_open: bool) -> None:
-        self.dialog_open = is_open
-        if not is_open:
-            self.form_password = ""  # never keep a typed password around
+        self._fill_form(user)
+        self._open_form()
 
     @rx.event
     def set_form_email(self, value: str) -> None:
@@ -171,125 +155,63 @@ class UsersState(rx.State):
         else:
             self.form_groups = [*self.form_groups, name]
 
-    def _user_request(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": self.form_name.strip(), "role": self.form_role, "groups": self.form_groups}
+    async def _save(self) -> User:
+        api = await session_api(self)
+        name = self.form_name.strip()
         if self.edit_id == 0:
-            body["email"] = self.form_email.strip()
-            body["password"] = self.form_password or None
-        else:
-            body["active"] = self.form_active
-            if self.form_password:
-                body["password"] = self.form_password
-        return body
+            return await api.users.create(
+                email=self.form_email.strip(),
+                password=self.form_password or None,
+                name=name,
+                role=self.form_role,
+                groups=self.form_groups,
+            )
+        return await api.users.update(
+            self.edit_id,
+            name=name,
+            role=self.form_role,
+            groups=self.form_groups,
+            active=self.form_active,
+            password=self.form_password or None,  # empty: unchanged
+        )
 
     @rx.event
-    async def save_user(self):
-        self.field_errors = {}
-        self.form_error = ""
-        self.saving = True
+    async def save_user(self) -> AsyncIterator[UiEvent]:
+        self._start_submit()
         yield
         creating = self.edit_id == 0
         try:
-            token = await session_token(self)
-            if creating:
-                saved = await api_client.create_user(token, self._user_request())
-            else:
-                saved = await api_client.update_user(token, self.edit_id, self._user_request())
-        except api_client.ApiError as exc:
-            errors = {f: m for f, m in exc.field_errors.items() if f in USER_FORM_FIELDS}
+            saved = await self._save()
+        except ApiError as exc:
             if creating and exc.status_code == 409:
-                errors["email"] = exc.message  # the only create conflict: the email is taken
-            self.field_errors = errors
-            if not errors:
-                self.form_error = exc.message
+                exc = exc.for_field("email")  # the only create conflict: the email is taken
+            self._show_errors(exc, USER_FORM_FIELDS)
             yield failure_event(exc, "Could not save the user")
             return
         finally:
-            self.saving = False
-        self.dialog_open = False
-        self.form_password = ""
-        yield rx.toast.success(f"User {saved['email']} {'created' if creating else 'updated'}")
+            self.submitting = False
+        self.close_form()
+        yield rx.toast.success(f"User {saved.email} {'created' if creating else 'updated'}")
         yield UsersState.load
 
     # -- deactivate / reactivate ---------------------------------------------------------------------
 
     @rx.event
     def ask_deactivate(self, user_id: int, email: str) -> None:
-        self.deactivate_id = user_id
-        self.deactivate_email = email
+        self._ask_confirm(user_id, email)
+
+    async def _confirmed(self, item_id: int, name: str) -> list[UiEvent]:
+        api = await session_api(self)
+        await api.users.deactivate(item_id)
+        return [rx.toast.success(f"{name} deactivated; their keys stopped working"), UsersState.load]
 
     @rx.event
-    def cancel_deactivate(self) -> None:
-        self.deactivate_id = 0
-
-    @rx.event
-    async def confirm_deactivate(self):
-        self.deactivating = True
-        yield
+    async def reactivate(self, user_id: int, email: str) -> AsyncIterator[UiEvent]:
+        api = await session_api(self)
         try:
-            await api_client.deactivate_user(await session_token(self), self.deactivate_id)
-        except api_client.ApiError as exc:
-            yield failure_event(exc, "Could not deactivate the user")
-            return
-        finally:
-            self.deactivating = False
-            self.deactivate_id = 0
-        yield rx.toast.success(f"{self.deactivate_email} deactivated; their keys stopped working")
-        yield UsersState.load
-
-    @rx.event
-    async def reactivate(self, user_id: int, email: str):
-        try:
-            await api_client.update_user(await session_token(self), user_id, {"active": True})
-        except api_client.ApiError as exc:
+            await api.users.update(user_id, active=True)
+        except ApiError as exc:
             yield failure_event(exc, "Could not reactivate the user")
             return
         yield rx.toast.success(f"{email} reactivated")
-        yield UsersState.load
-
-    # -- groups --------------------------------------------------------------------------------------
-
-    @rx.event
-    def set_new_group_name(self, value: str) -> None:
-        self.new_group_name = value
-
-    @rx.event
-    async def create_group(self):
-        self.group_name_error = ""
-        self.creating_group = True
-        yield
-        try:
-            group = await api_client.create_group(await session_token(self), self.new_group_name.strip())
-        except api_client.ApiError as exc:
-            self.group_name_error = exc.field_errors.get("name", exc.message)
-            yield failure_event(exc, "Could not create the group")
-            return
-        finally:
-            self.creating_group = False
-        self.new_group_name = ""
-        yield rx.toast.success(f"Group {group['name']} created")
-        yield UsersState.load
-
-    @rx.event
-    def ask_delete_group(self, group_id: int, name: str) -> None:
-        self.delete_group_id = group_id
-        self.delete_group_name = name
-
-    @rx.event
-    def cancel_delete_group(self) -> None:
-        self.delete_group_id = 0
-
-    @rx.event
-    async def confirm_delete_group(self):
-        self.deleting_group = True
-        yield
-        try:
-            await api_client.delete_group(await session_token(self), self.delete_group_id)
-        except api_client.ApiError as exc:
-            yield failure_event(exc, "Could not delete the group")
-            return
-        finally:
-            self.deleting_group = False
-            self.delete_group_id = 0
-        yield rx.toast.success(f"Group {self.delete_group_name} deleted")
         yield UsersState.load

@@ -2,69 +2,74 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
 
-from gateway_ui import api_client
+import pytest
+import pytest_asyncio
+
+from gateway_ui.api import API_URL_ENV, ApiError, GatewayApi, api_base_url
 from gateway_ui.state.auth import safe_next_path
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.live import LiveGateway, free_port
 
 
-@pytest.fixture
-def gateway_url(live_gateway: LiveGateway, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(api_client.API_URL_ENV, live_gateway.url)
-    return live_gateway.url
+@pytest_asyncio.fixture
+async def api(live_gateway: LiveGateway) -> AsyncIterator[GatewayApi]:
+    api = GatewayApi(live_gateway.url)
+    yield api
+    await api.aclose()
 
 
 @pytest.mark.asyncio
-async def test_login_current_user_and_logout(gateway_url: str) -> None:
-    token = await api_client.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+async def test_login_current_user_and_logout(api: GatewayApi) -> None:
+    token = await api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
 
-    user = await api_client.current_user(token)
+    user = await api.as_user(token).current_user()
     assert (user.email, user.role, user.is_admin) == (ADMIN_EMAIL, "admin", True)
 
-    await api_client.logout(token)
-    with pytest.raises(api_client.ApiError) as revoked:
-        await api_client.current_user(token)
+    await api.as_user(token).logout()
+    with pytest.raises(ApiError) as revoked:
+        await api.as_user(token).current_user()
     assert revoked.value.is_unauthorized
 
 
 @pytest.mark.asyncio
-async def test_wrong_password_raises_the_api_message(gateway_url: str) -> None:
-    with pytest.raises(api_client.ApiError) as failure:
-        await api_client.login(ADMIN_EMAIL, "not-the-password")
+async def test_wrong_password_raises_the_api_message(api: GatewayApi) -> None:
+    with pytest.raises(ApiError) as failure:
+        await api.login(ADMIN_EMAIL, "not-the-password")
 
     assert failure.value.status_code == 401
     assert failure.value.message == "wrong email or password"
 
 
 @pytest.mark.asyncio
-async def test_failed_sign_ins_are_throttled_per_browser_address(gateway_url: str) -> None:
+async def test_failed_sign_ins_are_throttled_per_browser_address(api: GatewayApi) -> None:
     for _ in range(5):
-        with pytest.raises(api_client.ApiError):
-            await api_client.login(ADMIN_EMAIL, "not-the-password", client_ip="203.0.113.9")
-    with pytest.raises(api_client.ApiError) as throttled:
-        await api_client.login(ADMIN_EMAIL, ADMIN_PASSWORD, client_ip="203.0.113.9")
+        with pytest.raises(ApiError):
+            await api.login(ADMIN_EMAIL, "not-the-password", client_ip="203.0.113.9")
+    with pytest.raises(ApiError) as throttled:
+        await api.login(ADMIN_EMAIL, ADMIN_PASSWORD, client_ip="203.0.113.9")
     assert throttled.value.status_code == 429
 
-    assert await api_client.login(ADMIN_EMAIL, ADMIN_PASSWORD, client_ip="198.51.100.4")
+    assert await api.login(ADMIN_EMAIL, ADMIN_PASSWORD, client_ip="198.51.100.4")
 
 
 @pytest.mark.asyncio
-async def test_unreachable_api_is_a_503_with_a_readable_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(api_client.API_URL_ENV, f"http://127.0.0.1:{free_port()}")
+async def test_unreachable_api_is_a_503_with_a_readable_message() -> None:
+    api = GatewayApi(f"http://127.0.0.1:{free_port()}")
 
-    with pytest.raises(api_client.ApiError) as failure:
-        await api_client.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    with pytest.raises(ApiError) as failure:
+        await api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    await api.aclose()
 
     assert failure.value.status_code == 503
     assert "unreachable" in failure.value.message
 
 
 def test_api_base_url_defaults_to_the_same_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(api_client.API_URL_ENV, raising=False)
+    monkeypatch.delenv(API_URL_ENV, raising=False)
 
-    assert api_client.api_base_url() == "http://127.0.0.1:8080"
+    assert api_base_url() == "http://127.0.0.1:8080"
 
 
 @pytest.mark.parametrize(

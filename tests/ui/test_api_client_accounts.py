@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
 
-from gateway_ui import api_client
+import pytest
+import pytest_asyncio
+
+from gateway_ui.api import ApiError, GatewayApi, UserApi
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.live import LiveGateway
 
 
-@pytest.fixture
-def admin_token(live_gateway: LiveGateway, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(api_client.API_URL_ENV, live_gateway.url)
-    return live_gateway.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+@pytest_asyncio.fixture
+async def admin(live_gateway: LiveGateway) -> AsyncIterator[UserApi]:
+    api = GatewayApi(live_gateway.url)
+    yield api.as_user(live_gateway.login(ADMIN_EMAIL, ADMIN_PASSWORD))
+    await api.aclose()
 
 
 @pytest.mark.asyncio
-async def test_validation_errors_come_back_by_field(admin_token: str) -> None:
-    with pytest.raises(api_client.ApiError) as failure:
-        await api_client.create_user(admin_token, {"email": "not-an-email", "password": "short"})
+async def test_validation_errors_come_back_by_field(admin: UserApi) -> None:
+    with pytest.raises(ApiError) as failure:
+        await admin.users.create(email="not-an-email", password="short")
 
     assert failure.value.status_code == 422
     assert set(failure.value.field_errors) == {"email", "password"}
@@ -27,26 +31,24 @@ async def test_validation_errors_come_back_by_field(admin_token: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_users_groups_and_keys_round_trip(admin_token: str) -> None:
-    group = await api_client.create_group(admin_token, "client-team")
-    user = await api_client.create_user(
-        admin_token, {"email": "client@example.com", "password": "client-password-1", "groups": ["client-team"]}
-    )
-    updated = await api_client.update_user(admin_token, user["id"], {"role": "admin"})
-    assert (updated["role"], updated["groups"]) == ("admin", ["client-team"])
-    assert [u["email"] for u in await api_client.list_users(admin_token)].count("client@example.com") == 1
-    assert (await api_client.deactivate_user(admin_token, user["id"]))["active"] is False
+async def test_users_groups_and_keys_round_trip(admin: UserApi) -> None:
+    group = await admin.groups.create("client-team")
+    user = await admin.users.create(email="client@example.com", password="client-password-1", groups=["client-team"])
+    updated = await admin.users.update(user.id, role="admin")
+    assert (updated.role, updated.groups) == ("admin", ["client-team"])
+    assert [u.email for u in await admin.users.list()].count("client@example.com") == 1
+    assert (await admin.users.deactivate(user.id)).active is False
 
-    created = await api_client.create_key(admin_token, "never ends", None)
-    week = await api_client.create_key(admin_token, "a week", 7)
-    assert created["expires_at"] is None and week["expires_at"] is not None
-    listed = await api_client.list_keys(admin_token)
-    assert "secret" not in listed[0]
-    assert {week["id"], created["id"]} <= {k["id"] for k in listed}
-    await api_client.revoke_key(admin_token, week["id"])
-    assert week["id"] not in {k["id"] for k in await api_client.list_keys(admin_token)}
-    inactive = await api_client.list_keys(admin_token, include_inactive=True)
-    assert {k["id"]: k["status"] for k in inactive}[week["id"]] == "revoked"
+    created = await admin.keys.create("never ends", None)
+    week = await admin.keys.create("a week", 7)
+    assert created.expires_at is None and week.expires_at is not None
+    listed = await admin.keys.list()
+    assert "secret" not in (await admin.call("GET", "/api/keys"))["data"][0]
+    assert {week.id, created.id} <= {k.id for k in listed}
+    await admin.keys.revoke(week.id)
+    assert week.id not in {k.id for k in await admin.keys.list()}
+    inactive = await admin.keys.list(include_inactive=True)
+    assert {k.id: k.status for k in inactive}[week.id] == "revoked"
 
-    await api_client.delete_group(admin_token, group["id"])
-    assert await api_client.list_groups(admin_token) == []
+    await admin.groups.delete(group.id)
+    assert await admin.groups.list() == []

@@ -1,0 +1,156 @@
+"""Every call the UI makes to the gateway REST API goes through `GatewayApi` and the `UserApi` views it hands out.
+
+The UI backend runs in the same process as the API, but still talks to it over HTTP so the UI only ever sees what
+any other API client sees (same auth, same validation, same errors).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from gateway_ui.api.errors import ApiError
+from gateway_ui.api.keys import KeysApi
+from gateway_ui.api.limits import LimitsApi
+from gateway_ui.api.me import CurrentUser, MyModels
+from gateway_ui.api.policies import PoliciesApi
+from gateway_ui.api.providers import ModelsApi, ProvidersApi
+from gateway_ui.api.usage import UsageApi
+from gateway_ui.api.users import GroupsApi, UsersApi
+
+API_URL_ENV = "GATEWAY_UI_API_URL"
+DEFAULT_API_URL = "http://127.0.0.1:8080"
+REQUEST_TIMEOUT_SECONDS = 15.0
+
+QueryParams = Mapping[str, Any]
+
+
+def api_base_url() -> str:
+    """Where the REST API lives: the same server as the UI unless the environment says otherwise."""
+    return os.environ.get(API_URL_ENV, DEFAULT_API_URL).rstrip("/")
+
+
+class GatewayApi:
+    """The REST API at `base_url`, over one pooled httpx.AsyncClient per event loop.
+
+    An AsyncClient's connections belong to the event loop that opened them, so each loop that calls the API (one
+    per Reflex backend worker, one per async test) gets its own client on first use; `aclose` closes the running
+    loop's. Nothing here belongs to a user: `as_user` gives the per-session view that carries a token.
+    """
+
+    def __init__(self, base_url: str, *, timeout_seconds: float = REQUEST_TIMEOUT_SECONDS) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout_seconds = timeout_seconds
+        # Weak keys: a loop that ends without `aclose` (a finished test) takes its client along.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = httpx.AsyncClient(base_url=self.base_url, timeout=self._timeout_seconds)
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the running loop's connections; a later call opens new ones."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    @contextlib.asynccontextmanager
+    async def closed_at_shutdown(self) -> AsyncIterator[None]:
+        """A Reflex lifespan task: the worker's connections are closed when its server stops."""
+        try:
+            yield
+        finally:
+            await self.aclose()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str = "",
+        json: Any = None,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout_seconds: float | None = None,
+    ) -> httpx.Response:
+        """One request; an error answer, or no answer at all, raises ApiError."""
+        request_headers = dict(headers or {})
+        if token:
+            request_headers["Authorization"] = f"Bearer {token}"
+        timeout = httpx.USE_CLIENT_DEFAULT if timeout_seconds is None else timeout_seconds
+        try:
+            response = await self._client().request(
+                method, path, headers=request_headers, json=json, params=params, timeout=timeout
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError.unreachable(exc) from exc
+        if response.is_error:
+            raise ApiError.from_response(response)
+        return response
+
+    async def login(self, email: str, password: str, client_ip: str = "") -> str:
+        """Exchange email and password for a UI session token.
+
+        ``client_ip`` is the browser's address: the API trusts X-Forwarded-For from this loopback caller, so failed
+        sign-ins are throttled per browser rather than for everyone behind the UI server.
+        """
+        forwarded = {"X-Forwarded-For": client_ip} if client_ip else None
+        response = await self.send(
+            "POST", "/api/auth/login", json={"email": email, "password": password}, headers=forwarded
+        )
+        return str(response.json()["token"])
+
+    def as_user(self, token: str) -> UserApi:
+        return UserApi(self, token)
+
+
+class UserApi:
+    """The API as the holder of one session token: every call carries it, grouped by resource."""
+
+    def __init__(self, api: GatewayApi, token: str) -> None:
+        self._api = api
+        self.token = token
+        self.keys = KeysApi(self)
+        self.limits = LimitsApi(self)
+        self.users = UsersApi(self)
+        self.groups = GroupsApi(self)
+        self.usage = UsageApi(self)
+        self.providers = ProvidersApi(self)
+        self.models = ModelsApi(self)
+        self.policies = PoliciesApi(self)
+
+    async def call(self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None) -> Any:
+        """The answer's JSON body; None when it has none."""
+        response = await self._api.send(method, path, token=self.token, json=json, params=params)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    async def download(self, path: str, *, params: QueryParams, timeout_seconds: float) -> bytes:
+        """The answer's raw bytes, for exports that take longer than an ordinary call."""
+        response = await self._api.send("GET", path, token=self.token, params=params, timeout_seconds=timeout_seconds)
+        return response.content
+
+    async def current_user(self) -> CurrentUser:
+        """Who the token belongs to; raises ApiError(401) when it is missing, expired or revoked."""
+        return CurrentUser.model_validate(await self.call("GET", "/api/me"))
+
+    async def logout(self) -> None:
+        """Revoke the session token on the server, so a copied token stops working too."""
+        await self.call("POST", "/api/auth/logout")
+
+    async def my_models(self) -> MyModels:
+        """The models this user may call, by provider, with the base URLs to call them at."""
+        return await self.call("GET", "/api/me/models")

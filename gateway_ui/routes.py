@@ -1,0 +1,10 @@
+"""Every page's path, declared once: page registration, the navigation, redirects and links all use these."""
+
+LOGIN = "/login"
+HOME = "/"
+MODELS = "/llm-gateway/models"
+USAGE = "/llm-gateway/usage"
+PROVIDERS = "/llm-gateway/providers"
+POLICIES = "/llm-gateway/policies"
+USERS = "/llm-gateway/users"
+KEYS = "/llm-gateway/keys"
