@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from operator import attrgetter, itemgetter
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,7 +35,6 @@ RECORDS = _table(UsageRecord)
 KEY_COLUMNS = ("bucket_start", "user_id", "api_key_id", "provider", "model", "outcome")
 MODEL_KEY_COLUMNS = ("bucket_start", "provider", "model", "outcome")
 SUM_COLUMNS = (*TOKEN_FIELDS, "cost_usd")
-_read_sums = itemgetter(*SUM_COLUMNS)
 # Every rollup with its key, in a fixed order, so concurrent writers lock shared rollup rows in one order (no
 # deadlock); the groups of _rollups() come in the same order.
 ROLLUPS: tuple[tuple[Table, tuple[str, ...]], ...] = (
@@ -48,14 +47,18 @@ DialectInsert = sqlite.Insert | postgresql.Insert
 UPSERTS: dict[str, Callable[[Table], DialectInsert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 # The record columns with a Python-side default (ColumnDefault), filled in for rows that omit them.
 DEFAULTS: dict[str, Any] = {column.name: column.default for column in RECORDS.columns if column.default is not None}
-# A UsageRow's fields around its tokens, in the order column_values() lists the record's columns.
-_ROW_HEAD = ("created_at", "user_id", "api_key_id", "provider", "provider_kind", "model", "endpoint", "streamed")
-_ROW_TAIL = (
+# A usage record's columns (all but its id) in the order the recorder's rows are written, and how to read them off a
+# UsageRow in one C-level call (its tokens sit in a nested TokenUsage).
+RECORD_COLUMNS = (
+    "created_at", "user_id", "api_key_id", "provider", "provider_kind", "model", "endpoint", "streamed",
+    *TOKEN_FIELDS,
     "cost_usd", "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id", "call_id",
     "usage_estimated",
 )  # fmt: skip
-RECORD_COLUMNS = (*_ROW_HEAD, *TOKEN_FIELDS, *_ROW_TAIL)
-_read_head, _read_tokens, _read_tail = attrgetter(*_ROW_HEAD), attrgetter(*TOKEN_FIELDS), attrgetter(*_ROW_TAIL)
+_record_values = attrgetter(*(f"tokens.{name}" if name in TOKEN_FIELDS else name for name in RECORD_COLUMNS))
+# What the rollups group and sum, in the order _hourly() reads it.
+_GROUPED = ("created_at", "user_id", "api_key_id", "provider", "model", "outcome", *SUM_COLUMNS)
+_grouped_values = attrgetter(*(f"tokens.{name}" if name in TOKEN_FIELDS else name for name in _GROUPED))
 
 # Groups of the batch: (hour number, user_id, api_key_id, provider, model, outcome) or (hour number, provider,
 # model, outcome) -> [requests, *SUM_COLUMNS]. An hour number counts UTC hours from 0001-01-01 (a day's bucket is
@@ -84,6 +87,13 @@ class PreparedStatement:
         positions = tuple(compiled.positiontup) if compiled.positiontup else None
         self._positional = positions is not None
         self._plan = [(name, converters.get(name)) for name in positions or columns]
+        # For tuples in `columns` order: (index, converter) in compiled order, None when that order is `columns`
+        # order (then only the converted columns are touched).
+        index = {name: i for i, name in enumerate(columns)}
+        tuple_plan = [(index[name], converters.get(name)) for name in positions or columns]
+        in_order = [i for i, _ in tuple_plan] == list(range(len(columns)))
+        self._tuple_plan: list[tuple[int, Callable[[Any], Any] | None]] | None = None if in_order else tuple_plan
+        self._tuple_converters = [(index[name], convert) for name, convert in converters.items()]
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Driver parameters from rows of column values by name."""
@@ -101,8 +111,23 @@ class PreparedStatement:
         return converted
 
     def parameters_of_tuples(self, rows: Iterable[tuple[Any, ...]]) -> list[Any]:
-        """Driver parameters from tuples of values in ``columns`` order (a rollup's few groups per batch)."""
-        return self.parameters([dict(zip(self.columns, row, strict=True)) for row in rows])
+        """Driver parameters from tuples of values in ``columns`` order, without building a dict per row for the
+        positional dialects (the recorder's whole batches come this way)."""
+        if not self._positional:
+            return self.parameters([dict(zip(self.columns, row, strict=True)) for row in rows])
+        if self._tuple_plan is not None:
+            plan = self._tuple_plan
+            return [tuple([row[i] if convert is None else convert(row[i]) for i, convert in plan]) for row in rows]
+        if not self._tuple_converters:
+            return list(rows)
+        # Compiled order is `columns` order: convert only the few columns that need it, in place.
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, convert in self._tuple_converters:
+                values[i] = convert(values[i])
+            converted.append(tuple(values))
+        return converted
 
 
 class UsageStatements:
@@ -130,12 +155,12 @@ class UsageStatements:
 
 def column_values(row: UsageRow) -> dict[str, Any]:
     """The usage record's column values (all but its id) of a finished call's row."""
-    return dict(zip(RECORD_COLUMNS, (*_read_head(row), *_read_tokens(row.tokens), *_read_tail(row)), strict=True))
+    return dict(zip(RECORD_COLUMNS, _record_values(row), strict=True))
 
 
 def insert_usage_records(
     connection: Connection,
-    rows: Sequence[UsageRow | Mapping[str, Any]],
+    rows: Sequence[UsageRow] | Sequence[Mapping[str, Any]],
     statements: UsageStatements | None = None,
 ) -> None:
     """Insert usage records, from UsageRows or from column values (omitted columns take the model's defaults),
@@ -145,10 +170,18 @@ def insert_usage_records(
         return
     if statements is None:
         statements = UsageStatements(connection.dialect)
-    rows = _with_defaults([column_values(row) if isinstance(row, UsageRow) else row for row in rows])
-    prepared = statements.insert(tuple(rows[0]))
-    connection.exec_driver_sql(prepared.sql, prepared.parameters(rows))
-    for upsert, groups in zip(statements.upserts, _rollups(_hourly(rows)), strict=True):
+    grouped: list[tuple[Any, ...]]
+    if isinstance(rows[0], UsageRow):
+        usage_rows = cast(Sequence[UsageRow], rows)
+        prepared = statements.insert(RECORD_COLUMNS)
+        connection.exec_driver_sql(prepared.sql, prepared.parameters_of_tuples(map(_record_values, usage_rows)))
+        grouped = [_grouped_values(row) for row in usage_rows]
+    else:
+        records = _with_defaults(cast(Sequence[Mapping[str, Any]], rows))
+        prepared = statements.insert(tuple(records[0]))
+        connection.exec_driver_sql(prepared.sql, prepared.parameters(records))
+        grouped = [tuple(row.get(name) for name in _GROUPED) for row in records]
+    for upsert, groups in zip(statements.upserts, _rollups(_hourly(grouped)), strict=True):
         connection.exec_driver_sql(upsert.sql, upsert.parameters_of_tuples(_as_rows(groups)))
 
 
@@ -190,22 +223,20 @@ def _with_defaults(rows: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, A
     return completed
 
 
-def _hourly(rows: Iterable[Mapping[str, Any]]) -> Groups:
-    """The batch's sums per UTC hour and (user, key, provider, model, outcome); no user or key counts as 0, as
-    the rollups store it (key columns cannot be NULL, or equal keys would not conflict)."""
+def _hourly(rows: Iterable[tuple[Any, ...]]) -> Groups:
+    """The batch's sums per UTC hour and (user, key, provider, model, outcome), from tuples in _GROUPED order; no
+    user or key counts as 0, as the rollups store it (key columns cannot be NULL, or equal keys would not conflict)."""
     groups: Groups = {}
-    for row in rows:
-        created: datetime = row["created_at"]
+    for created, user_id, key_id, provider, model, outcome, *sums_of_row in rows:
         if created.tzinfo is not UTC:
             created = created.astimezone(UTC)
-        hour = created.toordinal() * 24 + created.hour
-        key = (hour, row.get("user_id") or 0, row.get("api_key_id") or 0, row["provider"], row["model"], row["outcome"])
+        key = (created.toordinal() * 24 + created.hour, user_id or 0, key_id or 0, provider, model, outcome)
         sums = groups.get(key)
         if sums is None:
-            groups[key] = [1, *_read_sums(row)]
+            groups[key] = [1, *sums_of_row]
         else:
             sums[0] += 1
-            for index, value in enumerate(_read_sums(row), 1):
+            for index, value in enumerate(sums_of_row, 1):
                 sums[index] += value
     return groups
 
