@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+from gateway_api.accounts.sso.provider import SsoRuntime
 from gateway_api.api.main import create_rest_api
 from gateway_api.catalog.invalidation import CatalogBroadcaster, listen_for_invalidations
 from gateway_api.catalog.snapshot import Catalog
@@ -117,6 +118,7 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         login_throttle=FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds),
         limits=Limiter(settings, engine),
         metrics=metrics,
+        sso=SsoRuntime.from_settings(settings),
     )
     metrics.watch("usage_records_queued", lambda: services.recorder.pending)
     metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from gateway_api.accounts.sso.provider import SsoRuntime
 from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.settings import Settings
 from gateway_api.limits.limiter import Limiter
@@ -28,3 +29,5 @@ class AppServices:
     limits: Limiter
     # This process's Prometheus registry (GET /metrics); other modules increment its counters.
     metrics: GatewayMetrics
+    # Single sign-on (GATEWAY_OIDC_*): the identity provider and the sign-in start throttle; None when not configured.
+    sso: SsoRuntime | None = None
