@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
-from gateway_api.accounts.sso.provider import SsoRuntime
+from gateway_api.accounts.sso.runtime import SsoRuntime
 from gateway_api.api.main import create_rest_api
 from gateway_api.catalog.invalidation import CatalogBroadcaster, listen_for_invalidations
 from gateway_api.catalog.snapshot import Catalog

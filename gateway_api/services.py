@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from gateway_api.accounts.sso.provider import SsoRuntime
+from gateway_api.accounts.sso.runtime import SsoRuntime
 from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.settings import Settings
 from gateway_api.limits.limiter import Limiter

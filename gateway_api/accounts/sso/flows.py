@@ -20,7 +20,7 @@ from enum import StrEnum
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import Session, col, delete, select
 
-from gateway_api.accounts.sso.provider import SsoError
+from gateway_api.accounts.sso.errors import SsoError
 from gateway_api.db.models import DeviceSignIn, SsoSignIn, User, saved_id, utcnow
 
 SIGN_IN_SECONDS = 600  # from the redirect to the provider to its callback

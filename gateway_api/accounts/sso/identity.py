@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gateway_api.accounts.sso.provider import SsoError
+from gateway_api.accounts.sso.errors import SsoError
 from gateway_api.core.settings import Settings
 
 log = logging.getLogger("gateway.sso")

@@ -17,8 +17,8 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from gateway_api.accounts.sso.errors import SsoError
 from gateway_api.core.settings import Settings
-from gateway_api.security.throttle import FailureThrottle
 
 HTTP_TIMEOUT_SECONDS = 10.0
 METADATA_TTL_SECONDS = 3600.0
@@ -28,15 +28,6 @@ JWKS_REFRESH_MIN_SECONDS = 60.0
 CLOCK_LEEWAY_SECONDS = 120
 # Asymmetric signatures only: "none" and HMAC with the client secret are refused.
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
-
-
-class SsoError(Exception):
-    """A sign-in cannot go on; the message is shown to the person signing in (never holds a secret)."""
-
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)
@@ -171,21 +162,3 @@ def _get_json(url: str, what: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise SsoError(f"the identity provider's {what} is not a JSON object", 502)
     return document
-
-
-# Sign-ins (and CLI device codes) one client address may begin per minute: each is a row and a provider round trip.
-STARTS_PER_MINUTE = 20
-
-
-@dataclass
-class SsoRuntime:
-    """What the REST API needs for single sign-on, built once per process when it is configured."""
-
-    provider: OidcProvider
-    starts: FailureThrottle
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SsoRuntime | None:
-        if not settings.sso_enabled:
-            return None
-        return cls(provider=OidcProvider(settings), starts=FailureThrottle(STARTS_PER_MINUTE, 60.0))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.sso.errors import SsoError
 from gateway_api.accounts.sso.identity import SsoIdentity
-from gateway_api.accounts.sso.provider import SsoError
 from gateway_api.accounts.users import find_user
 from gateway_api.core.settings import Settings
 from gateway_api.db.config_version import bump_config_version

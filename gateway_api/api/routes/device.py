@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.sso.errors import SsoError
 from gateway_api.accounts.sso.flows import (
     DEVICE_POLL_SECONDS,
     DEVICE_SECONDS,
@@ -26,7 +27,6 @@ from gateway_api.accounts.sso.flows import (
     redeem_handoff,
     start_device,
 )
-from gateway_api.accounts.sso.provider import SsoError
 from gateway_api.api.deps import ServicesDep, SessionDep, client_address, refuse_if_throttled
 from gateway_api.api.routes.auth import LoginResponse
 from gateway_api.api.routes.sso import binding_of, redirect_to_provider, sso_runtime

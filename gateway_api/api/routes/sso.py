@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.sso.errors import SsoError
 from gateway_api.accounts.sso.flows import (
     Purpose,
     derived_secret,
@@ -30,8 +31,8 @@ from gateway_api.accounts.sso.flows import (
     take_callback,
 )
 from gateway_api.accounts.sso.identity import check_domain, identity_from_claims
-from gateway_api.accounts.sso.provider import SsoError, SsoRuntime
 from gateway_api.accounts.sso.provisioning import record_refusal, sign_in_user
+from gateway_api.accounts.sso.runtime import SsoRuntime
 from gateway_api.api.crud import commit_config_change
 from gateway_api.api.deps import ServicesDep, SessionDep, client_address, refuse_if_throttled
 from gateway_api.api.routes.auth import LoginResponse
