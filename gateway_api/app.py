@@ -15,6 +15,7 @@ from gateway_api.catalog.invalidation import CatalogBroadcaster, listen_for_inva
 from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.log_config import configure_logging
 from gateway_api.core.settings import Settings, load_settings
+from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
@@ -119,6 +120,7 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         limits=Limiter(settings, engine),
         metrics=metrics,
         sso=SsoRuntime.from_settings(settings),
+        cli_wheel=CliWheel(settings.data_dir),
     )
     metrics.watch("usage_records_queued", lambda: services.recorder.pending)
     metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)

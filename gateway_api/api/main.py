@@ -8,6 +8,7 @@ from gateway_api.api.routes import (
     audit,
     auth,
     auth_key,
+    cli_download,
     device,
     groups,
     keys,
@@ -46,4 +47,5 @@ def create_rest_api() -> FastAPI:
     api.add_exception_handler(RequestValidationError, validation_error_handler)
     api.include_router(api_router)
     api.include_router(ops.router)
+    api.include_router(cli_download.router)
     return api

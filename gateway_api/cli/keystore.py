@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import click
+import typer
 
 APP_DIR_NAME = "llm-gateway"
 FILE_NAME = "keys.json"
@@ -37,7 +37,7 @@ def normalise_url(url: str) -> str:
 
 def store_path() -> Path:
     """~/.config/llm-gateway/keys.json on Linux (XDG_CONFIG_HOME is honoured), the platform's place elsewhere."""
-    return Path(click.get_app_dir(APP_DIR_NAME)) / FILE_NAME
+    return Path(typer.get_app_dir(APP_DIR_NAME)) / FILE_NAME
 
 
 def _entry(url: str, scope: str) -> str:

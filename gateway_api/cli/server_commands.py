@@ -3,8 +3,10 @@ the app) live here, and `main` imports this module only when one of these comman
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -19,9 +21,12 @@ from gateway_api.cli.terminal import fail
 from gateway_api.core.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from gateway_api.db.engine import make_engine, session_scope, upgrade_database
 from gateway_api.db.models import ApiKey, Role, Scope, User
+from gateway_api.distribution.cli_wheel import CliWheel, CliWheelUnavailable
 from gateway_api.security.keys import key_pepper
 from gateway_api.startup.bootstrap import prepare
 from gateway_api.startup.config_file import ConfigError
+
+log = logging.getLogger("gateway.cli")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -48,6 +53,8 @@ def serve(host: str, port: int, workers: int, config: Path | None) -> None:
     except ConfigError as exc:
         raise fail(str(exc)) from None
     os.environ["GATEWAY_BOOTSTRAP"] = "false"
+    # Build the CLI wheel (GET /cli/...) while the workers start, so the first download does not wait for it.
+    threading.Thread(target=warm_cli_wheel, args=(CliWheel(settings.data_dir),), daemon=True).start()
     # uvicorn re-raises the signal it stopped on once shutdown is done; SIGTERM is the orderly stop of a
     # deployment, so after the graceful drain it must end with status 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
@@ -64,6 +71,13 @@ def serve(host: str, port: int, workers: int, config: Path | None) -> None:
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
+
+
+def warm_cli_wheel(wheel: CliWheel) -> None:
+    try:
+        wheel.path()
+    except CliWheelUnavailable as exc:
+        log.warning("the CLI wheel will not be served: %s", exc)
 
 
 def keys_create(user: str, scopes: list[str], name: str, expires_in: str | None, no_expiration: bool) -> None:
