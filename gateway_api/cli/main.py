@@ -18,7 +18,14 @@ from gateway_api.cli.choices import KeyScope, UserRole
 from gateway_api.cli.durations import parse_duration_days
 from gateway_api.cli.terminal import ask_secret, can_prompt, fail, print_key, say
 
-app = typer.Typer(help="LLM gateway: sign in and get keys; serve it, manage keys and users.", no_args_is_help=True)
+app = typer.Typer(
+    help="LLM gateway: sign in and get keys; serve it, manage keys and users.",
+    no_args_is_help=True,
+    # Plain help and tracebacks: rich alone would double the start-up time, and its tracebacks print local
+    # variables (a password, a key).
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
 keys_app = typer.Typer(help="Gateway API keys (works on the database directly).", no_args_is_help=True)
 users_app = typer.Typer(help="Users (works on the database directly).", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)

@@ -52,7 +52,7 @@ class OidcProvider:
         self._metadata: ProviderMetadata | None = None
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
-        self._keys_at = 0.0
+        self._keys_refreshed_at = float("-inf")
 
     def _client(self) -> OAuth2Client:
         return OAuth2Client(
@@ -89,13 +89,15 @@ class OidcProvider:
 
     def _key_set(self, metadata: ProviderMetadata, *, refresh: bool) -> KeySet:
         with self._lock:
-            stale = refresh and time.monotonic() - self._keys_at > JWKS_REFRESH_MIN_SECONDS
-            if self._keys is None or stale:
+            now = time.monotonic()
+            refetch = refresh and now - self._keys_refreshed_at > JWKS_REFRESH_MIN_SECONDS
+            if self._keys is None or refetch:
                 try:
                     self._keys = KeySet.import_key_set(_get_json(metadata.jwks_uri, "signing keys"))  # type: ignore[arg-type]
                 except (ValueError, JoseError):
                     raise SsoError("the identity provider's signing keys cannot be read", 502) from None
-                self._keys_at = time.monotonic()
+                if refresh:
+                    self._keys_refreshed_at = now
             return self._keys
 
     def authorization_url(self, *, state: str, nonce: str, code_verifier: str) -> str:

@@ -231,3 +231,17 @@ def test_no_secret_reaches_the_logs_or_the_audit(sso_gateway: SsoGateway, capfd:
     with Session(sso_gateway.live.services.engine) as session:
         events = repr(session.exec(select(AuditEvent)).all())
     assert token not in events and "sso-client-secret" not in events
+
+
+def test_an_admin_can_set_up_an_sso_group_before_anyone_signs_in(
+    sso_gateway: SsoGateway, admin_token_for: Callable[[SsoGateway], dict[str, str]]
+) -> None:
+    admin = admin_token_for(sso_gateway)
+    created = httpx.post(
+        f"{sso_gateway.url}/api/groups", json={"name": "sso-first", "synced_from_sso": True}, headers=admin, timeout=30
+    )
+    assert created.status_code == 201 and created.json()["synced_from_sso"] is True
+    sso_gateway.idp.set_user("pia-1", email="pia@example.com", groups=["sso-first"])
+    assert me(sso_gateway, sso_gateway.sign_in("pia-1"))["groups"] == ["sso-first"]
+    sso_gateway.idp.set_user("pia-1", email="pia@example.com", groups=[])
+    assert me(sso_gateway, sso_gateway.sign_in("pia-1"))["groups"] == []
