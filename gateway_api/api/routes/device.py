@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway_api.accounts.audit import record_event
 from gateway_api.accounts.sso.errors import SsoError
@@ -29,7 +30,7 @@ from gateway_api.accounts.sso.flows import (
 )
 from gateway_api.api.deps import ServicesDep, SessionDep, client_address, refuse_if_throttled
 from gateway_api.api.routes.auth import LoginResponse
-from gateway_api.api.routes.sso import binding_of, redirect_to_provider, sso_runtime
+from gateway_api.api.routes.sso import binding_of, database_down_page, redirect_to_provider, sso_runtime
 from gateway_api.api.signin_keys import KeyWish, issue_signin_key
 from gateway_api.api.sso_pages import DEVICE_PATH, device_done_page, device_entry_page, error_page
 from gateway_api.db.models import DeviceSignIn, User, utcnow
@@ -90,7 +91,10 @@ def submit_device_code(
         refuse_if_throttled(services, client, "too many wrong codes", "device code guessing throttled")
     except HTTPException as exc:
         return device_entry_page(user_code, str(exc.detail), exc.status_code)
-    device = pending_device(session, user_code)
+    try:
+        device = pending_device(session, user_code)
+    except SQLAlchemyError:
+        return database_down_page(session, DEVICE_PATH)
     if device is None:
         services.login_throttle.record_failure(client)
         return device_entry_page(
@@ -100,6 +104,8 @@ def submit_device_code(
         return redirect_to_provider(request, services, session, Purpose.device, device=device)
     except SsoError as exc:
         return error_page(exc.message, exc.status_code, again_href=DEVICE_PATH)
+    except SQLAlchemyError:
+        return database_down_page(session, DEVICE_PATH)
 
 
 @router.post("/confirm", response_class=HTMLResponse)
@@ -119,11 +125,16 @@ def confirm_device(
             raise SsoError("this CLI sign-in has expired or was already decided; run gateway login again")
     except SsoError as exc:
         return error_page(exc.message, exc.status_code, again_href=DEVICE_PATH)
+    except SQLAlchemyError:
+        return database_down_page(session, DEVICE_PATH)
     approve = decision == "approve"
     decide_device(session, device, user, approve=approve)
     action = "session.device_approve" if approve else "session.device_deny"
     record_event(session, user, action, "session", device.id, after={"user_code": device.user_code})
-    session.commit()
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        return database_down_page(session, DEVICE_PATH)
     return device_done_page(approve)
 
 

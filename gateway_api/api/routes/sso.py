@@ -15,8 +15,9 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from gateway_api.accounts.audit import record_event
@@ -168,6 +169,17 @@ def start_sso(
         return redirect_to_provider(request, services, session, Purpose.web, return_to=safe_next_path(next_path))
     except SsoError as exc:
         return error_page(exc.message, exc.status_code)
+    except SQLAlchemyError:
+        return database_down_page(session)
+
+
+def database_down_page(session: Session, again_href: str = LOGIN_PATH) -> HTMLResponse:
+    """A sign-in page, not a bare 500, when the database is away (the sign-in can simply be started again)."""
+    session.rollback()
+    log.warning("single sign-on failed: the database is unavailable")
+    return error_page(
+        "the gateway cannot reach its database right now; try again in a moment", 503, again_href=again_href
+    )
 
 
 @router.get("/oidc/callback", response_class=Response, responses={303: {"description": "to the sign-in page"}})
@@ -231,6 +243,8 @@ def finish_sso(
     except SsoError as exc:
         log.info("single sign-on refused", extra={"client_address": client, "reason": exc.message})
         return error_page(exc.message, exc.status_code, again_href=again)
+    except SQLAlchemyError:
+        return database_down_page(session, again)
     if flow.purpose == Purpose.cli:
         return RedirectResponse(f"{flow.return_to}?code={handoff}", status.HTTP_303_SEE_OTHER)
     if flow.purpose == Purpose.device:
