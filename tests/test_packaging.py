@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 import venv
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from gateway_api.distribution.cli_wheel import WHEEL_NAME
+from gateway_api.distribution.cli_wheel import WHEEL_NAME, CliWheel
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.live import LiveGateway
 
@@ -138,3 +139,22 @@ def test_the_cli_installs_from_the_project_and_from_the_gateways_own_wheel(
     _check_cli(from_project, live_gateway, tmp_path)
     from_gateway = _venv_with(tmp_path, "from-gateway", f"{live_gateway.url}/cli/{WHEEL_NAME}")
     _check_cli(from_gateway, live_gateway, tmp_path)
+
+
+def test_the_cli_wheel_is_built_once_per_source_version(tmp_path: Path) -> None:
+    stale = tmp_path / "cli" / "0123456789abcdef"
+    stale.mkdir(parents=True)
+    (stale / WHEEL_NAME).write_bytes(b"an older version's wheel")
+    first = CliWheel(tmp_path).path()
+    built_at = first.stat().st_mtime_ns
+
+    again = CliWheel(tmp_path).path()  # another process (worker) finds it on disk
+
+    assert again == first and again.stat().st_mtime_ns == built_at
+    assert not stale.exists()
+    with zipfile.ZipFile(first) as wheel:
+        names = wheel.namelist()
+        metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "gateway_api/cli/main.py" in names and "gateway_api/db/migrations/env.py" in names
+    assert "Requires-Dist: httpx>=0.28.1" in metadata
+    assert 'Requires-Dist: sqlmodel>=0.0.50; extra == "server"' in metadata

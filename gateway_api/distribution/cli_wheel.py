@@ -105,4 +105,8 @@ class CliWheel:
                 raise CliWheelUnavailable("building the CLI wheel failed (setuptools missing?); see the server log")
             os.replace(built, target)
         log.info("built the CLI wheel", extra={"path": str(target)})
+        for older in self._directory.iterdir():
+            # Wheels of earlier source versions: one per upgrade would pile up in the data folder.
+            if older.is_dir() and older != target.parent and not older.name.startswith("cli-wheel-"):
+                shutil.rmtree(older, ignore_errors=True)
         return target
