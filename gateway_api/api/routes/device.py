@@ -139,10 +139,14 @@ def confirm_device(
 
 
 @router.post("/token", response_model=LoginResponse, responses={400: {"description": "wait, slow down, or stop"}})
-def poll_device_token(body: DevicePoll, services: ServicesDep, session: SessionDep) -> LoginResponse:
+def poll_device_token(body: DevicePoll, request: Request, services: ServicesDep, session: SessionDep) -> LoginResponse:
     """The waiting CLI's key once its code is approved (exactly once); until then 400 with RFC 8628's reason."""
+    client = client_address(request)
+    refuse_if_throttled(services, client, "too many unknown device codes", "device code guessing throttled")
     result = poll_device(session, services.key_pepper, body.device_code)
     if isinstance(result, DeviceWait):
+        if result == DeviceWait.expired:
+            services.login_throttle.record_failure(client)  # unknown, used or expired: guessing costs
         session.commit()
         raise HTTPException(status.HTTP_400_BAD_REQUEST, result.value)
     user = session.get(User, result.user_id or 0)

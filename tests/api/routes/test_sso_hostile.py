@@ -76,6 +76,9 @@ def test_a_cli_polling_too_fast_is_told_to_slow_down(sso_gateway: SsoGateway) ->
     assert (first.status_code, first.json()["detail"]) == (400, "authorization_pending")
     assert (second.status_code, second.json()["detail"]) == (400, "slow_down")
     assert (unknown.status_code, unknown.json()["detail"]) == (400, "expired_token")
+    with httpx.Client(base_url=sso_gateway.url, timeout=30) as client:
+        guesses = [client.post("/api/auth/device/token", json={"device_code": f"guess-{n}"}) for n in range(6)]
+    assert guesses[-1].status_code == 429, [g.status_code for g in guesses]
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="GATEWAY_TEST_DATABASE_URL is not set")
