@@ -27,7 +27,8 @@ $(PYTHON):
 
 $(VENV)/.installed: $(PYTHON) requirements.txt pyproject.toml
 	$(PIP) install -r requirements.txt
-	$(PIP) install --no-deps -e .
+	@# The server extra, held to the pinned versions just installed (the plain package is the CLI alone).
+	$(PIP) install -e ".[server]" -c requirements.txt
 	touch $@
 
 $(BUN):

@@ -9,11 +9,13 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+from gateway_api.accounts.sso.runtime import SsoRuntime
 from gateway_api.api.main import create_rest_api
 from gateway_api.catalog.invalidation import CatalogBroadcaster, listen_for_invalidations
 from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.log_config import configure_logging
 from gateway_api.core.settings import Settings, load_settings
+from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
@@ -117,6 +119,8 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         login_throttle=FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds),
         limits=Limiter(settings, engine),
         metrics=metrics,
+        sso=SsoRuntime.from_settings(settings),
+        cli_wheel=CliWheel(settings.data_dir),
     )
     metrics.watch("usage_records_queued", lambda: services.recorder.pending)
     metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)

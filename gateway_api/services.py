@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from gateway_api.accounts.sso.runtime import SsoRuntime
 from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.settings import Settings
+from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.security.crypto import CredentialCipher
@@ -28,3 +30,7 @@ class AppServices:
     limits: Limiter
     # This process's Prometheus registry (GET /metrics); other modules increment its counters.
     metrics: GatewayMetrics
+    # Single sign-on (GATEWAY_OIDC_*): the identity provider and the sign-in start throttle; None when not configured.
+    sso: SsoRuntime | None = None
+    # This gateway's own CLI as a wheel (GET /cli/...), built on first request.
+    cli_wheel: CliWheel | None = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from gateway_api.distribution.cli_wheel import WHEEL_NAME as CLI_WHEEL_NAME
+
 ANTHROPIC = "anthropic"
 OPENAI = "openai"
 PROVIDER_LABELS = {ANTHROPIC: "Anthropic", OPENAI: "OpenAI"}
@@ -24,6 +26,11 @@ def provider_label(kind: str) -> str:
 
 def proxy_base_url(public_url: str, kind: str) -> str:
     return f"{public_url.rstrip('/')}/api/llm-proxy/{kind}"
+
+
+def cli_install_command(public_url: str) -> str:
+    """The one command that installs the `gateway` CLI from the gateway itself (the wheel it serves at /cli/)."""
+    return f"pip install {public_url.rstrip('/')}/cli/{CLI_WHEEL_NAME}"
 
 
 def login_command(public_url: str) -> str:

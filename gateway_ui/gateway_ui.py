@@ -11,6 +11,8 @@ from gateway_ui import pages  # noqa: F401  (importing registers the pages)
 from gateway_ui.api_connection import API
 
 API_PATH_PREFIX = "/api/"
+# The gateway's own CLI wheel (GET /cli/...), served by the gateway app.
+CLI_PATH_PREFIX = "/cli/"
 # Operations endpoints live at the root of the gateway app; a load balancer probes them on this server too.
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -26,7 +28,8 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
 
     def transform(reflex_asgi: ASGIApp) -> ASGIApp:
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and (scope["path"].startswith(API_PATH_PREFIX) or scope["path"] in OPS_PATHS):
+            path = scope["path"] if scope["type"] == "http" else ""
+            if path.startswith((API_PATH_PREFIX, CLI_PATH_PREFIX)) or path in OPS_PATHS:
                 await gateway(scope, receive, send)
             else:
                 await reflex_asgi(scope, receive, send)

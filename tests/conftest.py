@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 from gateway_api.core.settings import Settings
 from gateway_api.db.engine import make_engine, normalise_url, upgrade_database
 
-pytest_plugins = ["tests.support.fakes.plugin", "tests.support.live"]
+pytest_plugins = ["tests.support.fakes.plugin", "tests.support.live", "tests.support.oidc"]
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL", "")
 ADMIN_EMAIL = "admin@example.com"

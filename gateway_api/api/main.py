@@ -4,10 +4,31 @@ from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from gateway_api.api.errors import validation_error_handler
-from gateway_api.api.routes import audit, auth, groups, keys, limits, me, models, ops, policies, providers, usage, users
+from gateway_api.api.routes import (
+    audit,
+    auth,
+    auth_key,
+    cli_download,
+    device,
+    groups,
+    keys,
+    limits,
+    me,
+    models,
+    ops,
+    policies,
+    providers,
+    sso,
+    usage,
+    users,
+)
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
+# Single sign-on, the CLI's device codes and a key's view of itself.
+api_router.include_router(sso.router)
+api_router.include_router(device.router)
+api_router.include_router(auth_key.router)
 api_router.include_router(me.router)
 api_router.include_router(keys.router)
 api_router.include_router(providers.router)
@@ -26,4 +47,5 @@ def create_rest_api() -> FastAPI:
     api.add_exception_handler(RequestValidationError, validation_error_handler)
     api.include_router(api_router)
     api.include_router(ops.router)
+    api.include_router(cli_download.router)
     return api

@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger("gateway.settings")
@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     # How long a call waits on Redis for its limit counters before counting in this process alone (retried later).
     limits_redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
 
+    # Single sign-on (OpenID Connect, accounts/sso/). Set the issuer and client id to turn it on. The list settings
+    # are comma-separated.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str = "groups"
+    oidc_admin_groups: str = ""
+    oidc_allowed_domains: str = ""
+    # false: passwords are refused for everyone but the break-glass admin (an email), who can still sign in when
+    # the identity provider is down.
+    password_login: bool = True
+    break_glass_admin: str = ""
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -79,9 +93,50 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local test provider)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _sign_in_possible(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise SsoSettingError("oidc_client_id", "is required when GATEWAY_OIDC_ISSUER is set")
+        if "openid" not in self.oidc_scopes.split():
+            raise SsoSettingError("oidc_scopes", "must include openid")
+        if not self.password_login and not self.oidc_issuer:
+            raise SsoSettingError("password_login", "false needs single sign-on (GATEWAY_OIDC_ISSUER) configured")
+        return self
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def oidc_admin_group_names(self) -> frozenset[str]:
+        return _comma_list(self.oidc_admin_groups)
+
+    @property
+    def oidc_allowed_domain_names(self) -> frozenset[str]:
+        return frozenset(domain.lower().lstrip("@") for domain in _comma_list(self.oidc_allowed_domains))
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'gateway.db').resolve()}"
+
+
+class SsoSettingError(ValueError):
+    """A combination of sign-in settings that cannot work; ``field`` names the setting to change."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _comma_list(value: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in value.split(",") if item.strip())
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -90,6 +145,9 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]  # field values, validated by pydantic
     except ValidationError as exc:
         first = exc.errors()[0]
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, SsoSettingError):
+            raise SettingsError(f"invalid setting GATEWAY_{cause.field.upper()}: {cause}") from None
         name = "GATEWAY_" + str(first["loc"][0]).upper() if first["loc"] else "GATEWAY settings"
         raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
     if settings.config is not None and not settings.config.is_file():

@@ -57,12 +57,18 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # The identity provider's subject (`sub`) of the first single sign-on: later sign-ins must bring the same one,
+    # so an email address the provider hands to someone else does not open this account.
+    oidc_subject: str | None = Field(default=None, max_length=255, unique=True, index=True)
 
 
 class Group(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # Made by single sign-on: its members follow the groups claim at every sign-in. Groups an admin made keep the
+    # members the admin gave them.
+    synced_from_sso: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
 class UserGroup(SQLModel, table=True):
@@ -271,3 +277,43 @@ class UsageLimit(SQLModel, table=True):
     monthly_budget_usd: float | None = None
     max_concurrent_calls: int | None = None
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SsoSignIn(SQLModel, table=True):
+    """One trip through the identity provider, from the redirect to it to the one-time code that ends it.
+
+    Only digests of the OAuth state, the browser binding cookie and the one-time code are stored (HMAC with the
+    key pepper); the PKCE verifier and the nonce are derived from the state, so nothing here signs anyone in.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    state_digest: str = Field(max_length=64, unique=True, index=True)
+    binding_digest: str = Field(max_length=64)
+    purpose: str = Field(max_length=16)  # an accounts.sso.flows.Purpose value
+    # web: the page to land on; cli: the CLI's loopback address.
+    return_to: str = Field(default="", max_length=500)
+    # cli: the S256 challenge of the verifier the CLI keeps, needed to redeem the one-time code.
+    client_challenge: str = Field(default="", max_length=128)
+    device_id: int | None = Field(default=None, foreign_key="devicesignin.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    callback_at: datetime | None = None
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
+    handoff_digest: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    handoff_expires_at: datetime | None = None
+    handoff_used_at: datetime | None = None
+
+
+class DeviceSignIn(SQLModel, table=True):
+    """A CLI waiting for its user to confirm a short code in any browser (`gateway login --no-browser`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_code_digest: str = Field(max_length=64, unique=True, index=True)
+    user_code: str = Field(max_length=16, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    last_polled_at: datetime | None = None
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="CASCADE")
+    approved_at: datetime | None = None
+    denied_at: datetime | None = None
+    redeemed_at: datetime | None = None

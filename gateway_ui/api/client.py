@@ -18,7 +18,7 @@ import httpx
 from gateway_ui.api.errors import ApiError
 from gateway_ui.api.keys import KeysApi
 from gateway_ui.api.limits import LimitsApi
-from gateway_ui.api.me import CurrentUser, MyModels
+from gateway_ui.api.me import CurrentUser, MyModels, SignInMethods
 from gateway_ui.api.policies import PoliciesApi
 from gateway_ui.api.providers import ModelsApi, ProvidersApi
 from gateway_ui.api.usage import UsageApi
@@ -110,6 +110,16 @@ class GatewayApi:
         response = await self.send(
             "POST", "/api/auth/login", json={"email": email, "password": password}, headers=forwarded
         )
+        return str(response.json()["token"])
+
+    async def sign_in_methods(self) -> SignInMethods:
+        """Whether passwords are open to everyone and whether single sign-on is configured."""
+        return SignInMethods.model_validate((await self.send("GET", "/api/auth/methods")).json())
+
+    async def exchange_sso_code(self, code: str, client_ip: str = "") -> str:
+        """Turn the one-time code a single sign-on ended with into a UI session token (throttled per browser)."""
+        forwarded = {"X-Forwarded-For": client_ip} if client_ip else None
+        response = await self.send("POST", "/api/auth/oidc/exchange", json={"code": code}, headers=forwarded)
         return str(response.json()["token"])
 
     def as_user(self, token: str) -> UserApi:

@@ -32,3 +32,10 @@ class MyProvider(TypedDict):
 class MyModels(TypedDict):
     public_url: str
     providers: list[MyProvider]
+
+
+class SignInMethods(ApiModel):
+    """How one signs in: passwords for everyone (else the break-glass admin only), and single sign-on."""
+
+    password: bool
+    sso: bool

@@ -1,4 +1,4 @@
-"""The login page: email and password against POST /api/auth/login."""
+"""The login page: email and password against POST /api/auth/login, and "Sign in with SSO" when configured."""
 
 import reflex as rx
 
@@ -70,13 +70,55 @@ def _login_form() -> rx.Component:
     )
 
 
-@rx.page(route=routes.LOGIN, title="Sign in - LLM Gateway", on_load=LoginState.redirect_if_signed_in)
+def _sso_choice() -> rx.Component:
+    """Single sign-on (issue 18): a link to the gateway's SSO start, above the password form."""
+    return rx.cond(
+        LoginState.sso_enabled,
+        rx.vstack(
+            rx.button(
+                # A document navigation (the gateway answers with a redirect to the identity provider), not a
+                # client-side route change.
+                rx.link(
+                    rx.icon("key-round", size=16),
+                    "Sign in with SSO",
+                    href=LoginState.sso_href,
+                    reload_document=True,
+                    underline="none",
+                ),
+                as_child=True,
+                size="3",
+                width="100%",
+            ),
+            rx.hstack(
+                rx.separator(size="4"),
+                rx.text("or", size="1", color_scheme="gray"),
+                rx.separator(size="4"),
+                align="center",
+                width="100%",
+            ),
+            rx.cond(
+                LoginState.password_for_everyone,
+                rx.fragment(),
+                rx.text("Password sign-in is for the break-glass administrator only.", size="1", color_scheme="gray"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+    )
+
+
+@rx.page(
+    route=routes.LOGIN,
+    title="Sign in - LLM Gateway",
+    on_load=[LoginState.redirect_if_signed_in, LoginState.load_sign_in_methods],
+)
 def login_page() -> rx.Component:
     return rx.center(
         rx.card(
             rx.vstack(
                 rx.hstack(rx.icon("waypoints", size=24), rx.heading("LLM Gateway", size="6"), align="center"),
                 rx.text("Sign in with your gateway account.", color_scheme="gray", size="2"),
+                _sso_choice(),
                 _login_form(),
                 spacing="4",
                 width="100%",

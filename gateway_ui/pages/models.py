@@ -185,6 +185,13 @@ def models_page() -> rx.Component:
             size="2",
         ),
         rx.cond(
+            ModelsState.cli_install != "",
+            _section(
+                "Install the gateway CLI",
+                copyable_code(ModelsState.cli_install, "Copy the CLI install command", "cli-install"),
+            ),
+        ),
+        rx.cond(
             ModelsState.loading,
             loading_state("Loading your models…"),
             rx.cond(

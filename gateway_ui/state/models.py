@@ -111,6 +111,7 @@ class ModelsState(rx.State):
     searches: dict[str, str] = rx.field(default_factory=dict)
     loading: bool = True
     load_error: str = ""
+    cli_install: str = ""
 
     @rx.var
     def cards(self) -> list[ProviderCard]:
@@ -138,6 +139,7 @@ class ModelsState(rx.State):
         finally:
             self.loading = False
         self.all_cards = provider_cards(answer)
+        self.cli_install = client_setup.cli_install_command(str(answer["public_url"]))
         self.searches = {card.kind: "" for card in self.all_cards}
 
     @rx.event

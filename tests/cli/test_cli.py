@@ -14,7 +14,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gateway_api.cli.main import app, parse_duration_days
+from gateway_api.cli.durations import parse_duration_days
+from gateway_api.cli.main import app
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.live import LiveGateway, free_port
 
@@ -94,6 +95,7 @@ def test_every_command_has_help() -> None:
     for command in (
         ["serve"],
         ["login"],
+        ["logout"],
         ["keys", "create"],
         ["keys", "list"],
         ["keys", "revoke"],
@@ -121,7 +123,8 @@ def test_login_prints_only_a_working_llm_key(live_gateway: LiveGateway) -> None:
     me = httpx.get(f"{live_gateway.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL
 
-    code, _, err = invoke("login", "--url", live_gateway.url, "--email", ADMIN_EMAIL, env={"GATEWAY_PASSWORD": "wrong"})
+    wrong = {"GATEWAY_PASSWORD": "wrong"}
+    code, _, err = invoke("login", "--url", live_gateway.url, "--email", ADMIN_EMAIL, "--new", env=wrong)
     assert code == 1 and "401" in err
 
 

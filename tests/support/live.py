@@ -43,9 +43,9 @@ class LiveGateway:
         return response.json()["token"]
 
 
-def start_live_gateway(settings: Settings) -> Iterator[LiveGateway]:
+def start_live_gateway(settings: Settings, port: int | None = None) -> Iterator[LiveGateway]:
     app = create_asgi_app(settings)
-    port = free_port()
+    port = port or free_port()
     # `gateway serve`'s HTTP protocol, on the plain asyncio loop (the uvloop variant runs in tests/test_asgi.py).
     config = uvicorn.Config(
         app,

@@ -53,7 +53,7 @@ class UiServer:
         return f"sqlite:///{self.data_dir / 'gateway.db'}"
 
 
-def _server_environment(data_dir: Path, work_dir: Path, public_url: str) -> dict[str, str]:
+def _server_environment(data_dir: Path, work_dir: Path, public_url: str, **extra: str) -> dict[str, str]:
     """The developer's environment minus gateway/Reflex settings, plus this server's own.
 
     MAKEFLAGS and friends go too: under `make test` they describe the outer make (and its jobserver).
@@ -73,6 +73,7 @@ def _server_environment(data_dir: Path, work_dir: Path, public_url: str) -> dict
         # Own build and state folders, so a `make run` the developer has open keeps working.
         REFLEX_WEB_WORKDIR=str(work_dir / "web"),
         REFLEX_STATES_WORKDIR=str(work_dir / "states"),
+        **extra,
     )
     return environment
 
@@ -113,13 +114,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=SHUTDOWN_WAIT_SECONDS)
 
 
-@pytest.fixture(scope="session")
-def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    """The app (UI + REST API + proxy) served by `make serve` on a free port, for the whole session."""
+def serve_ui(work_dir: Path, **extra_env: str) -> Iterator[UiServer]:
+    """The app (UI + REST API + proxy) served by `make serve` on a free port until the generator is closed."""
     make = shutil.which("make")
     if make is None:
         pytest.fail("`make` is required: the UI tests start the app exactly as `make run` does")
-    work_dir = tmp_path_factory.mktemp("ui-server")
     data_dir = work_dir / "data"
     log_path = work_dir / "server.log"
     port = free_port()
@@ -128,7 +127,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         process = subprocess.Popen(
             [make, "--no-print-directory", "serve", f"PORT={port}", "HOST=127.0.0.1"],
             cwd=REPO_ROOT,
-            env=_server_environment(data_dir, work_dir, url),
+            env=_server_environment(data_dir, work_dir, url, **extra_env),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -139,6 +138,12 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         yield UiServer(url=url, data_dir=data_dir, log_path=log_path)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    """The app served by `make serve` on a free port, for the whole session."""
+    yield from serve_ui(tmp_path_factory.mktemp("ui-server"))
 
 
 @pytest.fixture(scope="session")

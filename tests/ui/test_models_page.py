@@ -6,6 +6,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -145,9 +146,11 @@ def test_setup_snippets_carry_the_client_settings(user_page: Page, ui_server: Ui
     assert "supports_websockets = false" in codex
 
 
-def _cli_environment(account: Account) -> dict[str, str]:
+def _cli_environment(account: Account, config_home: Path) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     environment.update(
+        # `gateway login` saves its key there: never in the developer's own config directory.
+        XDG_CONFIG_HOME=str(config_home),
         GATEWAY_EMAIL=account.email,
         GATEWAY_PASSWORD=account.password,
         PATH=f"{GATEWAY_CLI.parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -170,13 +173,18 @@ def _bash(script: str, environment: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("kind", ["anthropic", "openai"])
 def test_curl_example_runs_against_the_gateway(
-    user_page: Page, ui_server: UiServer, models_setup: ModelsSetup, fake_upstream_server: FakeUpstream, kind: str
+    user_page: Page,
+    ui_server: UiServer,
+    models_setup: ModelsSetup,
+    fake_upstream_server: FakeUpstream,
+    kind: str,
+    tmp_path: Path,
 ) -> None:
     user_page.get_by_test_id(f"curl-example-{kind}-copy").click()
     example = clipboard_text(user_page)
     export_line, *curl_lines = example.splitlines()
     assert export_line == f'export KEY="$(gateway login --url {ui_server.url} --scope llm --print-token)"'
-    environment = _cli_environment(models_setup.user)
+    environment = _cli_environment(models_setup.user, tmp_path)
     key = subprocess.run(
         [str(GATEWAY_CLI), "login", "--url", ui_server.url, "--scope", "llm", "--print-token"],
         env=environment,

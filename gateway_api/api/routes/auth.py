@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.sso.identity import password_sign_in_allowed
 from gateway_api.accounts.users import find_user
 from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address, refuse_if_throttled
 from gateway_api.db.models import Scope
@@ -42,6 +43,10 @@ def login(body: LoginRequest, request: Request, services: ServicesDep, session: 
     refuse_if_throttled(
         services, client, "too many failed sign-in attempts", "sign-in throttled after repeated failures"
     )
+    # Single sign-on (issue 18): with GATEWAY_PASSWORD_LOGIN=false only the break-glass admin may use a password.
+    if not password_sign_in_allowed(services.settings, body.email):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "password sign-in is turned off here; sign in with SSO")
+    # End of the single sign-on check.
     user = find_user(session, body.email)
     if user is None or not user.active or not verify_password(body.password, user.password_hash if user else None):
         services.login_throttle.record_failure(client)

@@ -21,6 +21,9 @@ GROUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._@-]*$"
 
 class GroupCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=GROUP_NAME_PATTERN)
+    synced_from_sso: bool = Field(
+        default=False, description="managed by single sign-on: members follow the groups claim at each sign-in"
+    )
 
 
 class GroupUpdate(BaseModel):
@@ -32,6 +35,7 @@ class GroupPublic(BaseModel):
     name: str
     members: list[str] = Field(description="member emails")
     created_at: datetime
+    synced_from_sso: bool = False
 
 
 class GroupsPublic(BaseModel):
@@ -46,7 +50,13 @@ def _public(session: Session, group: Group) -> GroupPublic:
         .where(UserGroup.group_id == group.id)
         .order_by(col(User.email))
     ).all()
-    return GroupPublic(id=group.id or 0, name=group.name, members=list(members), created_at=group.created_at)
+    return GroupPublic(
+        id=group.id or 0,
+        name=group.name,
+        members=list(members),
+        created_at=group.created_at,
+        synced_from_sso=group.synced_from_sso,
+    )
 
 
 def _ensure_unique_name(session: Session, name: str, own_id: int | None = None) -> None:
@@ -71,10 +81,11 @@ def list_groups(session: SessionDep) -> GroupsPublic:
 def create_group(body: GroupCreate, admin: AdminUser, session: SessionDep, services: ServicesDep) -> GroupPublic:
     """Create an empty group (add members by updating users)."""
     _ensure_unique_name(session, body.name)
-    group = Group(name=body.name)
+    group = Group(name=body.name, synced_from_sso=body.synced_from_sso)
     session.add(group)
     session.flush()
-    record_event(session, admin, "group.create", "group", group.id, after={"name": group.name})
+    after = {"name": group.name, "synced_from_sso": group.synced_from_sso}
+    record_event(session, admin, "group.create", "group", group.id, after=after)
     commit_config_change(session, services, f'a group named "{body.name}" already exists')
     return _public(session, group)
 
