@@ -1,4 +1,4 @@
-"""Migration 0008 (single sign-on) on a database that already has users, keys and memberships: nothing is lost
+"""Migration 0007 (single sign-on) on a database that already has users, keys and memberships: nothing is lost
 going up (SQLite must not rebuild the user table, which would cascade into every key), and it comes back down."""
 
 from __future__ import annotations

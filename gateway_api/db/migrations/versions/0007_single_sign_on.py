@@ -1,7 +1,7 @@
 """single sign-on: users remember their identity provider subject, groups say whether SSO manages them, and the
 sign-ins in progress (through the identity provider, and CLIs waiting for a code to be confirmed)
 
-Revision ID: 0008
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03 18:00:00
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0008"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
