@@ -4,7 +4,21 @@ from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from gateway_api.api.errors import validation_error_handler
-from gateway_api.api.routes import audit, auth, groups, keys, limits, me, models, ops, policies, providers, usage, users
+from gateway_api.api.routes import (
+    audit,
+    auth,
+    groups,
+    keys,
+    limits,
+    me,
+    models,
+    ops,
+    policies,
+    providers,
+    setup,
+    usage,
+    users,
+)
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
@@ -18,6 +32,7 @@ api_router.include_router(groups.router)
 api_router.include_router(usage.router)
 api_router.include_router(audit.router)
 api_router.include_router(limits.router)
+api_router.include_router(setup.router)
 
 
 def create_rest_api() -> FastAPI:
