@@ -1,7 +1,8 @@
 # LLM gateway. `make run` serves UI + REST API + proxy on one port; `make test` runs every test.
 
 PORT ?= 8080
-HOST ?= 0.0.0.0
+# Only this machine can reach `make run` unless HOST says otherwise (e.g. HOST=0.0.0.0 to expose it).
+HOST ?= 127.0.0.1
 VENV ?= .venv
 BUN_VERSION ?= 1.4.4
 
@@ -14,8 +15,9 @@ BUN := $(TOOLS_BIN)/bun
 # Reflex's own bun download does not work here: it uses the bun that `install` puts in .tools.
 export PATH := $(TOOLS_BIN):$(PATH)
 export REFLEX_CHECK_LATEST_VERSION := false
-# The UI's server-side code calls the REST API on this same server.
-export GATEWAY_UI_API_URL ?= http://127.0.0.1:$(PORT)
+# The UI's server-side code calls the REST API on this same server (through loopback when it listens everywhere).
+UI_API_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
+export GATEWAY_UI_API_URL ?= http://$(UI_API_HOST):$(PORT)
 
 .PHONY: install run serve test lint check
 
@@ -37,7 +39,7 @@ $(BUN):
 .web/reflex.json: $(VENV)/.installed $(BUN)
 	$(REFLEX) compile
 
-## run: serve UI + API + proxy on http://localhost:$(PORT) (foreground; Ctrl-C stops it)
+## run: serve UI + API + proxy on http://127.0.0.1:$(PORT) (foreground; Ctrl-C stops it; HOST=0.0.0.0 exposes it)
 run: install
 	$(MAKE) --no-print-directory serve
 

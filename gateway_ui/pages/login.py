@@ -3,6 +3,7 @@
 import reflex as rx
 
 from gateway_ui import routes
+from gateway_ui.components.layout import Page
 from gateway_ui.state.login import LoginState
 
 
@@ -70,8 +71,7 @@ def _login_form() -> rx.Component:
     )
 
 
-@rx.page(route=routes.LOGIN, title="Sign in - LLM Gateway", on_load=LoginState.redirect_if_signed_in)
-def login_page() -> rx.Component:
+def _login_page() -> rx.Component:
     return rx.center(
         rx.card(
             rx.vstack(
@@ -87,3 +87,6 @@ def login_page() -> rx.Component:
         min_height="100vh",
         padding="1rem",
     )
+
+
+login_page = Page(routes.LOGIN, "Sign in - LLM Gateway", _login_page, (LoginState.redirect_if_signed_in,))
