@@ -33,8 +33,9 @@ class ConnectionCheck(ApiModel):
 
 
 class ImportedModels(ApiModel):
-    added: list[str]  # new models start inactive
+    added: list[str]  # new models start inactive unless the import activated them
     skipped: list[str]
+    named: list[str]  # models already present that took the provider's display name
 
 
 class Model(ApiModel):
@@ -78,8 +79,9 @@ class ProvidersApi:
         body = await self._user.call("POST", f"/api/providers/{provider_id}/test")
         return ConnectionCheck.model_validate(body)
 
-    async def import_models(self, provider_id: int) -> ImportedModels:
-        body = await self._user.call("POST", f"/api/providers/{provider_id}/import-models")
+    async def import_models(self, provider_id: int, *, activate: bool = False) -> ImportedModels:
+        """Add the models the provider lists, with its display names; `activate`: callable at once."""
+        body = await self._user.call("POST", f"/api/providers/{provider_id}/import-models", json={"activate": activate})
         return ImportedModels.model_validate(body)
 
 

@@ -106,14 +106,14 @@ def parse_prices(form: dict[str, Any]) -> tuple[dict[str, float | None], dict[st
         try:
             prices[name] = float(raw)
         except ValueError:
-            errors[name] = "must be a number (USD per million tokens), or empty for unknown"
+            errors[name] = "enter a number (USD per million tokens), or leave it empty"
     return prices, errors
 
 
 class ProvidersState(rx.State):
     providers: list[ProviderCard] = rx.field(default_factory=list)
     loading: bool = True
-    busy_provider_id: int = 0  # a provider whose test / import is running
+    busy_provider_id: int = 0  # a provider whose connection test is running
     busy_action: str = ""
 
     @rx.event
@@ -168,21 +168,3 @@ class ProvidersState(rx.State):
             self.providers = list(self.providers)
         if outcome is not None:
             yield outcome
-
-    @rx.event
-    async def import_models(self, provider_id: int) -> AsyncIterator[UiEvent]:
-        self.busy_provider_id, self.busy_action = provider_id, "import"
-        yield
-        imported, outcome = await self._call(
-            "Could not import models", lambda api: api.providers.import_models(provider_id), None
-        )
-        self.busy_provider_id, self.busy_action = 0, ""
-        if imported is not None:
-            added, skipped = len(imported.added), len(imported.skipped)
-            outcome = rx.toast.success(
-                f"Imported {added} new model{'s' if added != 1 else ''} (inactive until you switch them on); "
-                f"{skipped} already present"
-            )
-        yield outcome
-        async for update in self.load():
-            yield update
