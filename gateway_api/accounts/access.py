@@ -9,7 +9,7 @@ EVERYONE = "*"
 # What a model name may contain (the REST API's rule for model names): a pattern's text before its "*" must be the
 # start of such a name, or the pattern could never match one.
 MODEL_NAME_START = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]*")
-MODEL_NAME_CHARACTERS = "letters, digits and . _ : / @ -"
+MODEL_NAME_CHARACTERS = "letters, digits and the characters . _ : / @ - only"
 
 
 def subject_tokens(email: str, groups: Iterable[str]) -> frozenset[str]:
@@ -69,4 +69,4 @@ def _unmatchable(entry: str) -> str | None:
         return None
     if not text[0].isascii() or not text[0].isalnum():
         return f'"{entry}" can never match a model: model names start with a letter or a digit'
-    return f'"{entry}" can never match a model: model names use only {MODEL_NAME_CHARACTERS}'
+    return f'"{entry}" can never match a model: model names use {MODEL_NAME_CHARACTERS}'

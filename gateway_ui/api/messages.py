@@ -17,7 +17,7 @@ PATTERN_HINTS = {
 }
 # Patterns the API uses, recognised by a piece of their text, with what they ask for.
 PATTERN_TEXT_HINTS = (
-    ("._:/@-", "Use the model id as the provider spells it: letters, digits and . _ : / @ -"),
+    ("._:/@-", "Use the model id as the provider spells it: letters, digits and the characters . _ : / @ - only."),
     ("._-", "Start with a letter or digit; then letters, digits, spaces and . _ - only."),
 )
 GENERIC_PATTERN_HINT = "Contains characters that are not allowed here."

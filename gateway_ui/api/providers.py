@@ -10,8 +10,9 @@ from gateway_ui.api.schema import ApiModel
 if TYPE_CHECKING:
     from gateway_ui.api.client import UserApi
 
-# USD per million tokens by field (price_input, price_output, price_cache_read, price_cache_write); None: unknown.
-ModelPrices = Mapping[str, float | None]
+# USD per million tokens by field (price_input, price_output, price_cache_read, price_cache_write), as numbers or
+# as typed (the API parses them); None: unknown.
+ModelPrices = Mapping[str, float | str | None]
 
 
 class Provider(ApiModel):
@@ -106,7 +107,7 @@ class ModelsApi:
         """Replace the prices; a None price becomes unknown."""
         return await self._update(model_id, prices)
 
-    async def _update(self, model_id: int, changes: Mapping[str, bool | float | None]) -> Model:
+    async def _update(self, model_id: int, changes: Mapping[str, bool | float | str | None]) -> Model:
         return Model.model_validate(await self._user.call("PATCH", f"/api/models/{model_id}", json=changes))
 
     async def delete(self, model_id: int) -> Model:

@@ -197,7 +197,7 @@ def _user_home() -> rx.Component:
     )
 
 
-@gateway_page(route=routes.HOME, title="LLM Gateway", on_load=[HomeState.load])
+@gateway_page(route=routes.HOME, title="Overview", on_load=[HomeState.load])
 def home_page() -> rx.Component:
     return rx.vstack(
         rx.text("Signed in as ", rx.text.strong(AuthState.user_email), ".", data_testid="signed-in-as"),

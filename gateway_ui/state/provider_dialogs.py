@@ -14,7 +14,7 @@ from gateway_ui.api import ApiError, UserApi
 from gateway_ui.api.providers import ImportedModels
 from gateway_ui.state.api_session import UiEvent, session_api
 from gateway_ui.state.base import ConfirmState, FormState
-from gateway_ui.state.providers import PRICE_FIELDS, UNKNOWN_PRICE, ProvidersState, find_card, parse_prices
+from gateway_ui.state.providers import PRICE_FIELDS, UNKNOWN_PRICE, ProvidersState, find_card, form_prices
 
 CREATE_PROVIDER = "create_provider"
 CREDENTIAL = "credential"
@@ -178,9 +178,6 @@ class ProviderDialogsState(FormState, ConfirmState, rx.State):
     async def submit_base_url(self, form: dict[str, Any]) -> AsyncIterator[UiEvent]:
         provider_id = self.target_id
         base_url = str(form.get("base_url", "")).strip()
-        if not base_url:
-            self._set_field_errors({"base_url": "enter the provider's API address, e.g. https://api.anthropic.com"})
-            return
         async for update in self._submit(
             lambda api: api.providers.set_base_url(provider_id, base_url), lambda _provider: "Base URL saved"
         ):
@@ -188,13 +185,8 @@ class ProviderDialogsState(FormState, ConfirmState, rx.State):
 
     @rx.event
     async def submit_add_model(self, form: dict[str, Any]) -> AsyncIterator[UiEvent]:
-        prices, errors = parse_prices(form)
+        prices = form_prices(form)
         name = str(form.get("name", "")).strip()
-        if not name:
-            errors = {"name": "required", **errors}
-        if errors:
-            self._set_field_errors(errors)
-            return
         provider_id = self.target_id
         display_name = str(form.get("display_name", "")).strip() or None
         active = form.get("active") in {"on", True, "true"}
@@ -209,10 +201,7 @@ class ProviderDialogsState(FormState, ConfirmState, rx.State):
 
     @rx.event
     async def submit_prices(self, form: dict[str, Any]) -> AsyncIterator[UiEvent]:
-        prices, errors = parse_prices(form)
-        if errors:
-            self._set_field_errors(errors)
-            return
+        prices = form_prices(form)
         model_id, name = self.target_id, self.dialog_subject
         async for update in self._submit(
             lambda api: api.models.set_prices(model_id, prices), lambda _model: f'Prices of "{name}" saved'

@@ -94,20 +94,14 @@ def find_card(cards: Sequence[ProviderCard], provider_id: int) -> ProviderCard |
     return next((card for card in cards if card.id == provider_id), None)
 
 
-def parse_prices(form: dict[str, Any]) -> tuple[dict[str, float | None], dict[str, str]]:
-    """Prices typed in a form: empty means unknown (null); anything else must be a number >= 0."""
-    prices: dict[str, float | None] = {}
-    errors: dict[str, str] = {}
+def form_prices(form: dict[str, Any]) -> dict[str, str | None]:
+    """Prices as typed in a form, for the API to check (it parses numbers and says which field is wrong, together
+    with every other field's problem): empty means unknown (null)."""
+    prices: dict[str, str | None] = {}
     for name in PRICE_FIELDS:
         raw = str(form.get(name, "")).strip()
-        if raw in {"", UNKNOWN_PRICE}:
-            prices[name] = None
-            continue
-        try:
-            prices[name] = float(raw)
-        except ValueError:
-            errors[name] = "enter a number (USD per million tokens), or leave it empty"
-    return prices, errors
+        prices[name] = None if raw in {"", UNKNOWN_PRICE} else raw
+    return prices
 
 
 class ProvidersState(rx.State):
