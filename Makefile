@@ -28,12 +28,21 @@ $(PYTHON):
 	python3 -m venv $(VENV)
 
 $(VENV)/.installed: $(PYTHON) requirements.txt pyproject.toml
-	$(PIP) install -r requirements.txt
-	$(PIP) install --no-deps -e .
+	$(PIP) install --disable-pip-version-check -r requirements.txt
+	$(PIP) install --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# bun and Claude Code fetch their platform binary in an install script. npm (11.16+) warns about every install
+# script its project has not approved, and npm 12 will not run them: .tools/package.json approves exactly these.
+define tools_manifest
+	@mkdir -p .tools
+	@test -f .tools/package.json || echo '{"private": true}' > .tools/package.json
+	@npm pkg set --prefix .tools --json "allowScripts.bun=true" "allowScripts[@anthropic-ai/claude-code]=true"
+endef
+
 $(BUN):
-	npm install --prefix .tools --save-exact bun@$(BUN_VERSION)
+	$(tools_manifest)
+	npm install --prefix .tools --save-exact --no-fund --no-audit bun@$(BUN_VERSION)
 
 # Compiling the UI once creates .web/ and installs its node packages into it.
 .web/reflex.json: $(VENV)/.installed $(BUN)
@@ -53,10 +62,12 @@ CODEX_VERSION ?= 0.171.0
 CLIENT_CLIS := $(TOOLS_BIN)/claude $(TOOLS_BIN)/codex
 
 $(CLIENT_CLIS) &:
-	npm install --prefix .tools --save-exact @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
+	$(tools_manifest)
+	npm install --prefix .tools --save-exact --no-fund --no-audit \
+		@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PIP) install -r requirements-dev.txt
+	$(PIP) install --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 ## test: every test, including the browser tests (Debian chromium, installed here when missing and root)
