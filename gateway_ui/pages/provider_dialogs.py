@@ -52,11 +52,8 @@ def _text_input(name: str, **props: Any) -> rx.Component:
 
 def _buttons(submit_label: str) -> rx.Component:
     return rx.flex(
-        rx.dialog.close(
-            rx.button(
-                "Cancel", variant="soft", color_scheme="gray", type="button", on_click=ProviderDialogsState.close_form
-            )
-        ),
+        # Closing the dialog reports itself (set_form_open): one event, not a second close racing a reopen.
+        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
         rx.button(submit_label, type="submit", loading=ProviderDialogsState.submitting),
         spacing="3",
         justify="end",

@@ -183,12 +183,12 @@ def _stat_cards() -> rx.Component:
             "circle-dollar-sign",
             "stat-spend",
             rx.cond(
-                UsageState.unpriced_models.length() > 0,
+                UsageState.unpriced_text != "",
                 rx.text(
-                    "Price unknown, counted as $0: ",
-                    UsageState.unpriced_models.join(", "),
+                    UsageState.unpriced_text,
                     size="1",
                     color_scheme="amber",
+                    title=UsageState.unpriced_models.join(", "),
                     data_testid="stat-unpriced",
                 ),
             ),

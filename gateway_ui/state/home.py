@@ -17,7 +17,7 @@ from gateway_ui.api.setup import SetupStatus
 from gateway_ui.api.usage import BreakdownEntry, UsageSummary
 from gateway_ui.state.api_session import UiEvent, failure_event, session_api, short_timestamp
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.usage_view import format_count, format_usd
+from gateway_ui.state.usage_view import format_count, format_usd, unpriced_note
 
 TOP_MODELS = 5
 WEEK = timedelta(days=7)
@@ -158,8 +158,7 @@ class HomeState(rx.State):
         self.failed_text = format_count(summary.failed_requests)
         self.has_failures = summary.failed_requests > 0
         self.spend_text = format_usd(summary.cost_usd)
-        unpriced = summary.unpriced_models
-        self.unpriced_note = f"Without a price, so not in the spend: {', '.join(unpriced)}" if unpriced else ""
+        self.unpriced_note = unpriced_note(summary.unpriced_models)
         self.top_models = model_figures(by_model)
 
     async def _load_admin(self, api: UserApi) -> None:

@@ -30,6 +30,7 @@ from gateway_ui.state.usage_view import (
     format_usd,
     is_day,
     selected_labels,
+    unpriced_note,
     visible_cards,
 )
 
@@ -67,6 +68,7 @@ class UsageState(rx.State):
     cache_write_text: str = "0"
     spend_text: str = "$0.00"
     unpriced_models: list[str] = rx.field(default_factory=list)
+    unpriced_text: str = ""
     has_usage: bool = False
 
     chart_series: list[ChartSeries] = rx.field(default_factory=list)
@@ -200,6 +202,7 @@ class UsageState(rx.State):
         self.cache_write_text = format_count(summary.cache_write_tokens)
         self.spend_text = format_usd(summary.cost_usd)
         self.unpriced_models = list(summary.unpriced_models)
+        self.unpriced_text = unpriced_note(self.unpriced_models)
         self.has_usage = summary.requests > 0
         period_end = datetime.fromisoformat(filters.period_params(view)["end"])
         self.chart_series, self.chart_rows = chart_data(timeseries, view.bucket, period_end)

@@ -30,6 +30,19 @@ BREAKDOWN_SORTS = MappingProxyType(
 MAX_SMALL_CHARTS = 12
 
 
+# How many unpriced models the totals name before "and N more" (the card stays a card; the tooltip has them all).
+UNPRICED_SHOWN = 3
+
+
+def unpriced_note(models: list[str]) -> str:
+    """The line under the spend that says which models it leaves out, or "" when every model has a price."""
+    if not models:
+        return ""
+    shown = ", ".join(models[:UNPRICED_SHOWN])
+    rest = len(models) - UNPRICED_SHOWN
+    return f"Price unknown, counted as $0: {shown}" + (f" and {rest} more" if rest > 0 else "")
+
+
 def format_count(value: float) -> str:
     return f"{int(value):,}"
 

@@ -13,6 +13,7 @@ from gateway_ui import client_setup
 from gateway_ui.api.me import MyModels
 from gateway_ui.state.keys import expiry_days
 from gateway_ui.state.models import page_url, provider_cards
+from gateway_ui.state.usage_view import format_usd, unpriced_note
 
 PUBLIC_URL = "https://gateway.example.com"
 
@@ -145,3 +146,18 @@ def test_provider_cards_sort_models_and_use_the_first_listed_for_examples() -> N
 @pytest.mark.parametrize(("choice", "days"), [("7", 7), ("30", 30), ("90", 90), ("never", None)])
 def test_key_expiry_choices(choice: str, days: int | None) -> None:
     assert expiry_days(choice) == days
+
+
+def test_the_unpriced_note_names_a_few_models_and_counts_the_rest() -> None:
+    assert unpriced_note([]) == ""
+    assert unpriced_note(["gpt-x"]) == "Price unknown, counted as $0: gpt-x"
+    assert unpriced_note(["a", "b", "c", "d", "e"]) == "Price unknown, counted as $0: a, b, c and 2 more"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0, "$0.00"), (0.000032, "$0.000032"), (2.375e-05, "$0.000024"), (0.005, "$0.005"), (0.0099, "$0.0099"),
+     (0.01, "$0.01"), (1234.5, "$1,234.50")],
+)  # fmt: skip
+def test_costs_keep_their_first_digits_under_a_cent(value: float, shown: str) -> None:
+    assert format_usd(value) == shown

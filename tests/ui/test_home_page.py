@@ -115,6 +115,19 @@ def test_the_checklist_ticks_each_step_as_the_gateway_gets_there(
         admin.close()
 
 
+def test_the_checklist_on_a_phone(new_page: Callable[..., Page], ui_server: UiServer) -> None:
+    page = new_page(NARROW_VIEWPORT)
+    open_signed_in(page, "/", ui_server.admin_email, ui_server.admin_password)
+
+    for key in STEPS:
+        link = step(page, key).get_by_role("link")
+        expect(link).to_be_visible()
+        box = link.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= NARROW_VIEWPORT["width"]
+    expect(page.get_by_test_id("home-calls")).to_be_visible()
+    assert fits_the_viewport(page)
+
+
 def test_a_user_sees_their_models_keys_and_week(
     new_page: Callable[..., Page], ui_server: UiServer, fake_upstream_server: FakeUpstream
 ) -> None:

@@ -158,6 +158,7 @@ def test_failures_are_shown_and_validation_errors_sit_by_their_field(
         "Must be an http:// or https:// URL with a host."
     )
     dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
 
     card = _add_provider(page, name, fake_upstream.anthropic_base_url)
     fake_upstream.configure(error_status=401)
@@ -233,6 +234,7 @@ def test_every_provider_form_refuses_bad_input_with_a_reason(
         "Paste the API key exactly: no spaces, and only the characters API keys use."
     )
     dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
 
     card = _add_provider(page, f"forms-{tag}", fake_upstream.anthropic_base_url)
     page.get_by_role("button", name="Add provider").click()  # the same name again: taken
@@ -240,12 +242,14 @@ def test_every_provider_form_refuses_bad_input_with_a_reason(
     dialog.get_by_role("button", name="Add provider").click()
     expect(dialog.get_by_test_id("field-name-error")).to_contain_text("already exists")
     dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
 
     card.get_by_role("button", name="Change").click()
     credential = page.get_by_test_id("credential-dialog")
     credential.get_by_role("button", name="Save credential").click()
     expect(credential.get_by_test_id("field-credential-error")).to_have_text("Paste the provider's API key.")
     credential.get_by_role("button", name="Cancel").click()
+    expect(credential).to_be_hidden()
 
     card.get_by_role("button", name="Edit", exact=True).click()
     base_url = page.get_by_test_id("base-url-dialog")
@@ -253,6 +257,7 @@ def test_every_provider_form_refuses_bad_input_with_a_reason(
     base_url.get_by_role("button", name="Save base URL").click()
     expect(base_url.get_by_test_id("field-base_url-error")).to_have_text("Must not contain a query or fragment.")
     base_url.get_by_role("button", name="Cancel").click()
+    expect(base_url).to_be_hidden()
 
     card.get_by_role("button", name="Add model").click()
     card_model = f"claude-prices-{tag}"

@@ -316,7 +316,9 @@ def test_chart_numbers_have_thousands_separators_and_spend_is_a_switch_away(
 
     expect(page.get_by_role("heading", name="Spend over time")).to_be_visible()
     expect(page).to_have_url(re.compile(r"measure=spend"))
-    ticks = page.get_by_test_id("usage-timeline").locator(".recharts-yAxis-tick-labels .recharts-cartesian-axis-tick-value")
+    ticks = page.get_by_test_id("usage-timeline").locator(
+        ".recharts-yAxis-tick-labels .recharts-cartesian-axis-tick-value"
+    )
     expect(ticks.first).to_have_text(re.compile(r"^\$"))
     claude_cost = ANTHROPIC_CALLS * (100 * 3 + 30 * 0.3 + 10 * 3.75 + 40 * 15) / 1_000_000
     assert f"Spend : {format_usd(claude_cost)}" in _hover_last_bar(page)
@@ -332,7 +334,9 @@ def test_today_and_two_days_are_shown_by_the_hour(page: Page, ui_server: UiServe
     today = datetime.now(UTC).date()
     open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
     page.goto(f"{ROUTE}?users={usage_world.user_id}")
-    ticks = page.get_by_test_id("usage-timeline").locator(".recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value")
+    ticks = page.get_by_test_id("usage-timeline").locator(
+        ".recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value"
+    )
     expect(ticks.first).not_to_have_text(re.compile(r":00$"))  # seven days: one bar per day
 
     page.get_by_test_id("usage-last-1").click()
@@ -388,6 +392,16 @@ def test_layout_at_phone_width_and_screenshot(
     open_signed_in(narrow, ROUTE, ui_server.admin_email, ui_server.admin_password)
     expect(narrow.get_by_test_id("stat-requests")).not_to_have_text("0")
     assert fits_the_viewport(narrow)
+    narrow.get_by_test_id("usage-measure").get_by_role("radio", name="Spend").click()
+    narrow.get_by_test_id("usage-last-1").click()
+    expect(narrow.get_by_role("heading", name="Spend over time")).to_be_visible()
+    expect(narrow.get_by_test_id("breakdown-models").get_by_test_id("usage-bar").first).to_be_visible()
+    assert fits_the_viewport(narrow)
+    narrow.get_by_test_id("filter-keys-button").click()
+    options = narrow.get_by_test_id("filter-keys-options")
+    expect(options).to_be_visible()
+    box = options.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= NARROW_VIEWPORT["width"]
 
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         wide = new_page(SCREENSHOT_VIEWPORT)
