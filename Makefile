@@ -1,7 +1,8 @@
 # LLM gateway. `make run` serves UI + REST API + proxy on one port; `make test` runs every test.
 
 PORT ?= 8080
-HOST ?= 0.0.0.0
+# Only this machine can reach `make run` unless HOST says otherwise (e.g. HOST=0.0.0.0 to expose it).
+HOST ?= 127.0.0.1
 VENV ?= .venv
 BUN_VERSION ?= 1.4.4
 
@@ -14,8 +15,9 @@ BUN := $(TOOLS_BIN)/bun
 # Reflex's own bun download does not work here: it uses the bun that `install` puts in .tools.
 export PATH := $(TOOLS_BIN):$(PATH)
 export REFLEX_CHECK_LATEST_VERSION := false
-# The UI's server-side code calls the REST API on this same server.
-export GATEWAY_UI_API_URL ?= http://127.0.0.1:$(PORT)
+# The UI's server-side code calls the REST API on this same server (through loopback when it listens everywhere).
+UI_API_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
+export GATEWAY_UI_API_URL ?= http://$(UI_API_HOST):$(PORT)
 
 .PHONY: install run serve test lint check
 
@@ -26,19 +28,28 @@ $(PYTHON):
 	python3 -m venv $(VENV)
 
 $(VENV)/.installed: $(PYTHON) requirements.txt pyproject.toml
-	$(PIP) install -r requirements.txt
+	$(PIP) install --disable-pip-version-check -r requirements.txt
 	@# The server extra, held to the pinned versions just installed (the plain package is the CLI alone).
-	$(PIP) install -e ".[server]" -c requirements.txt
+	$(PIP) install --disable-pip-version-check -e ".[server]" -c requirements.txt
 	touch $@
 
+# bun and Claude Code fetch their platform binary in an install script. npm (11.16+) warns about every install
+# script its project has not approved, and npm 12 will not run them: .tools/package.json approves exactly these.
+define tools_manifest
+	@mkdir -p .tools
+	@test -f .tools/package.json || echo '{"private": true}' > .tools/package.json
+	@npm pkg set --prefix .tools --json "allowScripts.bun=true" "allowScripts[@anthropic-ai/claude-code]=true"
+endef
+
 $(BUN):
-	npm install --prefix .tools --save-exact bun@$(BUN_VERSION)
+	$(tools_manifest)
+	npm install --prefix .tools --save-exact --no-fund --no-audit bun@$(BUN_VERSION)
 
 # Compiling the UI once creates .web/ and installs its node packages into it.
 .web/reflex.json: $(VENV)/.installed $(BUN)
 	$(REFLEX) compile
 
-## run: serve UI + API + proxy on http://localhost:$(PORT) (foreground; Ctrl-C stops it)
+## run: serve UI + API + proxy on http://127.0.0.1:$(PORT) (foreground; Ctrl-C stops it; HOST=0.0.0.0 exposes it)
 run: install
 	$(MAKE) --no-print-directory serve
 
@@ -52,10 +63,12 @@ CODEX_VERSION ?= 0.171.0
 CLIENT_CLIS := $(TOOLS_BIN)/claude $(TOOLS_BIN)/codex
 
 $(CLIENT_CLIS) &:
-	npm install --prefix .tools --save-exact @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
+	$(tools_manifest)
+	npm install --prefix .tools --save-exact --no-fund --no-audit \
+		@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PIP) install -r requirements-dev.txt
+	$(PIP) install --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 ## test: every test, including the browser tests (Debian chromium, installed here when missing and root)

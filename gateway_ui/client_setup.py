@@ -1,23 +1,30 @@
 """Ready-to-copy client setup for the Models page: curl examples, Claude Code and Codex configuration.
 
 Pure functions of the gateway's public URL and the user's own models, so every snippet can be tested by
-running it. Model names are restricted by the API to [A-Za-z0-9._:/@-], which is safe inside single quotes.
+running it. Every snippet reads the key from $GATEWAY_KEY: the page puts `export GATEWAY_KEY="..."` in front when
+the user makes a key there, so what is copied runs as it is. Values are quoted for the language they land in
+(shell, TOML) whatever characters they hold.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 
 from gateway_api.distribution.cli_wheel import WHEEL_NAME as CLI_WHEEL_NAME
 
 ANTHROPIC = "anthropic"
 OPENAI = "openai"
 PROVIDER_LABELS = {ANTHROPIC: "Anthropic", OPENAI: "OpenAI"}
-# What the curl example and `export` lines call the key; Codex reads its own variable (env_key).
-KEY_VARIABLE = "KEY"
-CODEX_KEY_VARIABLE = "GATEWAY_KEY"
+# The one variable every snippet reads the key from (Codex by its env_key, the others as $GATEWAY_KEY).
+KEY_VARIABLE = "GATEWAY_KEY"
 CODEX_PROVIDER_ID = "gateway"  # any id except Codex's reserved openai / ollama / lmstudio
 EXAMPLE_PROMPT = "hi"
+# Characters that need no quoting at all inside double quotes in a shell (no $ ` \ " !).
+_PLAIN = re.compile(r"[A-Za-z0-9._:/@%+=,~-]*")
+# Where a long snippet line may wrap on a narrow screen: after these, never inside a word.
+_WRAP_AFTER = re.compile(r'(?<=[/,&?_])|(?<==")')
 
 
 def provider_label(kind: str) -> str:
@@ -38,20 +45,33 @@ def login_command(public_url: str) -> str:
     return f"gateway login --url {public_url.rstrip('/')} --scope llm --print-token"
 
 
-def export_key_line(public_url: str, variable: str = KEY_VARIABLE) -> str:
-    return f'export {variable}="$({login_command(public_url)})"'
+def shell_value(value: str) -> str:
+    """`value` as one shell word: in double quotes when that is enough, else single-quoted with escapes."""
+    return f'"{value}"' if _PLAIN.fullmatch(value) else shlex.quote(value)
 
 
-def _shell_json(body: dict) -> str:
-    """Compact JSON in single quotes for `curl -d`."""
-    text = json.dumps(body, separators=(",", ":"))
-    if "'" in text:
-        raise ValueError("a single quote would end the shell string")
-    return f"'{text}'"
+def export_line(variable: str, value: str) -> str:
+    return f"export {variable}={shell_value(value)}"
+
+
+def key_export_line(secret: str) -> str:
+    """The line the page puts in front of the snippets that need a key, once the user has made one there."""
+    return export_line(KEY_VARIABLE, secret)
+
+
+def toml_string(value: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, once DEL (which JSON leaves raw) is escaped too."""
+    return json.dumps(value).replace("\x7f", "\\u007f")
+
+
+def wrap_points(text: str) -> list[str]:
+    """`text` cut where a line may wrap (after / , & ? _ and after =" ), for the page to put a <wbr> between the
+    pieces: a narrow screen breaks a URL, a JSON body or a long variable name at a separator, not mid-word."""
+    return [piece for piece in _WRAP_AFTER.split(text) if piece]
 
 
 def curl_example(public_url: str, kind: str, model: str) -> str:
-    """A shell snippet that gets a key and makes one real call with `model` through the provider's route."""
+    """A shell snippet that makes one real call with `model` through the provider's route, the key in $GATEWAY_KEY."""
     base = proxy_base_url(public_url, kind)
     if kind == ANTHROPIC:
         body = {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": EXAMPLE_PROMPT}]}
@@ -60,7 +80,7 @@ def curl_example(public_url: str, kind: str, model: str) -> str:
             f'-H "x-api-key: ${KEY_VARIABLE}"',
             '-H "anthropic-version: 2023-06-01"',
             '-H "content-type: application/json"',
-            f"-d {_shell_json(body)}",
+            f"-d {shlex.quote(json.dumps(body, separators=(',', ':')))}",
         ]
     elif kind == OPENAI:
         body = {"model": model, "input": [{"role": "user", "content": EXAMPLE_PROMPT}]}
@@ -68,19 +88,37 @@ def curl_example(public_url: str, kind: str, model: str) -> str:
             f"curl {base}/v1/responses",
             f'-H "Authorization: Bearer ${KEY_VARIABLE}"',
             '-H "content-type: application/json"',
-            f"-d {_shell_json(body)}",
+            f"-d {shlex.quote(json.dumps(body, separators=(',', ':')))}",
         ]
     else:
         raise ValueError(f"no curl example for provider kind {kind!r}")
-    return export_key_line(public_url) + "\n" + " \\\n  ".join(request_lines)
+    return " \\\n  ".join(request_lines)
 
 
-def claude_code_setup(public_url: str) -> str:
-    """Environment for Claude Code: the Anthropic route, a gateway key, and model discovery for /model."""
+def main_model(models: list[str]) -> str:
+    """The model Claude Code starts on: a Sonnet when the user has one (Claude Code's own default family), else an
+    Opus, else the first that is not a Haiku, else the first."""
+    for family in ("sonnet", "opus"):
+        found = next((name for name in models if family in name), None)
+        if found is not None:
+            return found
+    return next((name for name in models if "haiku" not in name), models[0])
+
+
+def small_model(models: list[str]) -> str:
+    """The model Claude Code should use for its background work (titles, summaries): a Haiku when the user has one,
+    else the first model (a model the user may not call would make those calls fail)."""
+    return next((name for name in models if "haiku" in name), models[0])
+
+
+def claude_code_setup(public_url: str, models: list[str]) -> str:
+    """Environment for Claude Code: the Anthropic route, the key, one of the user's models, model discovery."""
     return "\n".join(
         [
-            f'export ANTHROPIC_BASE_URL="{proxy_base_url(public_url, ANTHROPIC)}"',
-            export_key_line(public_url, "ANTHROPIC_API_KEY"),
+            export_line("ANTHROPIC_BASE_URL", proxy_base_url(public_url, ANTHROPIC)),
+            f'export ANTHROPIC_API_KEY="${KEY_VARIABLE}"',
+            export_line("ANTHROPIC_MODEL", main_model(models)),
+            export_line("ANTHROPIC_DEFAULT_HAIKU_MODEL", small_model(models)),
             "export CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY=1",
             "claude",
         ]
@@ -91,19 +129,19 @@ def codex_config(public_url: str, model: str) -> str:
     """The `~/.codex/config.toml` lines for a custom provider on the OpenAI route (Responses API, no websockets)."""
     return "\n".join(
         [
-            f'model = "{model}"',
+            f"model = {toml_string(model)}",
             f'model_provider = "{CODEX_PROVIDER_ID}"',
             "",
             f"[model_providers.{CODEX_PROVIDER_ID}]",
             'name = "LLM Gateway"',
-            f'base_url = "{proxy_base_url(public_url, OPENAI)}/v1"',
-            f'env_key = "{CODEX_KEY_VARIABLE}"',
+            f"base_url = {toml_string(proxy_base_url(public_url, OPENAI) + '/v1')}",
+            f'env_key = "{KEY_VARIABLE}"',
             'wire_api = "responses"',
             "supports_websockets = false",
         ]
     )
 
 
-def codex_key_setup(public_url: str) -> str:
-    """The shell lines that give Codex its key, then start it."""
-    return export_key_line(public_url, CODEX_KEY_VARIABLE) + "\ncodex"
+def codex_start() -> str:
+    """Codex reads the key from $GATEWAY_KEY itself (env_key): with the key set, starting it is all."""
+    return "codex"

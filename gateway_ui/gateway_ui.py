@@ -7,8 +7,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway_api.app import create_asgi_app
 from gateway_api.core.settings import load_settings
-from gateway_ui import pages  # noqa: F401  (importing registers the pages)
 from gateway_ui.api_connection import API
+from gateway_ui.pages import PAGES
 
 API_PATH_PREFIX = "/api/"
 # The gateway's own CLI wheel (GET /cli/...), served by the gateway app.
@@ -42,6 +42,8 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
 gateway = create_asgi_app(load_settings())
 
 app = rx.App(api_transformer=gateway_api_first(gateway))
+for page in PAGES:
+    page.add_to(app)
 # Reflex runs its own app's lifespan and never forwards it, so the gateway starts and stops as one of its tasks.
 app.register_lifespan_task(gateway.running)
 app.register_lifespan_task(API.closed_at_shutdown)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 EVERYONE = "*"
+# What a model name may contain (the REST API's rule for model names): a pattern's text before its "*" must be the
+# start of such a name, or the pattern could never match one.
+MODEL_NAME_START = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]*")
+MODEL_NAME_CHARACTERS = "letters, digits and the characters . _ : / @ - only"
 
 
 def subject_tokens(email: str, groups: Iterable[str]) -> frozenset[str]:
@@ -52,4 +57,16 @@ def validate_policy(subjects: list[str], models: list[str]) -> list[tuple[str, s
     for model in models:
         if "*" in model[:-1]:
             problems.append(("models", f'pattern "{model}" may only have "*" at its end'))
+        elif problem := _unmatchable(model):
+            problems.append(("models", problem))
     return problems
+
+
+def _unmatchable(entry: str) -> str | None:
+    """Why no model name can ever match ``entry`` ("*", a name, or "prefix*"), or None when one can."""
+    text = entry.removesuffix("*")
+    if entry == EVERYONE or not text or MODEL_NAME_START.fullmatch(text):
+        return None
+    if not text[0].isascii() or not text[0].isalnum():
+        return f'"{entry}" can never match a model: model names start with a letter or a digit'
+    return f'"{entry}" can never match a model: model names use {MODEL_NAME_CHARACTERS}'

@@ -11,8 +11,9 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
 from gateway_api.accounts.api_keys import find_valid_key
+from gateway_api.accounts.sessions import touch
 from gateway_api.core.settings import Settings
-from gateway_api.db.models import ApiKey, Role, Scope, User
+from gateway_api.db.models import ApiKey, Role, Scope, User, utcnow
 from gateway_api.services import AppServices
 
 log = logging.getLogger("gateway.api")
@@ -98,6 +99,8 @@ def get_principal(request: Request, services: ServicesDep, session: SessionDep) 
     key, user = found
     if Scope.ui not in key.scope_set and user.role != Role.admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this key cannot use the REST API; sign in for a ui token")
+    # The proxy records its keys' use; REST calls record theirs here (the API Keys page shows a session's last use).
+    touch(session, key, utcnow())
     return Principal(user=user, key=key)
 
 

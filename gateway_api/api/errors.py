@@ -12,7 +12,14 @@ from fastapi.responses import JSONResponse
 
 def field_error(field: str, message: str, where: str = "body") -> HTTPException:
     """A 422 shaped like FastAPI's validation errors, for checks pydantic cannot do (existence, uniqueness)."""
-    detail = [{"loc": [where, field], "msg": f"{field}: {message}", "type": "value_error"}]
+    return field_errors([(field, message)], where)
+
+
+def field_errors(problems: Sequence[tuple[str, str]], where: str = "body") -> HTTPException:
+    """One 422 naming every (field, message) problem, so a form can show them all at once."""
+    detail = [
+        {"loc": [where, field], "msg": f"{field}: {message}", "type": "value_error"} for field, message in problems
+    ]
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
 
 

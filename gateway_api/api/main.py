@@ -18,6 +18,7 @@ from gateway_api.api.routes import (
     ops,
     policies,
     providers,
+    setup,
     sso,
     usage,
     users,
@@ -39,6 +40,7 @@ api_router.include_router(groups.router)
 api_router.include_router(usage.router)
 api_router.include_router(audit.router)
 api_router.include_router(limits.router)
+api_router.include_router(setup.router)
 
 
 def create_rest_api() -> FastAPI:

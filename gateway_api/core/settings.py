@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     admin_email: str = "admin@localhost"
     admin_password: str = ""
     config: Path | None = None
-    public_url: str = "http://localhost:8080"
+    # Empty: base URLs follow the address each caller used (the browser's, for the UI's pages).
+    public_url: str = ""
     redis_url: str = ""
     log_level: str = "INFO"
     # `gateway serve` bootstraps once in the parent and turns this off for its workers, so N workers do not race
@@ -81,7 +82,7 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 

@@ -115,17 +115,25 @@ def format_window(seconds: int) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """`3h12m`, `12d3h`, `45s`: short, and never "0s" for a wait that is still running."""
+    """How long a wait is, as a person says it: "3 hours 12 minutes", "1 minute 5 seconds", "12 days 3 hours".
+
+    The two largest units only, and never "0 seconds" for a wait that is still running.
+    """
     total = max(1, math.ceil(seconds))
     days, rest = divmod(total, DAY_SECONDS)
-    if days < 2:  # "25h10m" says more than "1d1h"
+    if days < 2:  # "25 hours 10 minutes" says more than "1 day 1 hour"
         days, rest = 0, total
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days}d{hours}h" if hours else f"{days}d"
+        return _units((days, "day"), (hours, "hour"))
     if hours:
-        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+        return _units((hours, "hour"), (minutes, "minute"))
     if minutes:
-        return f"{minutes}m{secs}s" if secs else f"{minutes}m"
-    return f"{secs}s"
+        return _units((minutes, "minute"), (secs, "second"))
+    return _units((secs, "second"))
+
+
+def _units(*parts: tuple[int, str]) -> str:
+    """ "1 minute 5 seconds": each non-zero count with its unit, singular or plural."""
+    return " ".join(f"{count} {unit}{'' if count == 1 else 's'}" for count, unit in parts if count)

@@ -5,7 +5,7 @@ Used by admin actions only (never on the proxy path), so a short-lived httpx cli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gateway_api.db.models import ProviderKind
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 CHECK_TIMEOUT_SECONDS = 10.0
 # Anthropic pages its model list; a provider with more than this many pages is not one we talk to.
 MAX_PAGES = 20
+# The gateway's limit on a model's display name (db.models.Model.display_name).
+MAX_DISPLAY_NAME = 200
 
 
 class UpstreamProblem(Exception):
@@ -32,6 +34,8 @@ class UpstreamProblem(Exception):
 class UpstreamModels:
     names: list[str]
     status_code: int
+    # The provider's human names by model id, where it gives one (Anthropic does, OpenAI does not).
+    display_names: dict[str, str] = field(default_factory=dict)
 
 
 def auth_headers(kind: ProviderKind | str, credential: str) -> dict[str, str]:
@@ -48,6 +52,7 @@ def list_upstream_models(
 
     url = join_base_url(base_url, "/v1/models")
     names: list[str] = []
+    display_names: dict[str, str] = {}
     first_page = dict(PROVIDERS[kind].model_list_params)
     params = first_page
     try:
@@ -57,6 +62,7 @@ def list_upstream_models(
                 _raise_for_status(response, url)
                 page = _parse_page(response, url)
                 names.extend(page.names)
+                display_names.update(page.display_names)
                 if not page.next_after:
                     break
                 params = {**first_page, "after_id": page.next_after}
@@ -68,13 +74,22 @@ def list_upstream_models(
         raise UpstreamProblem(f"the base URL is not usable: {base_url}") from None
     except httpx.HTTPError as exc:
         raise UpstreamProblem(f"connection to {url} failed ({type(exc).__name__})") from None
-    return UpstreamModels(names=list(dict.fromkeys(names)), status_code=200)
+    return UpstreamModels(names=list(dict.fromkeys(names)), status_code=200, display_names=display_names)
 
 
 @dataclass(frozen=True)
 class _Page:
     names: list[str]
     next_after: str | None
+    display_names: dict[str, str] = field(default_factory=dict)
+
+
+def _display_name(value: object) -> str | None:
+    """An upstream display name fit to show: printable, single-spaced, at most MAX_DISPLAY_NAME characters."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join("".join(c for c in value if c.isprintable()).split())[:MAX_DISPLAY_NAME]
+    return text or None
 
 
 def _raise_for_status(response: httpx.Response, url: str) -> None:
@@ -103,7 +118,15 @@ def _parse_page(response: httpx.Response, url: str) -> _Page:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
         raise UpstreamProblem(f"{url} answered without a model list", 200)
-    names = [str(item["id"]) for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+    items = [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+    names = [str(item["id"]) for item in items]
+    display_names = {
+        str(item["id"]): shown
+        for item in items
+        if (shown := _display_name(item.get("display_name"))) is not None and shown != item["id"]
+    }
     has_more = isinstance(body, dict) and body.get("has_more") is True
     last_id = body.get("last_id") if has_more else None
-    return _Page(names=names, next_after=last_id if isinstance(last_id, str) and last_id else None)
+    return _Page(
+        names=names, next_after=last_id if isinstance(last_id, str) and last_id else None, display_names=display_names
+    )

@@ -43,6 +43,10 @@ def _anthropic(input_price: float, output_price: float) -> Price:
 DEFAULT_PRICES: MappingProxyType[str, Price] = MappingProxyType(
     {
         # Anthropic
+        "claude-opus-4-8": _anthropic(5.0, 25.0),
+        # The product description spells it with a dot; a gateway model added under that name gets the same price.
+        "claude-opus-4.8": _anthropic(5.0, 25.0),
+        "claude-opus-4-7": _anthropic(5.0, 25.0),
         "claude-opus-4-6": _anthropic(5.0, 25.0),
         "claude-opus-4-5": _anthropic(5.0, 25.0),
         "claude-opus-4-1": _anthropic(15.0, 75.0),
@@ -59,6 +63,10 @@ DEFAULT_PRICES: MappingProxyType[str, Price] = MappingProxyType(
         "claude-3-opus": _anthropic(15.0, 75.0),
         "claude-3-haiku": Price(0.25, 1.25, 0.03, 0.30),
         # OpenAI
+        "gpt-5.5": _openai(5.0, 30.0, 0.5),
+        "gpt-5.5-pro": _openai(30.0, 180.0),
+        "gpt-5.4": _openai(2.5, 15.0, 0.25),
+        "gpt-5.4-mini": _openai(0.75, 4.5, 0.075),
         "gpt-5.2": _openai(1.75, 14.0, 0.175),
         "gpt-5.1": _openai(1.25, 10.0, 0.125),
         "gpt-5.1-codex": _openai(1.25, 10.0, 0.125),

@@ -21,7 +21,7 @@ from gateway_api.usage.filters import NO_ID, UsageFilter, UsageTable, per_key, t
 from gateway_api.usage.spans import Span, plan_spans
 
 Bucket = Literal["hour", "day"]
-Dimension = Literal["user", "key", "model", "provider"]
+Dimension = Literal["user", "key", "model", "provider", "outcome"]
 SumField = Literal[
     "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
     "cost_usd",
@@ -30,7 +30,9 @@ PER_KEY_TABLES: dict[str, UsageTable] = {"raw": UsageRecord, "hourly": UsageHour
 PER_MODEL_TABLES: dict[str, UsageTable] = {"raw": UsageRecord, "hourly": UsageModelHourly, "daily": UsageModelDaily}
 HOURLY_TABLES = (UsageHourly, UsageModelHourly)
 DAILY_TABLES = (UsageDaily, UsageModelDaily)
-DIMENSION_COLUMNS = {"user": "user_id", "key": "api_key_id", "model": "model", "provider": "provider"}
+DIMENSION_COLUMNS = {
+    "user": "user_id", "key": "api_key_id", "model": "model", "provider": "provider", "outcome": "outcome",
+}  # fmt: skip
 SQLITE_BUCKET_FORMATS = {"hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00"}
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from gateway_api.db.models import ApiKey, UsageRecord, User
+from gateway_api.db.models import ApiKey, Model, Outcome, UsageRecord, User
 from gateway_api.usage.aggregate import (
     Bucket,
     Dimension,
@@ -56,6 +56,7 @@ class Totals:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     cost_usd: float = 0.0
+    failed_requests: int = 0  # part of `requests`: calls whose outcome was not ok
 
 
 TOTAL_FIELDS: tuple[SumField, ...] = (
@@ -64,16 +65,51 @@ TOTAL_FIELDS: tuple[SumField, ...] = (
 )  # fmt: skip
 
 
-def _totals(values: Sequence[Any]) -> Totals:
+def _totals(values: Sequence[Any], failed: int = 0) -> Totals:
     requests, input_tokens, output_tokens, cache_read, cache_write, reasoning = (int(v) for v in values[:6])
     return Totals(
-        requests, input_tokens, output_tokens, cache_read, cache_write, reasoning, cost_usd=round(float(values[6]), 10)
+        requests,
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        reasoning,
+        cost_usd=round(float(values[6]), 10),
+        failed_requests=failed,
     )
 
 
+def totals_by(
+    session: Session, usage_filter: UsageFilter, dimensions: tuple[Dimension, ...] = ()
+) -> dict[tuple[Any, ...], Totals]:
+    """Totals per group of `dimensions`, each with its failed calls: the sums are read per outcome as well (a few
+    groups more, no extra query) and folded here."""
+    sums: dict[tuple[Any, ...], list[Any]] = {}
+    failed: dict[tuple[Any, ...], int] = {}
+    for (*key, outcome), values in grouped_sums(session, usage_filter, TOTAL_FIELDS, (*dimensions, "outcome")).items():
+        group = tuple(key)
+        known = sums.get(group)
+        sums[group] = values if known is None else [a + b for a, b in zip(known, values, strict=True)]
+        if str(outcome) != Outcome.ok.value:
+            failed[group] = failed.get(group, 0) + int(values[0])
+    return {group: _totals(values, failed.get(group, 0)) for group, values in sums.items()}
+
+
 def summary(session: Session, usage_filter: UsageFilter) -> Totals:
-    sums = grouped_sums(session, usage_filter, TOTAL_FIELDS).get((), [0] * len(TOTAL_FIELDS))
-    return _totals(sums)
+    return totals_by(session, usage_filter).get((), Totals())
+
+
+def unpriced_models(session: Session, usage_filter: UsageFilter) -> list[str]:
+    """The models in the filter's records whose input or output price is unknown: their calls were counted at $0."""
+    present = {model for (model,) in distinct_values(session, usage_filter, ("model",))}
+    if not present:
+        return []
+    unknown = session.exec(
+        select(Model.name).where(
+            col(Model.name).in_(present), col(Model.price_input).is_(None) | col(Model.price_output).is_(None)
+        )
+    ).all()
+    return sorted(unknown)
 
 
 @dataclass(frozen=True)
@@ -153,11 +189,17 @@ def timeseries(
     """Values per bucket and series, every bucket of the range present (zeros included) for stacked charts.
 
     token_type splits tokens into uncached input, cache reads, cache writes and output (they add up to all
-    tokens); the other groupings show `metric`, with all but the `max_series` largest folded into "other".
+    tokens), or with another metric shows its total as one series; the other groupings show `metric`, with all but
+    the `max_series` largest folded into "other".
     """
     starts = bucket_starts(usage_filter.start, usage_filter.end or now or datetime.now(UTC), bucket)
     grid: dict[datetime, dict[str, float]] = {moment: {} for moment in starts}
-    if group_by == "token_type":
+    if group_by == "token_type" and metric != "tokens":
+        # Spend and requests have no token types: one series, the total per bucket.
+        series: list[str] = [str(metric)]
+        for (moment,), sums in grouped_sums(session, usage_filter, METRIC_FIELDS[metric], bucket=bucket).items():
+            grid.setdefault(moment, {})[metric] = float(sum(sums))
+    elif group_by == "token_type":
         series = list(TOKEN_TYPE_SERIES)
         for (moment,), sums in grouped_sums(session, usage_filter, TOKEN_TYPE_FIELDS, bucket=bucket).items():
             input_tokens, cache_read, cache_write, output = sums
@@ -264,11 +306,11 @@ class BreakdownRow:
 
 def breakdown(session: Session, usage_filter: UsageFilter, by: BreakdownBy) -> list[BreakdownRow]:
     """Totals per model, user or key, largest spend first."""
-    rows = grouped_sums(session, usage_filter, TOTAL_FIELDS, (_dimension(by),))
+    rows = totals_by(session, usage_filter, (_dimension(by),))
     labels = _labels(session, by, {key for (key,) in rows})
     result = [
-        BreakdownRow(key="" if key is None else str(key), label=labels[key], totals=_totals(sums))
-        for (key,), sums in rows.items()
+        BreakdownRow(key="" if key is None else str(key), label=labels[key], totals=totals)
+        for (key,), totals in rows.items()
     ]
     return sorted(
         result,

@@ -21,6 +21,7 @@ from gateway_ui.api.limits import LimitsApi
 from gateway_ui.api.me import CurrentUser, MyModels, SignInMethods
 from gateway_ui.api.policies import PoliciesApi
 from gateway_ui.api.providers import ModelsApi, ProvidersApi
+from gateway_ui.api.setup import SetupStatus
 from gateway_ui.api.usage import UsageApi
 from gateway_ui.api.users import GroupsApi, UsersApi
 
@@ -160,6 +161,14 @@ class UserApi:
     async def logout(self) -> None:
         """Revoke the session token on the server, so a copied token stops working too."""
         await self.call("POST", "/api/auth/logout")
+
+    async def logout_other_sessions(self) -> int:
+        """End this user's other browser sessions; returns how many there were."""
+        return int((await self.call("POST", "/api/auth/logout-others"))["ended"])
+
+    async def setup_status(self) -> SetupStatus:
+        """Admins: how far the gateway's setup has come (providers, models, policies, users, first call)."""
+        return SetupStatus.model_validate(await self.call("GET", "/api/setup"))
 
     async def my_models(self) -> MyModels:
         """The models this user may call, by provider, with the base URLs to call them at."""

@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from gateway_ui.api.messages import human_message, sentence, without_field
+
 UNREACHABLE_STATUS = 503
 
 
@@ -25,7 +27,7 @@ class ApiError(Exception):
 
     def for_field(self, field: str) -> ApiError:
         """This failure as `field`'s validation message, for a failure only that input can have caused."""
-        return ApiError(self.status_code, self.message, {field: self.message})
+        return ApiError(self.status_code, self.message, {field: sentence(without_field(field, self.message))})
 
     @classmethod
     def unreachable(cls, exc: httpx.HTTPError) -> ApiError:
@@ -57,7 +59,8 @@ def _error_message(response: httpx.Response) -> str:
 
 
 def _field_errors(response: httpx.Response) -> dict[str, str]:
-    """Each 422 entry keyed by the field it names (`loc` minus its "body"/"query" prefix); first message wins."""
+    """Every 422 entry in words a person reads (api/messages.py), keyed by the field it names (`loc` minus its
+    "body"/"query" prefix); several problems of one field are joined."""
     try:
         body: Any = response.json()
     except ValueError:
@@ -65,9 +68,12 @@ def _field_errors(response: httpx.Response) -> dict[str, str]:
     detail = body.get("detail") if isinstance(body, dict) else None
     if not isinstance(detail, list):
         return {}
-    errors: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
     for entry in detail:
         loc = entry.get("loc") if isinstance(entry, dict) else None
         if isinstance(loc, list) and len(loc) > 1:
-            errors.setdefault(str(loc[1]), str(entry.get("msg", "invalid")))
-    return errors
+            field = str(loc[1])
+            message = human_message(field, str(entry.get("type", "")), str(entry.get("msg", "invalid")))
+            if message not in errors.setdefault(field, []):
+                errors[field].append(message)
+    return {field: " ".join(messages) for field, messages in errors.items()}

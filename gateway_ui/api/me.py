@@ -30,7 +30,8 @@ class MyProvider(TypedDict):
 
 
 class MyModels(TypedDict):
-    public_url: str
+    public_url: str  # GATEWAY_PUBLIC_URL, or the address the API was called at when it is not set
+    public_url_configured: bool
     providers: list[MyProvider]
 
 

@@ -10,8 +10,9 @@ from gateway_ui.api.schema import ApiModel
 if TYPE_CHECKING:
     from gateway_ui.api.client import UserApi
 
-# USD per million tokens by field (price_input, price_output, price_cache_read, price_cache_write); None: unknown.
-ModelPrices = Mapping[str, float | None]
+# USD per million tokens by field (price_input, price_output, price_cache_read, price_cache_write), as numbers or
+# as typed (the API parses them); None: unknown.
+ModelPrices = Mapping[str, float | str | None]
 
 
 class Provider(ApiModel):
@@ -33,8 +34,9 @@ class ConnectionCheck(ApiModel):
 
 
 class ImportedModels(ApiModel):
-    added: list[str]  # new models start inactive
+    added: list[str]  # new models start inactive unless the import activated them
     skipped: list[str]
+    named: list[str]  # models already present that took the provider's display name
 
 
 class Model(ApiModel):
@@ -78,8 +80,9 @@ class ProvidersApi:
         body = await self._user.call("POST", f"/api/providers/{provider_id}/test")
         return ConnectionCheck.model_validate(body)
 
-    async def import_models(self, provider_id: int) -> ImportedModels:
-        body = await self._user.call("POST", f"/api/providers/{provider_id}/import-models")
+    async def import_models(self, provider_id: int, *, activate: bool = False) -> ImportedModels:
+        """Add the models the provider lists, with its display names; `activate`: callable at once."""
+        body = await self._user.call("POST", f"/api/providers/{provider_id}/import-models", json={"activate": activate})
         return ImportedModels.model_validate(body)
 
 
@@ -104,7 +107,7 @@ class ModelsApi:
         """Replace the prices; a None price becomes unknown."""
         return await self._update(model_id, prices)
 
-    async def _update(self, model_id: int, changes: Mapping[str, bool | float | None]) -> Model:
+    async def _update(self, model_id: int, changes: Mapping[str, bool | float | str | None]) -> Model:
         return Model.model_validate(await self._user.call("PATCH", f"/api/models/{model_id}", json=changes))
 
     async def delete(self, model_id: int) -> Model:

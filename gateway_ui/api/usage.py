@@ -20,6 +20,7 @@ UsageFilters = Mapping[str, str | Sequence[str]]
 
 class UsageTotals(ApiModel):
     requests: int
+    failed_requests: int  # of the requests, those that did not end well
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
@@ -27,9 +28,14 @@ class UsageTotals(ApiModel):
     cost_usd: float
 
 
+class UsageSummary(UsageTotals):
+    unpriced_models: list[str]  # models of these records without a price: their calls count $0
+
+
 class BreakdownEntry(UsageTotals):
     key: str  # user id, key id or model name
     label: str
+    price_known: bool | None = None  # by model: False when the model has no price
 
 
 # The timeline stays JSON-shaped (typed dicts): the chart rows are built from it by a pure function whose tests
@@ -69,11 +75,14 @@ class UsageApi:
     def __init__(self, user: UserApi) -> None:
         self._user = user
 
-    async def summary(self, filters: UsageFilters) -> UsageTotals:
-        return UsageTotals.model_validate(await self._user.call("GET", "/api/usage/summary", params=filters))
+    async def summary(self, filters: UsageFilters) -> UsageSummary:
+        return UsageSummary.model_validate(await self._user.call("GET", "/api/usage/summary", params=filters))
 
-    async def timeseries(self, filters: UsageFilters, bucket: str, group_by: str) -> UsageTimeseries:
-        params = {**filters, "bucket": bucket, "group_by": group_by}
+    async def timeseries(
+        self, filters: UsageFilters, bucket: str, group_by: str, metric: str = "tokens"
+    ) -> UsageTimeseries:
+        """metric "tokens" or "cost_usd"; by token type a metric other than tokens is one total series."""
+        params = {**filters, "bucket": bucket, "group_by": group_by, "metric": metric}
         return await self._user.call("GET", "/api/usage/timeseries", params=params)
 
     async def breakdown(self, filters: UsageFilters, by: str) -> list[BreakdownEntry]:

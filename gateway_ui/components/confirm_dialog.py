@@ -10,7 +10,7 @@ def confirm_dialog(
     is_open: rx.Var[bool],
     title: str | rx.Var[str],
     description: str | rx.Var[str] | rx.Component,
-    confirm_label: str,
+    confirm_label: str | rx.Var[str],
     on_confirm: rx.event.EventType[()],
     on_cancel: rx.event.EventType[()],
     busy: rx.Var[bool] | bool = False,

@@ -25,19 +25,26 @@ def copy_button(text: str | rx.Var[str], label: str | rx.Var[str], test_id: str 
     )
 
 
-def copyable_code(text: str | rx.Var[str], label: str, test_id: str) -> rx.Component:
-    """A preformatted snippet (wraps on narrow screens) with a copy button in its corner."""
+def copyable_code(
+    text: str | rx.Var[str], label: str, test_id: str, parts: rx.Var[list[str]] | None = None
+) -> rx.Component:
+    """A preformatted snippet with a copy button in its corner; the button copies exactly `text`.
+
+    `parts` is the same text cut where a line may wrap (client_setup.wrap_points): a narrow screen then breaks
+    a long URL or JSON body after a / or a comma, not in the middle of a word. Only a piece wider than the whole
+    block still breaks anywhere rather than overflow it.
+    """
+    shown = text if parts is None else rx.foreach(parts, lambda part: rx.fragment(part, rx.el.wbr()))
     return rx.box(
         rx.el.pre(
-            text,
+            shown,
             white_space="pre-wrap",
-            # Break long URLs only where they would overflow, not at every line end.
             overflow_wrap="anywhere",
             font_family="var(--code-font-family)",
             font_size="var(--font-size-1)",
             line_height="1.6",
             margin="0",
-            padding="0.75rem 2.5rem 0.75rem 0.75rem",
+            padding="0.75rem 2.25rem 0.75rem 0.6rem",
             data_testid=f"{test_id}-text",
         ),
         rx.box(copy_button(text, label, f"{test_id}-copy"), position="absolute", top="0.5rem", right="0.5rem"),

@@ -47,6 +47,8 @@ def _nav_link(item: NavItem, close_drawer: bool) -> rx.Component:
         padding_x="0.5rem",
         border_radius="var(--radius-2)",
         background=rx.cond(is_current, "var(--gray-a4)", "transparent"),
+        # Reflex's links turn accent-8 on hover, which on gray reads as disabled: darken and tint instead.
+        _hover={"color": "var(--gray-12)", "background": "var(--gray-a3)"},
         width="100%",
         data_testid=f"nav-{item.route.rsplit('/', 1)[-1]}",
     )
@@ -192,19 +194,37 @@ def layout(title: str, *content: rx.Component) -> rx.Component:
     )
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of the app: gateway_ui.py adds each one to the app once.
+
+    Not Reflex's @rx.page: Reflex keeps decorated pages in a registry and adds them again at every compile, and
+    `reflex run --env prod` compiles twice in one process (the command, then the forked backend worker), which
+    printed a "Page ... is being redefined" warning per page at every start.
+    """
+
+    route: str
+    title: str
+    build: Callable[[], rx.Component]
+    on_load: tuple[rx.event.EventType[()], ...] = ()
+
+    def add_to(self, app: rx.App) -> None:
+        app.add_page(self.build, route=self.route, title=self.title, on_load=list(self.on_load) or None)
+
+
 def gateway_page(
     route: str,
     title: str,
     on_load: Sequence[rx.event.EventType[()]] = (),
-) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
-    """Register a signed-in page: wraps it in `layout` and runs the auth guard before its own on_load."""
+) -> Callable[[Callable[[], rx.Component]], Page]:
+    """A signed-in page: wrapped in `layout`, with the auth guard before its own on_load."""
 
-    def register(build_content: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
+    def page(build_content: Callable[[], rx.Component]) -> Page:
         def build_page() -> rx.Component:
             return layout(title, build_content())
 
         build_page.__name__ = build_content.__name__
-        rx.page(route=route, title=f"{title} - LLM Gateway", on_load=[AuthState.require_login, *on_load])(build_page)
-        return build_content
+        build_page.__module__ = build_content.__module__
+        return Page(route, f"{title} - LLM Gateway", build_page, (AuthState.require_login, *on_load))
 
-    return register
+    return page

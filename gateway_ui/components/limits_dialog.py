@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from gateway_ui.components.form_field import form_error
+from gateway_ui.components.form_field import form_error, form_field
 from gateway_ui.components.list_states import loading_state
 from gateway_ui.state.limits import LIMIT_FIELDS, SUBJECT_USER, LimitsState
 
@@ -24,10 +24,9 @@ def limits_button(on_click: rx.EventSpec, *, icon_only: bool = False) -> rx.Comp
 
 
 def _limit_field(name: str, label: str) -> rx.Component:
-    error = LimitsState.field_errors.get(name, "")
     input_id = f"limit-{name}"
-    return rx.vstack(
-        rx.el.label(label, html_for=input_id, font_size="var(--font-size-2)", font_weight="500"),
+    return form_field(
+        label,
         rx.input(
             id=input_id,
             value=LimitsState.values.get(name, ""),
@@ -37,13 +36,10 @@ def _limit_field(name: str, label: str) -> rx.Component:
             read_only=~LimitsState.can_edit,
             width="100%",
         ),
-        rx.text(LimitsState.hints.get(name, ""), size="1", color_scheme="gray", data_testid=f"{input_id}-hint"),
-        rx.cond(
-            error != "",
-            rx.text(error, size="1", color_scheme="red", role="alert", data_testid=f"{input_id}-error"),
-        ),
-        spacing="1",
-        width="100%",
+        LimitsState.field_errors.get(name, ""),
+        html_for=input_id,
+        hint=LimitsState.hints.get(name, "").to(str),
+        test_id=input_id,
     )
 
 

@@ -24,14 +24,31 @@ def multi_select(
     needle = search.lower()
 
     def option_row(option: Any) -> rx.Component:
+        # One line per option, its label right beside the box; a label too long for the popover is cut with "…"
+        # (the whole of it in the tooltip) rather than wrapped onto lines of its own.
         return rx.cond(
             option.label.lower().contains(needle),
-            rx.checkbox(
-                option.label,
-                checked=selected.contains(option.value),
-                on_change=lambda _checked: on_toggle(option.value),
-                size="2",
+            rx.el.label(
+                rx.checkbox(
+                    checked=selected.contains(option.value),
+                    on_change=lambda _checked: on_toggle(option.value),
+                    size="2",
+                ),
+                rx.text(
+                    option.label,
+                    size="2",
+                    white_space="nowrap",
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    min_width="0",
+                ),
+                display="flex",
+                align_items="center",
+                gap="0.5rem",
                 width="100%",
+                cursor="pointer",
+                title=option.label,
+                data_testid=f"{test_id}-option",
             ),
         )
 
@@ -71,7 +88,9 @@ def multi_select(
                 spacing="3",
                 width="100%",
             ),
-            width="min(22rem, 90vw)",
+            width="max-content",
+            min_width="16rem",
+            max_width="min(34rem, 90vw)",
             data_testid=f"{test_id}-options",
         ),
     )

@@ -9,85 +9,11 @@ from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.copy_button import copy_button
 from gateway_ui.components.form_field import form_error, form_field
 from gateway_ui.components.layout import gateway_page
-from gateway_ui.components.limits_dialog import limits_button, limits_dialog
+from gateway_ui.components.limits_dialog import limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
+from gateway_ui.pages.key_list import UNNAMED, key_list, pager
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.keys import EXPIRY_CHOICES, KeyRow, KeysState
-from gateway_ui.state.limits import LimitsState
-
-STATUS_COLORS = {"active": "green", "expired": "amber", "revoked": "gray"}
-UNNAMED = "Unnamed key"
-
-
-def _key_name(name: rx.Var[str]) -> rx.Component:
-    return rx.cond(name != "", rx.text(name, weight="medium"), rx.text(UNNAMED, color_scheme="gray"))
-
-
-def _status_badge(status: rx.Var[str]) -> rx.Component:
-    return rx.match(
-        status,
-        *[(value, rx.badge(value, color_scheme=color, variant="soft")) for value, color in STATUS_COLORS.items()],
-        rx.badge(status, variant="soft"),
-    )
-
-
-def _key_row(key: KeyRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(
-            rx.hstack(
-                _key_name(key.name),
-                rx.cond(key.is_this_session, rx.badge("this browser", variant="outline", size="1")),
-                align="center",
-                wrap="wrap",
-            )
-        ),
-        rx.cond(KeysState.all_users, rx.table.cell(rx.text(key.owner), data_testid="key-owner")),
-        rx.table.cell(rx.code(key.prefix, "…", variant="ghost"), data_testid="key-prefix"),
-        rx.table.cell(key.scopes),
-        rx.table.cell(key.created, white_space="nowrap"),
-        rx.table.cell(key.last_used, white_space="nowrap"),
-        rx.table.cell(key.expires, white_space="nowrap"),
-        rx.table.cell(_status_badge(key.status), data_testid="key-status"),
-        rx.table.cell(
-            rx.hstack(
-                limits_button(LimitsState.open_for_key(key.id, key.prefix + "…"), icon_only=True),
-                rx.cond(
-                    key.status != "revoked",
-                    rx.button(
-                        rx.icon("ban", size=14),
-                        "Revoke",
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        on_click=KeysState.ask_revoke(key.id, key.name, key.is_this_session),
-                        aria_label=f"Revoke key {key.prefix}",
-                    ),
-                ),
-                justify="end",
-                spacing="2",
-            ),
-        ),
-        align="center",
-        data_testid=f"key-row-{key.prefix}",
-    )
-
-
-def _keys_table() -> rx.Component:
-    headers = ["Name", "Prefix", "Scopes", "Created", "Last used", "Expires", "State"]
-    return rx.table.root(
-        rx.table.header(
-            rx.table.row(
-                rx.table.column_header_cell(headers[0]),
-                rx.cond(KeysState.all_users, rx.table.column_header_cell("Owner")),
-                *[rx.table.column_header_cell(label) for label in headers[1:]],
-                rx.table.column_header_cell(aria_label="Actions"),
-            )
-        ),
-        rx.table.body(rx.foreach(KeysState.keys, _key_row)),
-        variant="surface",
-        width="100%",
-        data_testid="keys-table",
-    )
+from gateway_ui.state.keys import EXPIRY_CHOICES, KeysState
 
 
 def _toolbar() -> rx.Component:
@@ -123,7 +49,13 @@ def _create_form() -> rx.Component:
         rx.vstack(
             form_field(
                 "Name",
-                rx.input(id="key-name", name="name", placeholder="e.g. laptop, CI pipeline", width="100%"),
+                rx.input(
+                    id="key-name",
+                    name="name",
+                    placeholder="e.g. laptop, CI pipeline",
+                    width="100%",
+                    on_change=KeysState.clear_field_error("name"),
+                ),
                 KeysState.field_errors.get("name", ""),
                 html_for="key-name",
                 hint="Helps you recognise the key later. Optional.",
@@ -155,7 +87,7 @@ def _create_form() -> rx.Component:
                 test_id="key-expiry",
             ),
             form_error(KeysState.form_error),
-            rx.text("The key can call the gateway's LLM proxy (scope llm).", size="1", color_scheme="gray"),
+            rx.text("The key can call the gateway's models (scope llm).", size="1", color_scheme="gray"),
             rx.hstack(
                 rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
                 rx.button("Create key", type="submit", loading=KeysState.submitting),
@@ -167,6 +99,7 @@ def _create_form() -> rx.Component:
         ),
         on_submit=KeysState.create,
         reset_on_submit=False,
+        no_validate=True,
     )
 
 
@@ -224,16 +157,23 @@ def _create_dialog() -> rx.Component:
 
 
 def _revoke_dialog() -> rx.Component:
+    session = KeysState.revoke_is_session
     return confirm_dialog(
         is_open=KeysState.confirm_open,
-        title="Revoke this key?",
-        description=rx.text(
-            "Key ",
-            rx.text.strong(rx.cond(KeysState.confirm_name != "", KeysState.confirm_name, UNNAMED)),
-            " stops working at once for every client that uses it. This cannot be undone.",
-            rx.cond(KeysState.revoke_is_this_session, " It is this browser's session: you will be signed out.", ""),
+        title=rx.cond(session, "Sign out this session?", "Revoke this key?"),
+        description=rx.cond(
+            session,
+            rx.text(
+                "The browser signed in with this session is signed out at once.",
+                rx.cond(KeysState.revoke_is_this_session, " It is this browser: you will be signed out here.", ""),
+            ),
+            rx.text(
+                "Key ",
+                rx.text.strong(rx.cond(KeysState.confirm_name != "", KeysState.confirm_name, UNNAMED)),
+                " stops working at once for every client that uses it. This cannot be undone.",
+            ),
         ),
-        confirm_label="Revoke key",
+        confirm_label=rx.cond(session, "Sign out", "Revoke key"),
         on_confirm=KeysState.confirm,
         on_cancel=KeysState.cancel_confirm,
         busy=KeysState.confirming,
@@ -241,33 +181,77 @@ def _revoke_dialog() -> rx.Component:
     )
 
 
-def _key_list() -> rx.Component:
-    return rx.cond(
-        KeysState.loading & (KeysState.keys.length() == 0),
-        loading_state("Loading keys…"),
+def _keys_section() -> rx.Component:
+    return rx.vstack(
+        rx.heading("API keys", size="4"),
+        rx.text(
+            "Keys for curl, the SDKs, Claude Code and Codex. Each one calls the gateway as its owner.",
+            size="2",
+            color_scheme="gray",
+        ),
         rx.cond(
-            KeysState.keys.length() > 0,
-            _keys_table(),
-            empty_state(
-                "key-round",
-                "No API keys",
-                "Create a key here, or run gateway login --scope llm --print-token, to call the gateway.",
-                test_id="no-keys",
+            KeysState.loading & (KeysState.keys.length() == 0),
+            loading_state("Loading keys…"),
+            rx.cond(
+                KeysState.keys.length() > 0,
+                rx.vstack(
+                    key_list(KeysState.visible_keys, "keys"),
+                    pager(KeysState.key_page, KeysState.key_pages, KeysState.set_key_page, "keys"),
+                    spacing="2",
+                    width="100%",
+                ),
+                empty_state(
+                    "key-round",
+                    "No API keys",
+                    "Create one here, or with the Models page's snippets, to call the gateway from your tools.",
+                    test_id="no-keys",
+                ),
             ),
         ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _sessions_section() -> rx.Component:
+    return rx.vstack(
+        rx.flex(
+            rx.vstack(
+                rx.heading("Browser sessions", size="4"),
+                rx.text("Each sign-in to this UI; signing out ends one.", size="2", color_scheme="gray"),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.button(
+                rx.icon("log-out", size=14),
+                "Sign out other sessions",
+                variant="soft",
+                color_scheme="red",
+                disabled=KeysState.other_sessions == 0,
+                loading=KeysState.signing_out_others,
+                on_click=KeysState.sign_out_other_sessions,
+                type="button",
+                data_testid="sign-out-others",
+            ),
+            spacing="3",
+            align="end",
+            wrap="wrap",
+            width="100%",
+        ),
+        key_list(KeysState.visible_sessions, "sessions"),
+        pager(KeysState.session_page, KeysState.session_pages, KeysState.set_session_page, "sessions"),
+        spacing="3",
+        width="100%",
     )
 
 
 @gateway_page(route=routes.KEYS, title="API Keys", on_load=[KeysState.load])
 def keys_page() -> rx.Component:
     return rx.vstack(
-        rx.text(
-            "Keys let scripts and tools call the gateway as you. Browser sign-ins and gateway login create keys too.",
-            color_scheme="gray",
-            size="2",
-        ),
         _toolbar(),
-        _key_list(),
+        _keys_section(),
+        rx.divider(),
+        _sessions_section(),
         _create_dialog(),
         _revoke_dialog(),
         limits_dialog(),

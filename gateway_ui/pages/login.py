@@ -3,11 +3,9 @@
 import reflex as rx
 
 from gateway_ui import routes
+from gateway_ui.components.form_field import form_field
+from gateway_ui.components.layout import Page
 from gateway_ui.state.login import LoginState
-
-
-def _label(text: str, input_id: str) -> rx.Component:
-    return rx.el.label(text, html_for=input_id, font_size="var(--font-size-2)", font_weight="500")
 
 
 def _error_callout() -> rx.Component:
@@ -26,32 +24,34 @@ def _error_callout() -> rx.Component:
 def _login_form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.vstack(
-                _label("Email", "email"),
+            form_field(
+                "Email",
                 rx.input(
                     id="email",
                     name="email",
                     type="email",
                     auto_complete="username",
-                    required=True,
                     auto_focus=True,
                     width="100%",
+                    on_change=LoginState.clear_field_error("email"),
                 ),
-                spacing="1",
-                width="100%",
+                LoginState.field_errors.get("email", ""),
+                html_for="email",
+                test_id="login-email",
             ),
-            rx.vstack(
-                _label("Password", "password"),
+            form_field(
+                "Password",
                 rx.input(
                     id="password",
                     name="password",
                     type="password",
                     auto_complete="current-password",
-                    required=True,
                     width="100%",
+                    on_change=LoginState.clear_field_error("password"),
                 ),
-                spacing="1",
-                width="100%",
+                LoginState.field_errors.get("password", ""),
+                html_for="password",
+                test_id="login-password",
             ),
             _error_callout(),
             rx.button(
@@ -66,6 +66,8 @@ def _login_form() -> rx.Component:
         ),
         on_submit=LoginState.submit_login,
         reset_on_submit=False,
+        # Messages come from one place, beside each field, rather than from the browser's own bubbles.
+        no_validate=True,
         width="100%",
     )
 
@@ -107,12 +109,7 @@ def _sso_choice() -> rx.Component:
     )
 
 
-@rx.page(
-    route=routes.LOGIN,
-    title="Sign in - LLM Gateway",
-    on_load=[LoginState.redirect_if_signed_in, LoginState.load_sign_in_methods],
-)
-def login_page() -> rx.Component:
+def _login_page() -> rx.Component:
     return rx.center(
         rx.card(
             rx.vstack(
@@ -129,3 +126,11 @@ def login_page() -> rx.Component:
         min_height="100vh",
         padding="1rem",
     )
+
+
+login_page = Page(
+    routes.LOGIN,
+    "Sign in - LLM Gateway",
+    _login_page,
+    (LoginState.redirect_if_signed_in, LoginState.load_sign_in_methods),
+)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from gateway_ui import routes
-from gateway_ui.components.admin_only import admin_only_notice
+from gateway_ui.components.admin_only import admin_page
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.policy_form import policy_form_dialog
-from gateway_ui.state.auth import AuthState
 from gateway_ui.state.policies import PoliciesState, PolicyRow, SubjectChip
 
 
@@ -134,4 +133,4 @@ def _content() -> rx.Component:
 
 @gateway_page(route=routes.POLICIES, title="Model Access Policies", on_load=[PoliciesState.load])
 def policies_page() -> rx.Component:
-    return rx.cond(AuthState.is_admin, _content(), admin_only_notice())
+    return admin_page(_content())

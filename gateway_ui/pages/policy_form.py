@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from gateway_ui.components.form_field import form_error, form_field
+from gateway_ui.components.form_field import field_message, form_error, form_field
 from gateway_ui.state.policies import ModelEntry, PoliciesState
 
 
@@ -13,10 +13,7 @@ def _error(name: str) -> rx.Var[str]:
 
 
 def _field_error(name: str) -> rx.Component:
-    return rx.cond(
-        _error(name) != "",
-        rx.text(_error(name), size="1", color_scheme="red", role="alert", data_testid=f"policy-{name}-error"),
-    )
+    return field_message(_error(name), f"policy-{name}")
 
 
 def _check_list(

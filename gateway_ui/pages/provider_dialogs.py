@@ -13,6 +13,7 @@ from gateway_ui.state.provider_dialogs import (
     BASE_URL,
     CREATE_PROVIDER,
     CREDENTIAL,
+    IMPORT,
     PRICES,
     ProviderDialogsState,
 )
@@ -39,16 +40,20 @@ def _is_open(form_kind: str) -> rx.Var[bool]:
 
 
 def _text_input(name: str, **props: Any) -> rx.Component:
-    return rx.input(id=f"field-{name}", name=name, width="100%", **props)
+    # Typing in a field with a message clears it: the message described what was there before.
+    return rx.input(
+        id=f"field-{name}",
+        name=name,
+        width="100%",
+        on_change=ProviderDialogsState.clear_field_error(name),
+        **props,
+    )
 
 
 def _buttons(submit_label: str) -> rx.Component:
     return rx.flex(
-        rx.dialog.close(
-            rx.button(
-                "Cancel", variant="soft", color_scheme="gray", type="button", on_click=ProviderDialogsState.close_form
-            )
-        ),
+        # Closing the dialog reports itself (set_form_open): one event, not a second close racing a reopen.
+        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
         rx.button(submit_label, type="submit", loading=ProviderDialogsState.submitting),
         spacing="3",
         justify="end",
@@ -83,6 +88,7 @@ def _price_inputs(defaults: dict[str, rx.Var[str]] | None) -> rx.Component:
                 ),
                 _error(name),
                 html_for=f"field-{name}",
+                test_id=f"field-{name}",
             )
             for name, label in PRICE_LABELS
         ],
@@ -96,12 +102,17 @@ def create_provider_dialog() -> rx.Component:
     form = rx.form(
         rx.vstack(
             form_field(
-                "Name", _text_input("name", required=True, auto_focus=True), _error("name"), html_for="field-name"
+                "Name",
+                _text_input("name", auto_focus=True, placeholder="e.g. Anthropic"),
+                _error("name"),
+                html_for="field-name",
+                test_id="field-name",
             ),
             form_field(
                 "Kind",
                 rx.select(["anthropic", "openai"], name="kind", default_value="anthropic", width="100%"),
                 _error("kind"),
+                test_id="field-kind",
             ),
             form_field(
                 "Base URL",
@@ -109,6 +120,7 @@ def create_provider_dialog() -> rx.Component:
                 _error("base_url"),
                 html_for="field-base_url",
                 hint="With or without a trailing /v1.",
+                test_id="field-base_url",
             ),
             form_field(
                 "Credential (API key)",
@@ -116,6 +128,7 @@ def create_provider_dialog() -> rx.Component:
                 _error("credential"),
                 html_for="field-credential",
                 hint="Stored encrypted; afterwards only its last 4 characters are shown.",
+                test_id="field-credential",
             ),
             _form_error(),
             _buttons("Add provider"),
@@ -123,6 +136,8 @@ def create_provider_dialog() -> rx.Component:
         ),
         on_submit=ProviderDialogsState.submit_create,
         reset_on_submit=False,
+        # Every message comes from one place (the form's own checks and the API's), beside its field.
+        no_validate=True,
     )
     return _dialog(_is_open(CREATE_PROVIDER), "Add a provider", form, "create-provider-dialog")
 
@@ -136,6 +151,7 @@ def credential_dialog() -> rx.Component:
                 _text_input("credential", type="password", auto_complete="off", auto_focus=True),
                 _error("credential"),
                 html_for="field-credential",
+                test_id="field-credential",
             ),
             _form_error(),
             _buttons("Save credential"),
@@ -143,6 +159,7 @@ def credential_dialog() -> rx.Component:
         ),
         on_submit=ProviderDialogsState.submit_credential,
         reset_on_submit=False,
+        no_validate=True,
     )
     title = "Credential for " + ProviderDialogsState.dialog_subject
     return _dialog(_is_open(CREDENTIAL), title, form, "credential-dialog")
@@ -157,6 +174,7 @@ def base_url_dialog() -> rx.Component:
                 _error("base_url"),
                 html_for="field-base_url",
                 hint="With or without a trailing /v1.",
+                test_id="field-base_url",
             ),
             _form_error(),
             _buttons("Save base URL"),
@@ -164,6 +182,7 @@ def base_url_dialog() -> rx.Component:
         ),
         on_submit=ProviderDialogsState.submit_base_url,
         reset_on_submit=False,
+        no_validate=True,
     )
     title = "Base URL of " + ProviderDialogsState.dialog_subject
     return _dialog(_is_open(BASE_URL), title, form, "base-url-dialog")
@@ -174,12 +193,17 @@ def add_model_dialog() -> rx.Component:
         rx.vstack(
             form_field(
                 "Model name (as the provider spells it)",
-                _text_input("name", required=True, auto_focus=True),
+                _text_input("name", auto_focus=True, placeholder="e.g. claude-opus-4-8"),
                 _error("name"),
                 html_for="field-name",
+                test_id="field-name",
             ),
             form_field(
-                "Display name", _text_input("display_name"), _error("display_name"), html_for="field-display_name"
+                "Display name",
+                _text_input("display_name"),
+                _error("display_name"),
+                html_for="field-display_name",
+                test_id="field-display_name",
             ),
             rx.text("Leave a price empty to use the shipped list price.", size="1", color_scheme="gray"),
             _price_inputs(None),
@@ -190,6 +214,7 @@ def add_model_dialog() -> rx.Component:
         ),
         on_submit=ProviderDialogsState.submit_add_model,
         reset_on_submit=False,
+        no_validate=True,
     )
     title = "Add a model to " + ProviderDialogsState.dialog_subject
     return _dialog(_is_open(ADD_MODEL), title, form, "add-model-dialog")
@@ -207,11 +232,38 @@ def prices_dialog() -> rx.Component:
         ),
         on_submit=ProviderDialogsState.submit_prices,
         reset_on_submit=False,
+        no_validate=True,
         # Remount per model so default values are the chosen model's, not the previous one's.
         key=ProviderDialogsState.target_id,
     )
     title = "Prices of " + ProviderDialogsState.dialog_subject
     return _dialog(_is_open(PRICES), title, form, "prices-dialog")
+
+
+def import_dialog() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            rx.text(
+                "Adds every model the provider lists that the gateway does not have yet, with the provider's "
+                "display names and the shipped list prices.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.checkbox(
+                "Activate them now (a policy still decides who may call them)",
+                name="activate",
+                default_checked=True,
+                data_testid="import-activate",
+            ),
+            _form_error(),
+            _buttons("Import models"),
+            spacing="3",
+        ),
+        on_submit=ProviderDialogsState.submit_import,
+        reset_on_submit=False,
+    )
+    title = "Import the models of " + ProviderDialogsState.dialog_subject
+    return _dialog(_is_open(IMPORT), title, form, "import-dialog")
 
 
 def provider_confirm_dialog() -> rx.Component:
@@ -233,5 +285,6 @@ def provider_dialogs() -> rx.Component:
         base_url_dialog(),
         add_model_dialog(),
         prices_dialog(),
+        import_dialog(),
         provider_confirm_dialog(),
     )

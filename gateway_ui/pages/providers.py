@@ -5,11 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from gateway_ui import routes
-from gateway_ui.components.admin_only import admin_only_notice
+from gateway_ui.components.admin_only import admin_page
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.provider_dialogs import provider_dialogs
-from gateway_ui.state.auth import AuthState
 from gateway_ui.state.provider_dialogs import DELETE_MODEL, DELETE_PROVIDER, REMOVE_CREDENTIAL, ProviderDialogsState
 from gateway_ui.state.providers import ModelRow, ProviderCard, ProvidersState
 
@@ -87,8 +86,7 @@ def _actions(card: ProviderCard) -> rx.Component:
             rx.icon("download", size=14),
             "Import models",
             variant="surface",
-            loading=_is_busy(card, "import"),
-            on_click=ProvidersState.import_models(card.id),
+            on_click=ProviderDialogsState.open_import(card.id),
             type="button",
         ),
         rx.button(
@@ -277,4 +275,4 @@ def _content() -> rx.Component:
 
 @gateway_page(route=routes.PROVIDERS, title="Model Providers", on_load=[ProvidersState.load])
 def providers_page() -> rx.Component:
-    return rx.cond(AuthState.is_admin, _content(), admin_only_notice())
+    return admin_page(_content())

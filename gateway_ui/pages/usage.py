@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import FunctionStringVar, FunctionVar
 
 from gateway_ui import routes
-from gateway_ui.components.admin_only import admin_only_notice
+from gateway_ui.components.admin_only import admin_page
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.components.multi_select import multi_select, selection_chips
-from gateway_ui.state.auth import AuthState
-from gateway_ui.state.usage import TOKEN_TYPE_COLORS, BreakdownCard, UsageState
+from gateway_ui.pages.usage_breakdowns import breakdowns
+from gateway_ui.state.usage import UsageState
 
 GROUPING_ITEMS = (("Token type", "token_type"), ("User", "user"), ("Model", "model"))
-SORT_ITEMS = (("Spend", "spend"), ("Tokens", "tokens"), ("Requests", "requests"), ("Name", "name"))
-PRESET_DAYS = (7, 30, 90)
+MEASURE_ITEMS = (("Tokens", "tokens"), ("Spend", "spend"))
+# (days, label): the range buttons; up to two days the timeline has one bar per hour.
+PRESETS = ((1, "Today"), (2, "2 days"), (7, "7 days"), (30, "30 days"), (90, "90 days"))
+# The chart's numbers as the rest of the page writes them (usage_view.format_count / format_usd), in the browser.
+FORMAT_COUNT_JS = '(value) => Number(value).toLocaleString("en-US")'
+FORMAT_USD_JS = (
+    "(value) => { const v = Number(value); if (v === 0) return '$0.00';"
+    " if (Math.abs(v) < 0.01) { const d = Math.min(10, 1 - Math.floor(Math.log10(Math.abs(v))));"
+    " return '$' + v.toFixed(d).replace(/0+$/, ''); }"
+    " return '$' + v.toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2}); }"
+)
+
+
+def _number_format() -> FunctionVar:
+    """The timeline's formatter: dollars when it shows spend, counts with thousands separators otherwise."""
+    return rx.cond(
+        UsageState.measure == "spend",
+        FunctionStringVar.create(FORMAT_USD_JS),
+        FunctionStringVar.create(FORMAT_COUNT_JS),
+    ).to(FunctionVar)
 
 
 def _date_input(label: str, value: rx.Var[str], on_change: rx.EventHandler, test_id: str) -> rx.Component:
@@ -28,19 +47,20 @@ def _date_input(label: str, value: rx.Var[str], on_change: rx.EventHandler, test
 def _date_range() -> rx.Component:
     presets = [
         rx.button(
-            f"{days} days",
+            label,
             variant="soft",
             color_scheme="gray",
             size="1",
             on_click=UsageState.set_last_days(days),
             type="button",
+            data_testid=f"usage-last-{days}",
         )
-        for days in PRESET_DAYS
+        for days, label in PRESETS
     ]
     return rx.flex(
         _date_input("From (UTC)", UsageState.start_day, UsageState.set_start_day, "usage-from"),
         _date_input("To (UTC)", UsageState.end_day, UsageState.set_end_day, "usage-to"),
-        rx.hstack(*presets, spacing="1", align="end", padding_bottom="0.3rem"),
+        rx.flex(*presets, spacing="1", align="end", wrap="wrap", padding_bottom="0.3rem"),
         spacing="3",
         wrap="wrap",
         align="end",
@@ -135,7 +155,19 @@ def _stat_card(
 
 def _stat_cards() -> rx.Component:
     return rx.grid(
-        _stat_card("Requests", UsageState.requests_text, "activity", "stat-requests"),
+        _stat_card(
+            "Requests",
+            UsageState.requests_text,
+            "activity",
+            "stat-requests",
+            rx.text(
+                UsageState.failed_text,
+                " failed",
+                size="1",
+                color_scheme=rx.cond(UsageState.has_failures, "red", "gray"),
+                data_testid="stat-failed",
+            ),
+        ),
         _stat_card("Input tokens", UsageState.input_text, "arrow-down-to-line", "stat-input"),
         _stat_card("Output tokens", UsageState.output_text, "arrow-up-from-line", "stat-output"),
         _stat_card(
@@ -145,7 +177,22 @@ def _stat_cards() -> rx.Component:
             "stat-cached",
             rx.text("read from cache; written: ", UsageState.cache_write_text, size="1", color_scheme="gray"),
         ),
-        _stat_card("Spend", UsageState.spend_text, "circle-dollar-sign", "stat-spend"),
+        _stat_card(
+            "Spend",
+            UsageState.spend_text,
+            "circle-dollar-sign",
+            "stat-spend",
+            rx.cond(
+                UsageState.unpriced_text != "",
+                rx.text(
+                    UsageState.unpriced_text,
+                    size="1",
+                    color_scheme="amber",
+                    title=UsageState.unpriced_models.join(", "),
+                    data_testid="stat-unpriced",
+                ),
+            ),
+        ),
         columns=rx.breakpoints(initial="2", sm="3", lg="5"),
         spacing="3",
         width="100%",
@@ -156,8 +203,8 @@ def _timeline() -> rx.Component:
     chart = rx.recharts.bar_chart(
         rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
         rx.recharts.x_axis(data_key="bucket", tick_line=False, font_size=12),
-        rx.recharts.y_axis(tick_line=False, font_size=12, width=70),
-        rx.recharts.graphing_tooltip(),
+        rx.recharts.y_axis(tick_line=False, font_size=12, width=80, tick_formatter=_number_format()),
+        rx.recharts.graphing_tooltip(custom_attrs={"formatter": _number_format()}),
         rx.recharts.legend(),
         rx.foreach(
             UsageState.chart_series,
@@ -172,8 +219,15 @@ def _timeline() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.flex(
-                rx.heading("Tokens over time", size="4"),
+                rx.heading(rx.cond(UsageState.measure == "spend", "Spend over time", "Tokens over time"), size="4"),
                 rx.spacer(),
+                rx.segmented_control.root(
+                    *[rx.segmented_control.item(label, value=value) for label, value in MEASURE_ITEMS],
+                    value=UsageState.measure,
+                    on_change=UsageState.set_measure,
+                    size="1",
+                    data_testid="usage-measure",
+                ),
                 rx.segmented_control.root(
                     *[rx.segmented_control.item(label, value=value) for label, value in GROUPING_ITEMS],
                     value=UsageState.group_by,
@@ -198,134 +252,6 @@ def _timeline() -> rx.Component:
     )
 
 
-def _small_chart(card: BreakdownCard) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.text(card.label, weight="medium", size="2", trim="both", word_break="break-all"),
-            rx.recharts.bar_chart(
-                rx.recharts.x_axis(type_="number", hide=True),
-                rx.recharts.y_axis(type_="category", hide=True),
-                rx.recharts.graphing_tooltip(),
-                rx.recharts.bar(
-                    data_key="uncached", name="Input", stack_id="t", fill=rx.color(TOKEN_TYPE_COLORS["input"], 9)
-                ),
-                rx.recharts.bar(
-                    data_key="cached",
-                    name="Cache read",
-                    stack_id="t",
-                    fill=rx.color(TOKEN_TYPE_COLORS["cache_read"], 9),
-                ),
-                rx.recharts.bar(
-                    data_key="output", name="Output", stack_id="t", fill=rx.color(TOKEN_TYPE_COLORS["output"], 9)
-                ),
-                data=card.bar,
-                layout="vertical",
-                width="100%",
-                height=36,
-                margin={"top": 0, "right": 0, "bottom": 0, "left": 0},
-            ),
-            rx.hstack(
-                rx.text(card.cost_text, size="2", weight="bold"),
-                rx.text(card.tokens_text, " tokens", size="1", color_scheme="gray"),
-                rx.text(card.requests_text, " req.", size="1", color_scheme="gray"),
-                spacing="3",
-                align="baseline",
-                wrap="wrap",
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        data_testid="breakdown-card",
-    )
-
-
-def _breakdown(
-    title: str,
-    cards: rx.Var[list[BreakdownCard]],
-    matches: rx.Var[int],
-    search: rx.Var[str],
-    on_search: rx.EventHandler,
-    sort: rx.Var[str],
-    on_sort: rx.EventHandler,
-    test_id: str,
-) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.flex(
-                rx.heading(title, size="4"),
-                rx.spacer(),
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=14)),
-                    placeholder="Search…",
-                    value=search,
-                    on_change=on_search,
-                    aria_label=f"Search {title.lower()}",
-                    width=["100%", "12rem"],
-                    data_testid=f"{test_id}-search",
-                ),
-                rx.select.root(
-                    rx.select.trigger(aria_label=f"Sort {title.lower()}"),
-                    rx.select.content(*[rx.select.item(f"By {label.lower()}", value=v) for label, v in SORT_ITEMS]),
-                    value=sort,
-                    on_change=on_sort,
-                ),
-                spacing="2",
-                wrap="wrap",
-                align="center",
-                width="100%",
-            ),
-            rx.cond(
-                matches > 0,
-                rx.grid(
-                    rx.foreach(cards, _small_chart),
-                    columns=rx.breakpoints(initial="1", sm="2"),
-                    spacing="3",
-                    width="100%",
-                ),
-                rx.text("Nothing matches.", size="2", color_scheme="gray"),
-            ),
-            rx.cond(
-                matches > cards.length(),
-                rx.text(
-                    f"Showing {cards.length()} of {matches}; search to find the others.", size="1", color_scheme="gray"
-                ),
-            ),
-            spacing="3",
-            width="100%",
-        ),
-        width="100%",
-        data_testid=test_id,
-    )
-
-
-def _breakdowns() -> rx.Component:
-    return rx.grid(
-        _breakdown(
-            "By model",
-            UsageState.visible_model_cards,
-            UsageState.model_match_count,
-            UsageState.model_search,
-            UsageState.set_model_search,
-            UsageState.model_sort,
-            UsageState.set_model_sort,
-            "breakdown-models",
-        ),
-        _breakdown(
-            "By user",
-            UsageState.visible_user_cards,
-            UsageState.user_match_count,
-            UsageState.user_search,
-            UsageState.set_user_search,
-            UsageState.user_sort,
-            UsageState.set_user_sort,
-            "breakdown-users",
-        ),
-        columns=rx.breakpoints(initial="1", lg="2"),
-        spacing="4",
-        width="100%",
-    )
-
-
 def _content() -> rx.Component:
     return rx.vstack(
         _filter_bar(),
@@ -345,7 +271,7 @@ def _content() -> rx.Component:
                     aria_busy=UsageState.loading,
                 ),
                 _timeline(),
-                _breakdowns(),
+                breakdowns(),
                 spacing="4",
                 width="100%",
             ),
@@ -357,4 +283,4 @@ def _content() -> rx.Component:
 
 @gateway_page(route=routes.USAGE, title="Token Usage", on_load=[UsageState.load])
 def usage_page() -> rx.Component:
-    return rx.cond(AuthState.is_admin, _content(), admin_only_notice())
+    return admin_page(_content())

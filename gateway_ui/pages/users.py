@@ -5,12 +5,12 @@ from __future__ import annotations
 import reflex as rx
 
 from gateway_ui import routes
+from gateway_ui.components.admin_only import admin_page
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.form_field import form_error, form_field
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.limits_dialog import limits_button, limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
-from gateway_ui.state.auth import AuthState
 from gateway_ui.state.groups import GroupsState
 from gateway_ui.state.limits import LimitsState
 from gateway_ui.state.users import ROLES, GroupRow, UserRow, UsersState
@@ -377,20 +377,9 @@ def _dialogs() -> rx.Component:
     )
 
 
-def _not_authorised() -> rx.Component:
-    return empty_state(
-        "shield-x",
-        "Not authorised",
-        "Users & Groups is for gateway administrators.",
-        "Ask an administrator if your account, role or groups need a change.",
-        test_id="not-authorised",
-    )
-
-
 @gateway_page(route=routes.USERS, title="Users & Groups", on_load=[UsersState.load])
 def users_page() -> rx.Component:
-    return rx.cond(
-        AuthState.is_admin & ~UsersState.forbidden,
+    return admin_page(
         rx.vstack(_users_section(), rx.divider(), _groups_section(), _dialogs(), spacing="6", width="100%"),
-        _not_authorised(),
+        allowed=~UsersState.forbidden,
     )

@@ -14,14 +14,19 @@ from typing import ClassVar
 import reflex as rx
 
 from gateway_ui.api import ApiError
+from gateway_ui.api.messages import sentence
 from gateway_ui.state.api_session import UiEvent, failure_event
+
+CONFLICT = 409
 
 
 class FormState(rx.State, mixin=True):
     """A form (mostly in a dialog): open or not, submitting or not, the API's messages by field and for the form.
 
-    A submit handler calls `_start_submit`, yields once so the button shows it is busy, calls the API and on
-    ApiError calls `_show_errors`; it resets `submitting` in a `finally`.
+    Every form follows one pattern: a submit handler calls `_start_submit`, yields once so the button shows it is
+    busy, calls the API and on ApiError yields `_form_failed(exc, fields)`; it resets `submitting` in a `finally`.
+    Each invalid field shows its message beside it (components/form_field.py), all at once; editing a field clears
+    its message (`clear_field_error`); nothing about a field goes to a toast.
     """
 
     form_open: bool = False
@@ -55,17 +60,45 @@ class FormState(rx.State, mixin=True):
         if not is_open:
             self.close_form()
 
+    @rx.event
+    def clear_field_error(self, field: str) -> None:
+        """The person is changing `field`: its message no longer describes what is typed, so it goes."""
+        self._forget_error(field)
+
+    def _forget_error(self, field: str) -> None:
+        if field in self.field_errors:
+            self.field_errors = {name: text for name, text in self.field_errors.items() if name != field}
+
     def _start_submit(self) -> None:
         self._clear_errors()
         self.submitting = True
 
-    def _show_errors(self, exc: ApiError, fields: Collection[str] | None = None) -> None:
-        """The API's validation messages next to the form's `fields` (None: every field it names); otherwise its
-        one message for the whole form."""
+    def _set_field_errors(self, errors: dict[str, str]) -> None:
+        """Messages the form found itself, before asking the API (an empty required field, a number that is not one)."""
+        self.field_errors = {field: sentence(text) for field, text in errors.items()}
+        self.form_error = ""
+
+    def _show_errors(self, exc: ApiError, fields: Collection[str] | None = None, *, conflict_field: str = "") -> None:
+        """The API's validation messages next to the form's `fields` (None: every field it names); messages about
+        anything else, or the API's one message, above the form's buttons. A 409 is `conflict_field`'s problem
+        (a name or an email that is taken) when the form names one."""
+        if conflict_field and exc.status_code == CONFLICT:
+            exc = exc.for_field(conflict_field)
         self.field_errors = {
-            field: message for field, message in exc.field_errors.items() if fields is None or field in fields
+            field: sentence(message) for field, message in exc.field_errors.items() if fields is None or field in fields
         }
-        self.form_error = "" if self.field_errors else exc.message
+        others = [
+            f"{field}: {message}" for field, message in exc.field_errors.items() if field not in self.field_errors
+        ]
+        self.form_error = sentence(" ".join(others) if others else "" if self.field_errors else exc.message)
+
+    def _form_failed(
+        self, exc: ApiError, fields: Collection[str] | None = None, *, conflict_field: str = ""
+    ) -> UiEvent:
+        """Show a failed submit in the form; the only event that follows is the way back to sign-in when the
+        session has ended (a toast would repeat what the form already says, and pile up)."""
+        self._show_errors(exc, fields, conflict_field=conflict_field)
+        return failure_event(exc, "") if exc.is_unauthorized else None
 
 
 class ConfirmState(rx.State, mixin=True):

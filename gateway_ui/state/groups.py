@@ -8,7 +8,7 @@ from typing import ClassVar
 import reflex as rx
 
 from gateway_ui.api import ApiError
-from gateway_ui.state.api_session import UiEvent, failure_event, session_api
+from gateway_ui.state.api_session import UiEvent, session_api
 from gateway_ui.state.base import ConfirmState, FormState
 from gateway_ui.state.users import UsersState
 
@@ -23,6 +23,7 @@ class GroupsState(FormState, ConfirmState, rx.State):
     @rx.event
     def set_new_group_name(self, value: str) -> None:
         self.new_group_name = value
+        self._forget_error(GROUP_NAME_FIELD)
 
     @rx.event
     async def create_group(self) -> AsyncIterator[UiEvent]:
@@ -33,10 +34,9 @@ class GroupsState(FormState, ConfirmState, rx.State):
             group = await api.groups.create(self.new_group_name.strip())
         except ApiError as exc:
             # The name is the form's only input, so every failure is shown under it.
-            if GROUP_NAME_FIELD not in exc.field_errors:
+            if GROUP_NAME_FIELD not in exc.field_errors and not exc.is_unauthorized:
                 exc = exc.for_field(GROUP_NAME_FIELD)
-            self._show_errors(exc, (GROUP_NAME_FIELD,))
-            yield failure_event(exc, "Could not create the group")
+            yield self._form_failed(exc, (GROUP_NAME_FIELD,))
             return
         finally:
             self.submitting = False

@@ -1,4 +1,5 @@
-"""API Keys page state: list, create (the secret is held only until its dialog closes), revoke."""
+"""API Keys page state: keys and browser sessions listed apart, a page at a time; create (the secret is held only
+until its dialog closes), revoke, and signing out the other sessions."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ EXPIRY_CHOICES: tuple[tuple[str, str], ...] = (
 DEFAULT_EXPIRY = "30"
 # Request fields whose validation messages the create form shows by its inputs.
 CREATE_FORM_FIELDS = ("name", "expires_in_days", "no_expiration")
+PAGE_SIZE = 20
+SESSION_SCOPE = "ui"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class KeyRow:
     expires: str
     status: str
     is_this_session: bool  # the key this browser is signed in with
+    is_session: bool  # a browser session (signing in made it) rather than a key made for a tool
 
 
 def key_row(key: ApiKey, session_token_value: str) -> KeyRow:
@@ -53,7 +57,17 @@ def key_row(key: ApiKey, session_token_value: str) -> KeyRow:
         expires=short_timestamp(key.expires_at),
         status=key.status,
         is_this_session=bool(session_token_value) and session_token_value.startswith(key.prefix),
+        is_session=SESSION_SCOPE in key.scopes,
     )
+
+
+def page_of(rows: list[KeyRow], page: int) -> list[KeyRow]:
+    start = max(page - 1, 0) * PAGE_SIZE
+    return rows[start : start + PAGE_SIZE]
+
+
+def page_count(rows: list[KeyRow]) -> int:
+    return max(1, -(-len(rows) // PAGE_SIZE))
 
 
 def expiry_days(choice: str) -> int | None:
@@ -66,10 +80,14 @@ def expiry_days(choice: str) -> int | None:
 class KeysState(FormState, ConfirmState, rx.State):
     """The create dialog is the form; revoking a key is the confirmation."""
 
-    keys: list[KeyRow] = rx.field(default_factory=list)
+    keys: list[KeyRow] = rx.field(default_factory=list)  # keys made for tools and scripts
+    sessions: list[KeyRow] = rx.field(default_factory=list)  # browser sign-ins
+    key_page: int = 1
+    session_page: int = 1
     loading: bool = True
     all_users: bool = False
     show_inactive: bool = False
+    signing_out_others: bool = False
 
     new_expiry: str = DEFAULT_EXPIRY
     # The one time a key's secret exists outside its owner's hands: cleared when the dialog closes.
@@ -77,11 +95,35 @@ class KeysState(FormState, ConfirmState, rx.State):
     new_secret_name: str = ""
 
     revoke_is_this_session: bool = False
+    revoke_is_session: bool = False
     confirm_failure: ClassVar[str] = "Could not revoke the key"
 
     @rx.var
     def expiry_error(self) -> str:
         return self.field_errors.get("expires_in_days", "") or self.field_errors.get("no_expiration", "")
+
+    @rx.var
+    def visible_keys(self) -> list[KeyRow]:
+        return page_of(self.keys, self.key_page)
+
+    @rx.var
+    def key_pages(self) -> int:
+        return page_count(self.keys)
+
+    @rx.var
+    def visible_sessions(self) -> list[KeyRow]:
+        return page_of(self.sessions, self.session_page)
+
+    @rx.var
+    def session_pages(self) -> int:
+        return page_count(self.sessions)
+
+    @rx.var
+    def other_sessions(self) -> int:
+        """This user's other live sessions: what "sign out other sessions" would end."""
+        return sum(1 for s in self.sessions if s.status == "active" and not s.is_this_session and s.owner == self._me)
+
+    _me: str = ""
 
     @rx.event
     async def load(self) -> AsyncIterator[UiEvent]:
@@ -98,7 +140,36 @@ class KeysState(FormState, ConfirmState, rx.State):
             return
         finally:
             self.loading = False
-        self.keys = [key_row(key, auth.token) for key in keys]
+        rows = [key_row(key, auth.token) for key in keys]
+        self._me = auth.user_email
+        self.keys = [row for row in rows if not row.is_session]
+        # This browser's own session first: the one whose "last used" is now.
+        self.sessions = sorted((row for row in rows if row.is_session), key=lambda row: not row.is_this_session)
+        self.key_page = min(self.key_page, page_count(self.keys))
+        self.session_page = min(self.session_page, page_count(self.sessions))
+
+    @rx.event
+    def set_key_page(self, page: int) -> None:
+        self.key_page = max(1, min(int(page), page_count(self.keys)))
+
+    @rx.event
+    def set_session_page(self, page: int) -> None:
+        self.session_page = max(1, min(int(page), page_count(self.sessions)))
+
+    @rx.event
+    async def sign_out_other_sessions(self) -> AsyncIterator[UiEvent]:
+        self.signing_out_others = True
+        yield
+        api = await session_api(self)
+        try:
+            ended = await api.logout_other_sessions()
+        except ApiError as exc:
+            yield failure_event(exc, "Could not sign out the other sessions")
+            return
+        finally:
+            self.signing_out_others = False
+        yield rx.toast.success(f"Signed out {ended} other session{'' if ended == 1 else 's'}")
+        yield KeysState.load
 
     @rx.event
     def set_all_users(self, value: bool) -> UiEvent:
@@ -124,6 +195,8 @@ class KeysState(FormState, ConfirmState, rx.State):
     @rx.event
     def set_new_expiry(self, value: str) -> None:
         self.new_expiry = value
+        self._forget_error("expires_in_days")
+        self._forget_error("no_expiration")
 
     @rx.event
     async def create(self, form_data: dict[str, Any]) -> AsyncIterator[UiEvent]:
@@ -134,8 +207,7 @@ class KeysState(FormState, ConfirmState, rx.State):
         try:
             created = await api.keys.create(name, expiry_days(self.new_expiry))
         except ApiError as exc:
-            self._show_errors(exc, CREATE_FORM_FIELDS)
-            yield failure_event(exc, "Could not create the key")
+            yield self._form_failed(exc, CREATE_FORM_FIELDS)
             return
         finally:
             self.submitting = False
@@ -147,16 +219,18 @@ class KeysState(FormState, ConfirmState, rx.State):
     # -- revoke --------------------------------------------------------------------------------------
 
     @rx.event
-    def ask_revoke(self, key_id: int, name: str, is_this_session: bool) -> None:
+    def ask_revoke(self, key_id: int, name: str, is_this_session: bool, is_session: bool) -> None:
         self._ask_confirm(key_id, name)
         self.revoke_is_this_session = is_this_session
+        self.revoke_is_session = is_session
 
     async def _confirmed(self, item_id: int, name: str) -> list[UiEvent]:
         signed_out = self.revoke_is_this_session
         api = await session_api(self)
         revoked = await api.keys.revoke(item_id)
         # Revoking this browser's own session key signs it out: the guard then sends it to the login page.
+        done = "signed out" if self.revoke_is_session else "revoked; it stops working at once"
         return [
-            rx.toast.success(f"Key {revoked.prefix}… revoked; it stops working at once"),
+            rx.toast.success(f"{'Session' if self.revoke_is_session else 'Key'} {revoked.prefix}… {done}"),
             AuthState.require_login if signed_out else KeysState.load,
         ]

@@ -112,6 +112,7 @@ class LimitsState(FormState, rx.State):
     @rx.event
     def set_value(self, name: str, value: str) -> None:
         self.values = {**self.values, name: value}
+        self._forget_error(name)
 
     @rx.event
     async def save(self) -> AsyncIterator[UiEvent]:
@@ -127,8 +128,7 @@ class LimitsState(FormState, rx.State):
             else:
                 saved = await api.limits.set_for_key(self.subject_id, body)
         except ApiError as exc:
-            self._show_errors(exc, FIELD_NAMES)
-            yield failure_event(exc, "Could not save the limits")
+            yield self._form_failed(exc, FIELD_NAMES)
             return
         finally:
             self.submitting = False

@@ -51,14 +51,19 @@ class LoginState(AuthState, FormState):
 
     @rx.event
     async def submit_login(self, form_data: dict[str, str]) -> AsyncIterator[EventSpec | None]:
+        email, password = form_data.get("email", "").strip(), form_data.get("password", "")
+        missing = {
+            field: f"enter your {label}"
+            for field, label, value in (("email", "email", email), ("password", "password", password))
+            if not value
+        }
+        if missing:
+            self._set_field_errors(missing)
+            return
         self._start_submit()
         yield
         try:
-            self.token = await API.login(
-                form_data.get("email", "").strip(),
-                form_data.get("password", ""),
-                client_ip=self.router.session.client_ip,
-            )
+            self.token = await API.login(email, password, client_ip=self.router.session.client_ip)
         except ApiError as exc:
             self._show_errors(exc, fields=())  # the form has no per-field messages: the API's one says it all
             return

@@ -169,10 +169,12 @@ class PoliciesState(FormState, ConfirmState, rx.State):
     @rx.event
     def set_form_name(self, value: str) -> None:
         self.form_name = value
+        self._forget_error("name")
 
     @rx.event
     def set_audience(self, value: str | list[str]) -> None:
         self.everyone = value == "everyone"
+        self._forget_error("subjects")
 
     @rx.event
     def set_subject_search(self, value: str) -> None:
@@ -185,10 +187,12 @@ class PoliciesState(FormState, ConfirmState, rx.State):
     @rx.event
     def toggle_user(self, email: str) -> None:
         self.chosen_users = _toggled(self.chosen_users, email)
+        self._forget_error("subjects")
 
     @rx.event
     def toggle_group(self, name: str) -> None:
         self.chosen_groups = _toggled(self.chosen_groups, name)
+        self._forget_error("subjects")
 
     @rx.event
     def toggle_model(self, name: str) -> None:
@@ -196,10 +200,12 @@ class PoliciesState(FormState, ConfirmState, rx.State):
             self.chosen_models = [e for e in self.chosen_models if e.value != name]
         else:
             self.chosen_models = [*self.chosen_models, ModelEntry(value=name)]
+        self._forget_error("models")
 
     @rx.event
     def remove_model(self, value: str) -> None:
         self.chosen_models = [e for e in self.chosen_models if e.value != value]
+        self._forget_error("models")
 
     async def _preview(self, pattern: str) -> tuple[str, str]:
         """(match text, error) for one entry, from the API's own matching."""
@@ -241,6 +247,7 @@ class PoliciesState(FormState, ConfirmState, rx.State):
         if typed not in self.chosen_model_values:
             note = text if is_pattern(typed) else ""
             self.chosen_models = [*self.chosen_models, ModelEntry(value=typed, note=note)]
+            self._forget_error("models")
         self.pattern = self.pattern_preview = self.pattern_error = ""
 
     @rx.event
@@ -261,10 +268,7 @@ class PoliciesState(FormState, ConfirmState, rx.State):
             else:
                 await api.policies.create(name=name, subjects=subjects, models=self.chosen_model_values)
         except ApiError as exc:
-            self._show_errors(exc)
-            # The dialog shows what went wrong; only an expired session needs more (the way back to sign-in).
-            if exc.is_unauthorized:
-                yield failure_event(exc, "Could not save the policy")
+            yield self._form_failed(exc, conflict_field="name")
             return
         finally:
             self.submitting = False

@@ -6,24 +6,49 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import reflex as rx
 
 from gateway_ui.api import ApiError, UserApi
-from gateway_ui.state.api_session import UiEvent, failure_event, session_api
+from gateway_ui.api.providers import ImportedModels
+from gateway_ui.state.api_session import UiEvent, session_api
 from gateway_ui.state.base import ConfirmState, FormState
-from gateway_ui.state.providers import PRICE_FIELDS, UNKNOWN_PRICE, ProvidersState, find_card, parse_prices
+from gateway_ui.state.providers import PRICE_FIELDS, UNKNOWN_PRICE, ProvidersState, find_card, form_prices
 
 CREATE_PROVIDER = "create_provider"
 CREDENTIAL = "credential"
 BASE_URL = "base_url"
 ADD_MODEL = "add_model"
 PRICES = "prices"
+IMPORT = "import"
 
 REMOVE_CREDENTIAL = "remove_credential"
 DELETE_PROVIDER = "delete_provider"
 DELETE_MODEL = "delete_model"
+
+
+Answer = TypeVar("Answer")
+
+
+def _models(count: int) -> str:
+    return f"{count} model{'' if count == 1 else 's'}"
+
+
+def import_summary(imported: ImportedModels, activated: bool) -> str:
+    """What an import did, in one line: how many models came, whether they can be called, what was there."""
+    added = len(imported.added)
+    if added == 0:
+        parts = ["No new models: the provider lists none the gateway does not have"]
+    elif activated:
+        parts = [f"Imported {_models(added)}, active now (a policy still decides who may call them)"]
+    else:
+        parts = [f"Imported {_models(added)}, inactive until you switch them on"]
+    if imported.skipped:
+        parts.append(f"{_models(len(imported.skipped))} already present")
+    if imported.named:
+        parts.append(f"{_models(len(imported.named))} took the provider's display name")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -107,24 +132,21 @@ class ProviderDialogsState(FormState, ConfirmState, rx.State):
     # -- submitting a form ----------------------------------------------------------------------------
 
     async def _submit(
-        self, action: str, call: Callable[[UserApi], Awaitable[object]], success: str
+        self, call: Callable[[UserApi], Awaitable[Answer]], success: Callable[[Answer], str], conflict_field: str = ""
     ) -> AsyncIterator[UiEvent]:
         """Every form's submit: the API's messages stay in the dialog, success closes it and reloads the list."""
         self._start_submit()
         yield
         api = await session_api(self)
         try:
-            await call(api)
+            answer = await call(api)
         except ApiError as exc:
-            self._show_errors(exc)
-            # The dialog shows what went wrong; only an expired session needs more (the way back to sign-in).
-            if exc.is_unauthorized:
-                yield failure_event(exc, action)
+            yield self._form_failed(exc, conflict_field=conflict_field)
             return
         finally:
             self.submitting = False
         self.close_form()
-        yield rx.toast.success(success)
+        yield rx.toast.success(success(answer))
         yield ProvidersState.load
 
     @rx.event
@@ -134,9 +156,9 @@ class ProviderDialogsState(FormState, ConfirmState, rx.State):
         base_url = str(form.get("base_url", "")).strip() or None
         credential = str(form.get("credential", "")).strip() or None
         async for update in self._submit(
-            "Could not add the provider",
             lambda api: api.providers.create(name=name, kind=kind, base_url=base_url, credential=credential),
-            f'Provider "{name}" added',
+            lambda _provider: f'Provider "{name}" added',
+            conflict_field="name",
         ):
             yield update
 
@@ -145,12 +167,10 @@ class ProviderDialogsState(FormState, ConfirmState, rx.State):
         provider_id = self.target_id
         credential = str(form.get("credential", "")).strip()
         if not credential:
-            self.field_errors = {"credential": "credential: enter the provider's API key"}
+            self._set_field_errors({"credential": "paste the provider's API key"})
             return
         async for update in self._submit(
-            "Could not save the credential",
-            lambda api: api.providers.set_credential(provider_id, credential),
-            "Credential saved",
+            lambda api: api.providers.set_credential(provider_id, credential), lambda _provider: "Credential saved"
         ):
             yield update
 
@@ -159,42 +179,46 @@ class ProviderDialogsState(FormState, ConfirmState, rx.State):
         provider_id = self.target_id
         base_url = str(form.get("base_url", "")).strip()
         async for update in self._submit(
-            "Could not change the base URL",
-            lambda api: api.providers.set_base_url(provider_id, base_url),
-            "Base URL saved",
+            lambda api: api.providers.set_base_url(provider_id, base_url), lambda _provider: "Base URL saved"
         ):
             yield update
 
     @rx.event
     async def submit_add_model(self, form: dict[str, Any]) -> AsyncIterator[UiEvent]:
-        prices, errors = parse_prices(form)
-        if errors:
-            self.field_errors = errors
-            return
-        provider_id = self.target_id
+        prices = form_prices(form)
         name = str(form.get("name", "")).strip()
+        provider_id = self.target_id
         display_name = str(form.get("display_name", "")).strip() or None
         active = form.get("active") in {"on", True, "true"}
         async for update in self._submit(
-            "Could not add the model",
             lambda api: api.models.create(
                 provider_id=provider_id, name=name, display_name=display_name, active=active, prices=prices
             ),
-            f'Model "{name}" added',
+            lambda _model: f'Model "{name}" added',
+            conflict_field="name",
         ):
             yield update
 
     @rx.event
     async def submit_prices(self, form: dict[str, Any]) -> AsyncIterator[UiEvent]:
-        prices, errors = parse_prices(form)
-        if errors:
-            self.field_errors = errors
-            return
+        prices = form_prices(form)
         model_id, name = self.target_id, self.dialog_subject
         async for update in self._submit(
-            "Could not save the prices",
-            lambda api: api.models.set_prices(model_id, prices),
-            f'Prices of "{name}" saved',
+            lambda api: api.models.set_prices(model_id, prices), lambda _model: f'Prices of "{name}" saved'
+        ):
+            yield update
+
+    @rx.event
+    async def open_import(self, provider_id: int) -> None:
+        self._open(IMPORT, provider_id, await self._provider_name(provider_id))
+
+    @rx.event
+    async def submit_import(self, form: dict[str, Any]) -> AsyncIterator[UiEvent]:
+        provider_id = self.target_id
+        activate = form.get("activate") in {"on", True, "true"}
+        async for update in self._submit(
+            lambda api: api.providers.import_models(provider_id, activate=activate),
+            lambda imported: import_summary(imported, activate),
         ):
             yield update
 

@@ -94,26 +94,20 @@ def find_card(cards: Sequence[ProviderCard], provider_id: int) -> ProviderCard |
     return next((card for card in cards if card.id == provider_id), None)
 
 
-def parse_prices(form: dict[str, Any]) -> tuple[dict[str, float | None], dict[str, str]]:
-    """Prices typed in a form: empty means unknown (null); anything else must be a number >= 0."""
-    prices: dict[str, float | None] = {}
-    errors: dict[str, str] = {}
+def form_prices(form: dict[str, Any]) -> dict[str, str | None]:
+    """Prices as typed in a form, for the API to check (it parses numbers and says which field is wrong, together
+    with every other field's problem): empty means unknown (null)."""
+    prices: dict[str, str | None] = {}
     for name in PRICE_FIELDS:
         raw = str(form.get(name, "")).strip()
-        if raw in {"", UNKNOWN_PRICE}:
-            prices[name] = None
-            continue
-        try:
-            prices[name] = float(raw)
-        except ValueError:
-            errors[name] = "must be a number (USD per million tokens), or empty for unknown"
-    return prices, errors
+        prices[name] = None if raw in {"", UNKNOWN_PRICE} else raw
+    return prices
 
 
 class ProvidersState(rx.State):
     providers: list[ProviderCard] = rx.field(default_factory=list)
     loading: bool = True
-    busy_provider_id: int = 0  # a provider whose test / import is running
+    busy_provider_id: int = 0  # a provider whose connection test is running
     busy_action: str = ""
 
     @rx.event
@@ -168,21 +162,3 @@ class ProvidersState(rx.State):
             self.providers = list(self.providers)
         if outcome is not None:
             yield outcome
-
-    @rx.event
-    async def import_models(self, provider_id: int) -> AsyncIterator[UiEvent]:
-        self.busy_provider_id, self.busy_action = provider_id, "import"
-        yield
-        imported, outcome = await self._call(
-            "Could not import models", lambda api: api.providers.import_models(provider_id), None
-        )
-        self.busy_provider_id, self.busy_action = 0, ""
-        if imported is not None:
-            added, skipped = len(imported.added), len(imported.skipped)
-            outcome = rx.toast.success(
-                f"Imported {added} new model{'s' if added != 1 else ''} (inactive until you switch them on); "
-                f"{skipped} already present"
-            )
-        yield outcome
-        async for update in self.load():
-            yield update

@@ -12,7 +12,7 @@ import reflex as rx
 
 from gateway_ui import routes
 from gateway_ui.api import ApiError, UserApi
-from gateway_ui.api.usage import BreakdownEntry, UsageFilterOptions, UsageTimeseries, UsageTotals
+from gateway_ui.api.usage import BreakdownEntry, UsageFilterOptions, UsageSummary, UsageTimeseries
 from gateway_ui.api_connection import API
 from gateway_ui.state import usage_filters as filters
 from gateway_ui.state.api_session import UiEvent
@@ -24,12 +24,13 @@ from gateway_ui.state.usage_view import (
     BreakdownCard,
     ChartSeries,
     FilterOption,
-    breakdown_card,
+    breakdown_cards,
     chart_data,
     format_count,
     format_usd,
     is_day,
     selected_labels,
+    unpriced_note,
     visible_cards,
 )
 
@@ -45,6 +46,7 @@ class UsageState(rx.State):
     models: list[str] = rx.field(default_factory=list)
     key_ids: list[str] = rx.field(default_factory=list)
     group_by: str = filters.DEFAULT_GROUPING
+    measure: str = filters.DEFAULT_MEASURE
 
     user_options: list[FilterOption] = rx.field(default_factory=list)
     model_options: list[FilterOption] = rx.field(default_factory=list)
@@ -58,11 +60,15 @@ class UsageState(rx.State):
     exporting: bool = False
 
     requests_text: str = "0"
+    failed_text: str = "0"
+    has_failures: bool = False
     input_text: str = "0"
     output_text: str = "0"
     cached_text: str = "0"
     cache_write_text: str = "0"
     spend_text: str = "$0.00"
+    unpriced_models: list[str] = rx.field(default_factory=list)
+    unpriced_text: str = ""
     has_usage: bool = False
 
     chart_series: list[ChartSeries] = rx.field(default_factory=list)
@@ -119,6 +125,7 @@ class UsageState(rx.State):
             models=tuple(self.models),
             key_ids=tuple(self.key_ids),
             group_by=self.group_by,
+            measure=self.measure,
             explicit_dates=self.explicit_dates,
         )
 
@@ -130,6 +137,7 @@ class UsageState(rx.State):
         self.models = list(view.models)
         self.key_ids = list(view.key_ids)
         self.group_by = view.group_by
+        self.measure = view.measure
 
     def _url_update(self) -> rx.event.EventSpec:
         """Put the view in the address bar without a navigation (a reload or shared link restores it)."""
@@ -163,7 +171,7 @@ class UsageState(rx.State):
         try:
             summary, timeseries, by_model, by_user, options = await asyncio.gather(
                 api.usage.summary(params),
-                api.usage.timeseries(params, view.bucket, view.group_by),
+                api.usage.timeseries(params, view.bucket, view.group_by, view.metric),
                 api.usage.breakdown(params, "model"),
                 api.usage.breakdown(params, "user"),
                 api.usage.filter_options(filters.period_params(view)),
@@ -178,7 +186,7 @@ class UsageState(rx.State):
 
     def _show(
         self,
-        summary: UsageTotals,
+        summary: UsageSummary,
         timeseries: UsageTimeseries,
         by_model: list[BreakdownEntry],
         by_user: list[BreakdownEntry],
@@ -186,16 +194,19 @@ class UsageState(rx.State):
         view: filters.UsageView,
     ) -> None:
         self.requests_text = format_count(summary.requests)
+        self.failed_text = format_count(summary.failed_requests)
+        self.has_failures = summary.failed_requests > 0
         self.input_text = format_count(summary.input_tokens)
         self.output_text = format_count(summary.output_tokens)
         self.cached_text = format_count(summary.cache_read_tokens)
         self.cache_write_text = format_count(summary.cache_write_tokens)
         self.spend_text = format_usd(summary.cost_usd)
+        self.unpriced_models = list(summary.unpriced_models)
+        self.unpriced_text = unpriced_note(self.unpriced_models)
         self.has_usage = summary.requests > 0
         period_end = datetime.fromisoformat(filters.period_params(view)["end"])
         self.chart_series, self.chart_rows = chart_data(timeseries, view.bucket, period_end)
-        self.model_cards = [breakdown_card(entry) for entry in by_model]
-        self.user_cards = [breakdown_card(entry) for entry in by_user]
+        self.model_cards, self.user_cards = breakdown_cards(by_model, by_user)
         self.user_options = [FilterOption(value=str(u.id), label=u.email) for u in options.users]
         self.model_options = [FilterOption(value=m, label=m) for m in options.models]
         self.key_options = [
@@ -263,6 +274,14 @@ class UsageState(rx.State):
         if not isinstance(value, str) or value not in filters.GROUPINGS:
             return
         self.group_by = value
+        async for update in self._changed():
+            yield update
+
+    @rx.event
+    async def set_measure(self, value: str | list[str]) -> AsyncIterator[UiEvent]:
+        if not isinstance(value, str) or value not in filters.MEASURES:
+            return
+        self.measure = value
         async for update in self._changed():
             yield update
 

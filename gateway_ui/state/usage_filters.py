@@ -14,6 +14,9 @@ from urllib.parse import urlencode
 DEFAULT_DAYS = 7
 GROUPINGS = ("token_type", "user", "model")
 DEFAULT_GROUPING = "token_type"
+# What the timeline measures (the API's metric for each).
+MEASURES = {"tokens": "tokens", "spend": "cost_usd"}
+DEFAULT_MEASURE = "tokens"
 # Up to this many days the timeline has one bar per hour, beyond it one per day.
 HOURLY_UP_TO_DAYS = 2
 MAX_FILTER_VALUES = 500
@@ -33,6 +36,7 @@ class UsageView:
     models: tuple[str, ...] = ()
     key_ids: tuple[str, ...] = ()
     group_by: str = DEFAULT_GROUPING
+    measure: str = DEFAULT_MEASURE
     explicit_dates: bool = field(default=False, compare=False)
 
     @property
@@ -42,6 +46,10 @@ class UsageView:
     @property
     def bucket(self) -> str:
         return "hour" if self.days <= HOURLY_UP_TO_DAYS else "day"
+
+    @property
+    def metric(self) -> str:
+        return MEASURES.get(self.measure, MEASURES[DEFAULT_MEASURE])
 
 
 def default_range(today: date) -> tuple[date, date]:
@@ -77,6 +85,7 @@ def view_from_query(query: dict[str, Any], today: date) -> UsageView:
     else:
         explicit = False
     group_by = str(query.get("group", DEFAULT_GROUPING))
+    measure = str(query.get("measure", DEFAULT_MEASURE))
     return UsageView(
         start_day=start,
         end_day=end,
@@ -84,6 +93,7 @@ def view_from_query(query: dict[str, Any], today: date) -> UsageView:
         models=_split(str(query.get("models", "")), digits_only=False),
         key_ids=_split(str(query.get("keys", "")), digits_only=True),
         group_by=group_by if group_by in GROUPINGS else DEFAULT_GROUPING,
+        measure=measure if measure in MEASURES else DEFAULT_MEASURE,
         explicit_dates=explicit,
     )
 
@@ -99,6 +109,8 @@ def query_from_view(view: UsageView) -> str:
             params[name] = ",".join(values)
     if view.group_by != DEFAULT_GROUPING:
         params["group"] = view.group_by
+    if view.measure != DEFAULT_MEASURE:
+        params["measure"] = view.measure
     return urlencode(params, safe=",:@/")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
@@ -29,14 +30,34 @@ BREAKDOWN_SORTS = MappingProxyType(
 MAX_SMALL_CHARTS = 12
 
 
+# How many unpriced models the totals name before "and N more" (the card stays a card; the tooltip has them all).
+UNPRICED_SHOWN = 3
+
+
+def unpriced_note(models: list[str]) -> str:
+    """The line under the spend that says which models it leaves out, or "" when every model has a price."""
+    if not models:
+        return ""
+    shown = ", ".join(models[:UNPRICED_SHOWN])
+    rest = len(models) - UNPRICED_SHOWN
+    return f"Price unknown, counted as $0: {shown}" + (f" and {rest} more" if rest > 0 else "")
+
+
 def format_count(value: float) -> str:
     return f"{int(value):,}"
 
 
+# Below a cent, costs keep two significant digits (at most this many decimals): $0.000032, not $0.0000.
+MAX_USD_DECIMALS = 10
+
+
 def format_usd(value: float) -> str:
-    """Dollars with cents; sub-cent amounts keep four decimals so small test traffic is not shown as $0.00."""
-    if 0 < abs(value) < 0.01:
-        return f"${value:.4f}"
+    """Dollars with cents and thousands separators; an amount under a cent with its first two significant digits."""
+    if value == 0:
+        return "$0.00"
+    if abs(value) < 0.01:
+        decimals = min(MAX_USD_DECIMALS, 1 - math.floor(math.log10(abs(value))))
+        return f"${value:.{decimals}f}".rstrip("0")
     return f"${value:,.2f}"
 
 
@@ -54,40 +75,69 @@ class ChartSeries:
 
 
 @dataclass
+class BarPart:
+    """One coloured part of a card's bar, as a share of the largest card's tokens (every card on one scale)."""
+
+    label: str = ""
+    color: str = ""
+    width: str = "0%"
+    text: str = ""  # "Output: 1,020"
+
+
+@dataclass
 class BreakdownCard:
     key: str = ""
     label: str = ""
     requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
+    failed_requests: int = 0
     total_tokens: int = 0
     cost_usd: float = 0.0
     requests_text: str = ""
+    failed_text: str = ""
     tokens_text: str = ""
     cost_text: str = ""
-    # One row for the card's small stacked bar: uncached input, cache reads, output.
-    bar: list[dict[str, int]] = field(default_factory=list)
+    price_known: bool = True
+    bar: list[BarPart] = field(default_factory=list)
+    bar_title: str = ""  # every part's figure, for the bar's tooltip
 
 
-def breakdown_card(entry: BreakdownEntry) -> BreakdownCard:
-    input_tokens = entry.input_tokens
-    output_tokens = entry.output_tokens
+def _share(value: int, scale: int) -> str:
+    return f"{100 * value / scale:.4g}%" if scale > 0 else "0%"
+
+
+def breakdown_card(entry: BreakdownEntry, scale: int) -> BreakdownCard:
+    """A small-chart card; `scale` is the largest token count of any card, so bars compare across cards."""
     cache_read = entry.cache_read_tokens
+    parts = (
+        ("Input", TOKEN_TYPE_COLORS["input"], max(entry.input_tokens - cache_read, 0)),
+        ("Cache read", TOKEN_TYPE_COLORS["cache_read"], cache_read),
+        ("Output", TOKEN_TYPE_COLORS["output"], entry.output_tokens),
+    )
+    bar = [
+        BarPart(label, f"var(--{color}-9)", _share(value, scale), f"{label}: {format_count(value)}")
+        for label, color, value in parts
+    ]
     return BreakdownCard(
         key=entry.key,
         label=entry.label,
         requests=entry.requests,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read,
-        total_tokens=input_tokens + output_tokens,
+        failed_requests=entry.failed_requests,
+        total_tokens=entry.input_tokens + entry.output_tokens,
         cost_usd=entry.cost_usd,
         requests_text=format_count(entry.requests),
-        tokens_text=format_count(input_tokens + output_tokens),
+        failed_text=format_count(entry.failed_requests),
+        tokens_text=format_count(entry.input_tokens + entry.output_tokens),
         cost_text=format_usd(entry.cost_usd),
-        bar=[{"uncached": max(input_tokens - cache_read, 0), "cached": cache_read, "output": output_tokens}],
+        price_known=entry.price_known is not False,
+        bar=bar,
+        bar_title=" · ".join(part.text for part in bar),
     )
+
+
+def breakdown_cards(*groups: list[BreakdownEntry]) -> list[list[BreakdownCard]]:
+    """Cards for each group of entries (by model, by user) on one scale: the largest token total of them all."""
+    scale = max((e.input_tokens + e.output_tokens for entries in groups for e in entries), default=0)
+    return [[breakdown_card(entry, scale) for entry in entries] for entries in groups]
 
 
 def _series_color(name: str, index: int, grouped_by_type: bool) -> str:
@@ -101,6 +151,9 @@ def _bucket_label(moment: str, bucket: str) -> str:
     return parsed.strftime("%b %d %H:00") if bucket == "hour" else parsed.strftime("%b %d")
 
 
+SERIES_LABELS = MappingProxyType({**TOKEN_TYPE_LABELS, "cost_usd": "Spend", "requests": "Requests"})
+
+
 def chart_data(
     timeseries: UsageTimeseries, bucket: str, end: datetime
 ) -> tuple[list[ChartSeries], list[dict[str, Any]]]:
@@ -110,7 +163,7 @@ def chart_data(
     series = [
         ChartSeries(
             key=f"s{index}",
-            label=TOKEN_TYPE_LABELS.get(name, name) if grouped_by_type else name,
+            label=SERIES_LABELS.get(name, name) if grouped_by_type else name,
             color=f"var(--{_series_color(name, index, grouped_by_type)}-9)",
         )
         for index, name in enumerate(names)

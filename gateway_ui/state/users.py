@@ -131,18 +131,22 @@ class UsersState(FormState, ConfirmState, rx.State):
     @rx.event
     def set_form_email(self, value: str) -> None:
         self.form_email = value
+        self._forget_error("email")
 
     @rx.event
     def set_form_name(self, value: str) -> None:
         self.form_name = value
+        self._forget_error("name")
 
     @rx.event
     def set_form_password(self, value: str) -> None:
         self.form_password = value
+        self._forget_error("password")
 
     @rx.event
     def set_form_role(self, value: str) -> None:
         self.form_role = value
+        self._forget_error("role")
 
     @rx.event
     def set_form_active(self, value: bool) -> None:
@@ -154,6 +158,7 @@ class UsersState(FormState, ConfirmState, rx.State):
             self.form_groups = [g for g in self.form_groups if g != name]
         else:
             self.form_groups = [*self.form_groups, name]
+        self._forget_error("groups")
 
     async def _save(self) -> User:
         api = await session_api(self)
@@ -183,10 +188,8 @@ class UsersState(FormState, ConfirmState, rx.State):
         try:
             saved = await self._save()
         except ApiError as exc:
-            if creating and exc.status_code == 409:
-                exc = exc.for_field("email")  # the only create conflict: the email is taken
-            self._show_errors(exc, USER_FORM_FIELDS)
-            yield failure_event(exc, "Could not save the user")
+            # The only conflict creating a user can meet: the email is taken.
+            yield self._form_failed(exc, USER_FORM_FIELDS, conflict_field="email" if creating else "")
             return
         finally:
             self.submitting = False

@@ -41,3 +41,23 @@ def test_invalid_policies_name_the_field(subjects: list[str], models: list[str],
 
 def test_a_valid_policy_has_no_problems() -> None:
     assert validate_policy(["group:eng", "user:bob@example.com"], ["claude-*", "gpt-5.5"]) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ("bad pattern!", "model names use letters, digits and the characters . _ : / @ - only"),
+        ("claude opus*", "the characters . _ : / @ - only"),
+        ("gpt-5;rm*", "the characters . _ : / @ - only"),
+        (".hidden*", "model names start with a letter or a digit"),
+        ("ü*", "model names start with a letter or a digit"),
+    ],
+)
+def test_patterns_no_model_name_can_match_are_refused_with_the_reason(entry: str, reason: str) -> None:
+    [(field, message)] = validate_policy(["*"], [entry])
+    assert field == "models" and message.startswith(f'"{entry}" can never match a model') and reason in message
+
+
+@pytest.mark.parametrize("entry", ["*", "claude-*", "ft:gpt-4.1:org:x", "org/model@v1", "a*", "gpt-5.5"])
+def test_patterns_that_can_match_a_model_name_pass(entry: str) -> None:
+    assert validate_policy(["*"], [entry]) == []

@@ -11,7 +11,7 @@ def test_defaults_use_a_sqlite_file_under_the_data_folder(tmp_path: Path, monkey
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
     settings = load_settings()
     assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'gateway.db').resolve()}"
-    assert settings.public_url == "http://localhost:8080"
+    assert settings.public_url == "", "unset: base URLs follow the address each client used"
 
 
 @pytest.mark.parametrize(

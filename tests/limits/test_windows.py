@@ -50,18 +50,20 @@ def test_the_wait_is_until_enough_old_use_leaves_the_window() -> None:
 
 
 def test_durations_read_like_a_person_would_write_them() -> None:
-    assert format_duration(0.2) == "1s"
-    assert format_duration(45) == "45s"
-    assert format_duration(60) == "1m"
-    assert format_duration(125) == "2m5s"
-    assert format_duration(3 * 3600 + 12 * 60 + 5) == "3h12m"
-    assert format_duration(86400 + 1800) == "24h30m"
-    assert format_duration(2 * 86400) == "2d"
-    assert format_duration(12 * 86400 + 3 * 3600 + 59) == "12d3h"
+    assert format_duration(0.2) == "1 second"
+    assert format_duration(45) == "45 seconds"
+    assert format_duration(60) == "1 minute"
+    assert format_duration(65) == "1 minute 5 seconds"
+    assert format_duration(125) == "2 minutes 5 seconds"
+    assert format_duration(3 * 3600 + 12 * 60 + 5) == "3 hours 12 minutes"
+    assert format_duration(3600 + 60) == "1 hour 1 minute"
+    assert format_duration(86400 + 1800) == "24 hours 30 minutes"
+    assert format_duration(2 * 86400) == "2 days"
+    assert format_duration(12 * 86400 + 3 * 3600 + 59) == "12 days 3 hours"
 
 
 def test_windows_are_named_in_the_largest_whole_unit() -> None:
-    assert [format_window(s) for s in (86400, 3600, 5400, 7 * 86400)] == ["24h", "1h", "1h30m", "7d"]
+    assert [format_window(s) for s in (86400, 3600, 5400, 7 * 86400)] == ["24h", "1h", "1 hour 30 minutes", "7d"]
 
 
 def test_the_next_bucket_starts_where_the_current_one_ends() -> None:

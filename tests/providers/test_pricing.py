@@ -55,6 +55,25 @@ def test_well_known_list_prices() -> None:
     assert default_price("gpt-4o-mini") == Price(0.15, 0.6, 0.075, 0.15)
 
 
+@pytest.mark.parametrize(
+    ("model", "price"),
+    [
+        # The models the product description and the README name in their examples.
+        ("claude-opus-4-8", Price(5.0, 25.0, 0.5, 6.25)),
+        ("claude-opus-4.8", Price(5.0, 25.0, 0.5, 6.25)),
+        ("claude-opus-4-8-20260528", Price(5.0, 25.0, 0.5, 6.25)),
+        ("claude-opus-4-7", Price(5.0, 25.0, 0.5, 6.25)),
+        ("gpt-5.5", Price(5.0, 30.0, 0.5, 5.0)),
+        ("gpt-5.5-2026-04-23", Price(5.0, 30.0, 0.5, 5.0)),
+        ("gpt-5.5-pro", Price(30.0, 180.0, 30.0, 30.0)),
+        ("gpt-5.4", Price(2.5, 15.0, 0.25, 2.5)),
+        ("gpt-5.4-mini", Price(0.75, 4.5, 0.075, 0.75)),
+    ],
+)
+def test_the_models_the_docs_name_have_list_prices(model: str, price: Price) -> None:
+    assert default_price(model) == price
+
+
 def test_anthropic_cost_bills_each_cache_class_at_its_own_price() -> None:
     usage = TokenUsage(
         input_tokens=1_300_000,

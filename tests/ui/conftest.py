@@ -33,7 +33,8 @@ CHROMIUM_ARGS = [
 ]
 UI_ADMIN_EMAIL = "ui-admin@example.com"
 UI_ADMIN_PASSWORD = "ui-admin-password-123"
-WIDE_VIEWPORT = {"width": 1280, "height": 800}
+# A laptop and a phone: every page is checked at both.
+WIDE_VIEWPORT = {"width": 1440, "height": 900}
 NARROW_VIEWPORT = {"width": 390, "height": 844}
 # Generous on purpose: a cold machine compiles the frontend and installs its packages first.
 STARTUP_DEADLINE_SECONDS = 900
@@ -53,7 +54,7 @@ class UiServer:
         return f"sqlite:///{self.data_dir / 'gateway.db'}"
 
 
-def _server_environment(data_dir: Path, work_dir: Path, public_url: str, **extra: str) -> dict[str, str]:
+def _server_environment(data_dir: Path, work_dir: Path, **extra: str) -> dict[str, str]:
     """The developer's environment minus gateway/Reflex settings, plus this server's own.
 
     MAKEFLAGS and friends go too: under `make test` they describe the outer make (and its jobserver).
@@ -68,11 +69,13 @@ def _server_environment(data_dir: Path, work_dir: Path, public_url: str, **extra
         GATEWAY_ADMIN_EMAIL=UI_ADMIN_EMAIL,
         GATEWAY_ADMIN_PASSWORD=UI_ADMIN_PASSWORD,
         GATEWAY_SHUTDOWN_GRACE_SECONDS="5",
-        # The Models page builds its base URLs and curl examples from this, and tests run those examples.
-        GATEWAY_PUBLIC_URL=public_url,
+        # No GATEWAY_PUBLIC_URL, as `make run` starts: the Models page's snippets follow the address the browser
+        # uses (a free port here), and the tests run those snippets.
         # Own build and state folders, so a `make run` the developer has open keeps working.
         REFLEX_WEB_WORKDIR=str(work_dir / "web"),
         REFLEX_STATES_WORKDIR=str(work_dir / "states"),
+        # The tree under test, whatever checkout the virtualenv's editable install points at.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])),
         **extra,
     )
     return environment
@@ -127,7 +130,7 @@ def serve_ui(work_dir: Path, **extra_env: str) -> Iterator[UiServer]:
         process = subprocess.Popen(
             [make, "--no-print-directory", "serve", f"PORT={port}", "HOST=127.0.0.1"],
             cwd=REPO_ROOT,
-            env=_server_environment(data_dir, work_dir, url, **extra_env),
+            env=_server_environment(data_dir, work_dir, **extra_env),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -83,3 +83,43 @@ def test_narrow_screen_moves_navigation_into_a_drawer(new_page: Callable[..., Pa
     drawer.get_by_role("link", name="API Keys", exact=True).click()
     expect(page).to_have_url(re.compile(r"/llm-gateway/keys/?$"))
     expect(page.get_by_test_id("nav-drawer")).to_have_count(0)
+
+
+def _luminance(css_color: str) -> float:
+    """How light a text colour reads on the sidebar's near-white background (a translucent colour mixed into it)."""
+    numbers = [float(part) for part in re.findall(r"[\d.]+", css_color)]
+    red, green, blue = numbers[:3]
+    alpha = numbers[3] if len(numbers) > 3 else 1.0
+    red, green, blue = (alpha * value + (1 - alpha) * 255 for value in (red, green, blue))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_a_hovered_sidebar_link_reads_darker_not_faded(page: Page, ui_server: UiServer) -> None:
+    page.goto("/login")
+    sign_in(page, ui_server.admin_email, ui_server.admin_password)
+    link = page.get_by_test_id("sidebar").get_by_role("link", name="Token Usage", exact=True)
+    expect(link).to_be_visible()
+    resting = link.evaluate("el => getComputedStyle(el).color")
+
+    link.hover()
+
+    page.wait_for_timeout(300)  # past any colour transition
+    hovered = link.evaluate("el => getComputedStyle(el).color")
+    assert _luminance(hovered) <= _luminance(resting), (resting, hovered)
+    assert _luminance(hovered) < 80, f"hovered text {hovered} is not dark enough to read as active"
+
+
+def test_the_favicon_is_served(page: Page, ui_server: UiServer) -> None:
+    response = page.request.get(f"{ui_server.url}/favicon.ico")
+
+    assert response.status == 200
+    assert response.body()[:4] == b"\x00\x00\x01\x00", "an ICO file"
+
+
+def test_start_up_prints_nothing_a_user_cannot_act_on(ui_server: UiServer) -> None:
+    """`make serve` as the tests start it (a fresh build folder, like a first `make run`)."""
+    log = ui_server.log_path.read_text(errors="replace")
+
+    for advice in ("is being redefined", "Node.js", "uv run reflex run", "reflex init"):
+        assert advice not in log, f"start-up printed {advice!r}:\n{log[-2000:]}"
+    assert "App running at: http://127.0.0.1:" in log

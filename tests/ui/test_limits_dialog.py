@@ -79,13 +79,21 @@ def test_admin_sets_and_clears_a_users_limits(page: Page, ui_server: UiServer) -
         "In effect: 30 (this user's own limit)"
     )
 
-    # A negative value: the API's message appears under that field, and nothing is saved.
+    # Bad values: each field's message in words under it, all at once, no toast, and nothing is saved.
     dialog.get_by_label("Requests per minute").fill("-5")
+    dialog.get_by_label("Output token quota").fill("lots")
+    dialog.get_by_label("Daily budget (USD)").fill("1e400")
     dialog.get_by_role("button", name="Save limits").click()
-    expect(dialog.get_by_test_id("limit-requests_per_minute-error")).to_contain_text("greater than or equal to 0")
-    expect(page.get_by_text("Could not save the limits")).to_be_visible()
+    expect(dialog.get_by_test_id("limit-requests_per_minute-error")).to_have_text("Must be 0 or more.")
+    expect(dialog.get_by_test_id("limit-output_token_quota-error")).to_have_text("Enter a whole number.")
+    expect(dialog.get_by_test_id("limit-daily_budget_usd-error")).to_be_visible()
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
     expect(dialog.get_by_test_id("limit-input_token_quota-error")).to_have_count(0)
     assert api_get(ui_server, f"/api/users/{user.id}/limits")["overrides"]["requests_per_minute"] == 30
+    dialog.get_by_label("Output token quota").fill("")
+    dialog.get_by_label("Daily budget (USD)").fill("")
+    expect(dialog.get_by_test_id("limit-output_token_quota-error")).to_have_count(0)  # cleared as it is fixed
+    expect(dialog.get_by_test_id("limit-requests_per_minute-error")).to_be_visible()
 
     # Clearing a field returns it to inherit; the other override stays.
     dialog.get_by_label("Requests per minute").fill("")

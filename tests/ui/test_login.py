@@ -55,8 +55,23 @@ def test_wrong_password_shows_the_api_error(page: Page, ui_server: UiServer) -> 
 
     sign_in(page, ui_server.admin_email, "not-the-password")
 
-    expect(page.get_by_test_id("login-error")).to_have_text(api_answer.json()["detail"])
+    expect(page.get_by_test_id("login-error")).to_have_text("Wrong email or password.")
+    assert api_answer.json()["detail"] == "wrong email or password"
     expect(page).to_have_url(re.compile(r"/login/?$"))
+    assert not stored_token(page)
+
+
+def test_empty_fields_are_named_beside_them_and_nothing_is_sent(page: Page) -> None:
+    page.goto("/login")
+
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_test_id("login-email-error")).to_have_text("Enter your email.")
+    expect(page.get_by_test_id("login-password-error")).to_have_text("Enter your password.")
+    page.get_by_label("Email").fill("someone@example.com")
+    expect(page.get_by_test_id("login-email-error")).to_have_count(0)
+    expect(page.get_by_test_id("login-password-error")).to_be_visible()
+    expect(page.get_by_test_id("login-error")).to_have_count(0)
     assert not stored_token(page)
 
 

@@ -13,8 +13,8 @@ from tests.support.live import free_port
 from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
 from tests.ui.seed import AdminApi, fits_the_viewport, open_signed_in, unique_tag
 
-# 1280 px wide, tall enough that the sidebar and the page fit in one viewport-sized picture.
-SCREENSHOT_VIEWPORT = {"width": 1280, "height": 1000}
+# 1440 px wide, tall enough that the sidebar and the page fit in one viewport-sized picture.
+SCREENSHOT_VIEWPORT = {"width": 1440, "height": 1000}
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "providers.png"
 ROUTE = "/llm-gateway/providers"
 CREDENTIAL = "sk-ant-ui-test-credential-9f3c"
@@ -65,6 +65,10 @@ def test_configure_a_provider_check_it_import_and_edit_models(
     expect(result).to_contain_text(f"lists {len(imported)} models")
 
     card.get_by_role("button", name="Import models").click()
+    import_dialog = page.get_by_test_id("import-dialog")
+    import_dialog.get_by_role("checkbox", name=re.compile("Activate them now")).click()  # this time: inactive
+    import_dialog.get_by_role("button", name="Import models").click()
+    expect(import_dialog).to_be_hidden()
     for model in imported:
         expect(_model_row(card, model)).to_be_visible()
         expect(_model_row(card, model).get_by_role("switch")).not_to_be_checked()
@@ -106,8 +110,19 @@ def test_add_and_delete_a_model_with_confirmation_and_texts_stay_text(
     card.get_by_role("button", name="Add model").click()
     add = page.get_by_test_id("add-model-dialog")
     add.get_by_label("Model name (as the provider spells it)").fill("not a valid name")
+    add.get_by_label("Input (USD / 1M tokens)").fill("-1")
+    add.get_by_label("Output (USD / 1M tokens)").fill("ten")
     add.get_by_role("button", name="Add model").click()
-    expect(add.get_by_role("alert")).to_contain_text("name:")
+    # Every problem at once, each beside its field, in words: no field names, no patterns, no toast.
+    expect(add.get_by_test_id("field-name-error")).to_have_text(
+        "Use the model id as the provider spells it: letters, digits and the characters . _ : / @ - only."
+    )
+    expect(add.get_by_test_id("field-price_input-error")).to_have_text("Must be 0 or more.")
+    expect(add.get_by_test_id("field-price_output-error")).to_have_text("Enter a number.")
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
+    add.get_by_label("Input (USD / 1M tokens)").fill("")
+    expect(add.get_by_test_id("field-price_input-error")).to_have_count(0)
+    expect(add.get_by_test_id("field-name-error")).to_be_visible()
     add.get_by_label("Model name (as the provider spells it)").fill(model)
     add.get_by_label("Display name").fill("<b>Bold</b> model")
     add.get_by_label("Output (USD / 1M tokens)").fill("10")
@@ -139,8 +154,11 @@ def test_failures_are_shown_and_validation_errors_sit_by_their_field(
     dialog.get_by_label("Name").fill(name)
     dialog.get_by_label("Base URL").fill("ftp://example.com")
     dialog.get_by_role("button", name="Add provider").click()
-    expect(dialog.get_by_role("alert")).to_contain_text("must be an http:// or https:// URL")
+    expect(dialog.get_by_test_id("field-base_url-error")).to_have_text(
+        "Must be an http:// or https:// URL with a host."
+    )
     dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
 
     card = _add_provider(page, name, fake_upstream.anthropic_base_url)
     fake_upstream.configure(error_status=401)
@@ -168,6 +186,93 @@ def test_failures_are_shown_and_validation_errors_sit_by_their_field(
     card.get_by_role("button", name=re.compile("Delete provider")).click()
     page.get_by_test_id("confirm-dialog-confirm").click()
     expect(card).to_have_count(0)
+
+
+def test_import_takes_the_providers_display_names_and_can_activate_them_all(
+    page: Page, ui_server: UiServer, fake_upstream: FakeUpstream
+) -> None:
+    tag = unique_tag()
+    name = f"import-{tag}"
+    models = {f"claude-opus-4-8-{tag}": "Claude Opus 4.8", f"claude-haiku-4-5-{tag}": "Claude Haiku 4.5"}
+    fake_upstream.configure(anthropic_models=list(models), anthropic_display_names=models)
+    admin = AdminApi(ui_server)
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    card = _add_provider(page, name, fake_upstream.anthropic_base_url)
+
+    card.get_by_role("button", name="Import models").click()
+    dialog = page.get_by_test_id("import-dialog")
+    expect(dialog.get_by_role("checkbox", name=re.compile("Activate them now"))).to_be_checked()
+    dialog.get_by_role("button", name="Import models").click()
+
+    expect(page.get_by_text("Imported 2 models, active now")).to_be_visible()
+    expect(card).to_contain_text("2 of 2 models active")
+    for model, display_name in models.items():
+        row = _model_row(card, model)
+        expect(row).to_contain_text(display_name)
+        expect(row.get_by_role("switch")).to_be_checked()
+    stored = _models_of(admin, name)
+    assert {m: (row["display_name"], row["active"]) for m, row in stored.items()} == {
+        m: (shown, True) for m, shown in models.items()
+    }
+    admin.close()
+
+
+def test_every_provider_form_refuses_bad_input_with_a_reason(
+    page: Page, ui_server: UiServer, fake_upstream: FakeUpstream
+) -> None:
+    tag = unique_tag()
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    page.get_by_role("button", name="Add provider").click()
+    dialog = page.get_by_test_id("create-provider-dialog")
+    dialog.get_by_label("Name").fill("")
+    dialog.get_by_label("Base URL").fill("not a url")
+    dialog.get_by_label("Credential (API key)").fill("has spaces in it")
+    dialog.get_by_role("button", name="Add provider").click()
+    expect(dialog.get_by_test_id("field-name-error")).to_have_text("Required.")
+    expect(dialog.get_by_test_id("field-base_url-error")).to_contain_text("Must be an http:// or https:// URL")
+    expect(dialog.get_by_test_id("field-credential-error")).to_have_text(
+        "Paste the API key exactly: no spaces, and only the characters API keys use."
+    )
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
+    card = _add_provider(page, f"forms-{tag}", fake_upstream.anthropic_base_url)
+    page.get_by_role("button", name="Add provider").click()  # the same name again: taken
+    dialog.get_by_label("Name").fill(f"forms-{tag}")
+    dialog.get_by_role("button", name="Add provider").click()
+    expect(dialog.get_by_test_id("field-name-error")).to_contain_text("already exists")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
+    card.get_by_role("button", name="Change").click()
+    credential = page.get_by_test_id("credential-dialog")
+    credential.get_by_role("button", name="Save credential").click()
+    expect(credential.get_by_test_id("field-credential-error")).to_have_text("Paste the provider's API key.")
+    credential.get_by_role("button", name="Cancel").click()
+    expect(credential).to_be_hidden()
+
+    card.get_by_role("button", name="Edit", exact=True).click()
+    base_url = page.get_by_test_id("base-url-dialog")
+    base_url.get_by_label("Base URL").fill("https://example.com/?q=1")
+    base_url.get_by_role("button", name="Save base URL").click()
+    expect(base_url.get_by_test_id("field-base_url-error")).to_have_text("Must not contain a query or fragment.")
+    base_url.get_by_role("button", name="Cancel").click()
+    expect(base_url).to_be_hidden()
+
+    card.get_by_role("button", name="Add model").click()
+    card_model = f"claude-prices-{tag}"
+    add = page.get_by_test_id("add-model-dialog")
+    add.get_by_label("Model name (as the provider spells it)").fill(card_model)
+    add.get_by_role("button", name="Add model").click()
+    expect(add).to_be_hidden()
+    card.get_by_role("button", name=f"Edit prices of {card_model}").click()
+    prices = page.get_by_test_id("prices-dialog")
+    prices.get_by_label("Cache read (USD / 1M tokens)").fill("2000000")
+    prices.get_by_label("Cache write (USD / 1M tokens)").fill("-0.5")
+    prices.get_by_role("button", name="Save prices").click()
+    expect(prices.get_by_test_id("field-price_cache_read-error")).to_have_text("Must be 1000000 or less.")
+    expect(prices.get_by_test_id("field-price_cache_write-error")).to_have_text("Must be 0 or more.")
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
 
 
 def test_layout_at_phone_width_and_screenshot(new_page: Callable[..., Page], ui_server: UiServer) -> None:

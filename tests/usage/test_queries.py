@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gateway_api.accounts.api_keys import issue_key
 from gateway_api.accounts.users import create_user
-from gateway_api.db.models import Outcome, Scope, UsageRecord
+from gateway_api.db.models import Model, Outcome, Provider, ProviderKind, Scope, UsageRecord, saved_id
 from gateway_api.usage import queries
 from gateway_api.usage.queries import QueryError, UsageFilter
 from tests.support.usage_writes import insert_usage
@@ -76,6 +76,7 @@ def test_summary_respects_every_filter(engine: Engine, seeded: dict[str, int]) -
             cache_write_tokens=10,
             reasoning_tokens=100,
             cost_usd=3.51,
+            failed_requests=1,
         )
         alice = queries.summary(session, in_range(user_ids=(seeded["alice"],)))
         assert (alice.requests, alice.input_tokens, alice.output_tokens, alice.cost_usd) == (2, 300, 150, 1.5)
@@ -83,6 +84,10 @@ def test_summary_respects_every_filter(engine: Engine, seeded: dict[str, int]) -
         assert queries.summary(session, in_range(api_key_ids=(seeded["laptop"],))).requests == 2
         assert queries.summary(session, in_range(provider="openai")).output_tokens == 305
         assert queries.summary(session, in_range(outcome=Outcome.ok)).requests == 3
+        assert queries.summary(session, in_range(outcome=Outcome.ok)).failed_requests == 0
+        failed = queries.summary(session, in_range(outcome=Outcome.upstream_error))
+        assert (failed.requests, failed.failed_requests) == (1, 1)
+        assert queries.summary(session, in_range(user_ids=(seeded["bob"],))).failed_requests == 1
         assert queries.summary(session, in_range(user_ids=(seeded["alice"],), models=("gpt-5",))).requests == 0
         open_ended = queries.summary(session, UsageFilter(start=START - timedelta(days=60)))
         assert open_ended.requests == 5 and open_ended.input_tokens == 1310 + 999_999
@@ -98,6 +103,19 @@ def test_records_are_paged_newest_first_with_owner_and_key(engine: Engine, seede
         assert [r.record.output_tokens for r in rest] == [100, 50]
         assert rest[0].api_key_prefix == seeded["laptop_prefix"]
         assert [r.record.output_tokens for r in queries.iter_records(session, in_range(), batch=1)] == [5, 300, 100, 50]
+
+
+def test_spend_and_requests_over_time_are_one_total_series(engine: Engine, seeded: dict[str, int]) -> None:
+    with Session(engine) as session:
+        spend = queries.timeseries(session, in_range(), "hour", "token_type", metric="cost_usd")
+        requests = queries.timeseries(session, in_range(), "day", "token_type", metric="requests")
+    assert spend.series == ["cost_usd"] and len(spend.points) == 50
+    by_hour = dict(spend.points)
+    assert by_hour[datetime(2026, 3, 2, 10, tzinfo=UTC)] == {"cost_usd": 1.5}
+    assert by_hour[datetime(2026, 3, 2, 11, tzinfo=UTC)] == {"cost_usd": 2.0}
+    assert by_hour[datetime(2026, 3, 3, 10, tzinfo=UTC)] == {"cost_usd": 0.01}
+    assert sum(values["cost_usd"] for _, values in spend.points) == pytest.approx(3.51)
+    assert [values["requests"] for _, values in requests.points] == [3, 1, 0]
 
 
 def test_hourly_token_type_series_fills_every_bucket(engine: Engine, seeded: dict[str, int]) -> None:
@@ -150,7 +168,11 @@ def test_breakdown_and_filter_options(engine: Engine, seeded: dict[str, int]) ->
         users = queries.breakdown(session, in_range(), "user")
         options = queries.filter_options(session, in_range())
         alice_options = queries.filter_options(session, in_range(user_ids=(seeded["alice"],)))
-    assert [(r.key, r.totals.requests, r.totals.cost_usd) for r in models] == [("gpt-5", 2, 2.01), ("claude-x", 2, 1.5)]
+    assert [(r.key, r.totals.requests, r.totals.failed_requests, r.totals.cost_usd) for r in models] == [
+        ("gpt-5", 2, 1, 2.01),
+        ("claude-x", 2, 0, 1.5),
+    ]
+    assert [r.totals.failed_requests for r in users] == [1, 0]
     assert [(r.label, r.key) for r in users] == [
         ("bob@example.com", str(seeded["bob"])),
         ("alice@example.com", str(seeded["alice"])),
@@ -166,3 +188,23 @@ def test_too_many_buckets_is_refused_naming_the_parameter(engine: Engine) -> Non
     with Session(engine) as session, pytest.raises(QueryError) as problem:
         queries.timeseries(session, UsageFilter(start=START, end=START + timedelta(days=365)), "hour", "token_type")
     assert problem.value.field == "bucket"
+
+
+def test_models_without_a_price_are_named(engine: Engine, seeded: dict[str, int]) -> None:
+    """claude-x has no price (its calls cost $0 whatever they used); gpt-5 is priced; a model that is not in the
+    records is never named, priced or not."""
+    with Session(engine) as session:
+        provider = Provider(name="p", kind=ProviderKind.openai, base_url="http://127.0.0.1:9")
+        session.add(provider)
+        session.flush()
+        session.add(Model(provider_id=saved_id(provider), name="claude-x"))
+        session.add(Model(provider_id=saved_id(provider), name="gpt-5", price_input=1.25, price_output=10.0))
+        session.add(Model(provider_id=saved_id(provider), name="unused"))
+        session.commit()
+        assert queries.unpriced_models(session, in_range()) == ["claude-x"]
+        assert queries.unpriced_models(session, in_range(models=("gpt-5",))) == []
+        half = session.exec(select(Model).where(Model.name == "gpt-5")).one()
+        half.price_output = None
+        session.add(half)
+        session.commit()
+        assert queries.unpriced_models(session, in_range()) == ["claude-x", "gpt-5"]

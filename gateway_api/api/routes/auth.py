@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.sessions import end_sessions
 from gateway_api.accounts.sso.identity import password_sign_in_allowed
 from gateway_api.accounts.users import find_user
 from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address, refuse_if_throttled
@@ -70,3 +71,19 @@ def logout(principal: PrincipalDep, session: SessionDep) -> None:
     revoke_key(session, key)
     record_event(session, principal.user, "session.revoke", "session", key.id, before={"name": key.name})
     session.commit()
+
+
+class SessionsEnded(BaseModel):
+    ended: int = Field(description="how many other browser sessions were signed out")
+
+
+@router.post("/logout-others", response_model=SessionsEnded)
+def logout_other_sessions(principal: PrincipalDep, session: SessionDep) -> SessionsEnded:
+    """Sign out your other browser sessions (every `ui` key of yours but this request's); other keys stay."""
+    ended = end_sessions(session, principal.user, keep_key_id=principal.key.id)
+    if ended:
+        record_event(
+            session, principal.user, "session.revoke_others", "session", principal.key.id, after={"ended": ended}
+        )
+    session.commit()
+    return SessionsEnded(ended=ended)

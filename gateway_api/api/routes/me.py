@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from gateway_api.accounts.users import user_group_names
 from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
@@ -47,13 +47,20 @@ class MyProvider(BaseModel):
 
 
 class MyModels(BaseModel):
-    public_url: str
+    public_url: str = Field(description="GATEWAY_PUBLIC_URL, or the address this request was sent to when unset")
+    public_url_configured: bool = Field(description="false: clients should use the address they reach us at")
     providers: list[MyProvider]
 
 
+def public_base_url(configured: str, request: Request) -> str:
+    """GATEWAY_PUBLIC_URL, else the scheme, host and port this request came to (the caller's own view of us)."""
+    return configured or str(request.base_url).rstrip("/")
+
+
 @router.get("/models", response_model=MyModels)
-def read_my_models(user: CurrentUser, services: ServicesDep) -> MyModels:
+def read_my_models(user: CurrentUser, services: ServicesDep, request: Request) -> MyModels:
     """The models you may call, per provider, with the base URL to point clients at."""
+    public_url = public_base_url(services.settings.public_url, request)
     # The snapshot is the proxy's own view, so this page shows exactly what the proxy will allow.
     services.catalog.reload_if_stale()
     snapshot = services.catalog.snapshot
@@ -67,6 +74,8 @@ def read_my_models(user: CurrentUser, services: ServicesDep) -> MyModels:
             if m.provider.credential
         ]
         if models:
-            base_url = f"{services.settings.public_url}{PROXY_PREFIX}/{kind.value}"
+            base_url = f"{public_url}{PROXY_PREFIX}/{kind.value}"
             providers.append(MyProvider(kind=kind, base_url=base_url, models=models))
-    return MyModels(public_url=services.settings.public_url, providers=providers)
+    return MyModels(
+        public_url=public_url, public_url_configured=bool(services.settings.public_url), providers=providers
+    )

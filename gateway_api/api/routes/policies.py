@@ -14,7 +14,7 @@ from gateway_api.accounts.audit import record_event
 from gateway_api.accounts.users import find_user
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
-from gateway_api.api.errors import conflict, field_error
+from gateway_api.api.errors import conflict, field_error, field_errors
 from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, utcnow
 
 router = APIRouter(prefix="/policies", tags=["policies"], dependencies=[Depends(require_admin)])
@@ -72,23 +72,26 @@ def _audit_view(policy: Policy) -> dict[str, Any]:
 
 
 def _validate(session: Session, subjects: list[str], models: list[str]) -> list[str]:
-    """Raise a 422 naming the field for the first problem; return subjects with user emails normalised."""
+    """Raise one 422 naming every problem by its field; return subjects with user emails normalised."""
     problems = validate_policy(subjects, models)
     if problems:
-        raise field_error(*problems[0])
+        raise field_errors(problems)
     normalised = []
     for subject in subjects:
         kind, _, name = subject.partition(":")
         if kind == "user":
             user = find_user(session, name)
             if user is None:
-                raise field_error("subjects", f'user "{name}" does not exist')
+                problems.append(("subjects", f'user "{name}" does not exist'))
+                continue
             subject = f"user:{user.email}"
         elif kind == "group" and session.exec(select(Group.id).where(Group.name == name)).first() is None:
-            raise field_error("subjects", f'group "{name}" does not exist')
+            problems.append(("subjects", f'group "{name}" does not exist'))
         normalised.append(subject)
-    if len(set(normalised)) != len(normalised):
-        raise field_error("subjects", "subjects contains duplicates")
+    if not problems and len(set(normalised)) != len(normalised):
+        problems.append(("subjects", "subjects contains duplicates"))
+    if problems:
+        raise field_errors(problems)
     return normalised
 
 

@@ -88,9 +88,16 @@ class ConnectionCheck(BaseModel):
     models_found: int = 0
 
 
+class ImportOptions(BaseModel):
+    activate: bool = Field(default=False, description="true: the models added are active (callable) at once")
+
+
 class ImportResult(BaseModel):
     added: list[str]
     skipped: list[str]
+    named: list[str] = Field(
+        default_factory=list, description="models already present that took the provider's display name"
+    )
 
 
 def provider_public(session: Session, provider: Provider) -> ProviderPublic:
@@ -234,8 +241,16 @@ def test_provider(provider_id: IdPath, session: SessionDep, services: ServicesDe
 
 
 @router.post("/{provider_id}/import-models", response_model=ImportResult)
-def import_models(provider_id: IdPath, admin: AdminUser, session: SessionDep, services: ServicesDep) -> ImportResult:
-    """Add the models the provider lists as inactive (shipped prices), skipping names that exist."""
+def import_models(
+    provider_id: IdPath,
+    admin: AdminUser,
+    session: SessionDep,
+    services: ServicesDep,
+    options: ImportOptions | None = None,
+) -> ImportResult:
+    """Add the models the provider lists with their display names and shipped prices, inactive unless `activate`;
+    names that exist are skipped, and take the provider's display name if theirs is only the id."""
+    activate = options.activate if options is not None else False
     provider = get_or_404(session, Provider, provider_id, "provider")
     credential = _credential_of(provider, services)
     if credential is None:
@@ -249,18 +264,41 @@ def import_models(provider_id: IdPath, admin: AdminUser, session: SessionDep, se
     )
     added = [name for name in found.names if name not in existing and 0 < len(name) <= 200]
     for name in added:
-        model = Model(provider_id=saved_id(provider), name=name, display_name=name, active=False)
+        display_name = found.display_names.get(name, name)
+        model = Model(provider_id=saved_id(provider), name=name, display_name=display_name, active=activate)
         apply_shipped_price(model)
         session.add(model)
     skipped = [name for name in found.names if name not in added]
-    if added:
+    named = _take_display_names(session, provider, found.display_names, skipped)
+    if added or named:
         record_event(
             session,
             admin,
             "provider.import_models",
             "provider",
             provider.id,
-            after={"added": added, "skipped": skipped},
+            after={"added": added, "skipped": skipped, "named": named, "activated": activate and bool(added)},
         )
         commit_config_change(session, services, "another change added the same models; try again")
-    return ImportResult(added=added, skipped=skipped)
+    return ImportResult(added=added, skipped=skipped, named=named)
+
+
+def _take_display_names(
+    session: Session, provider: Provider, display_names: dict[str, str], names: list[str]
+) -> list[str]:
+    """Give this provider's existing models the provider's display name where theirs only repeats the id (an admin's
+    own display name stays); returns the names changed."""
+    candidates = [name for name in names if name in display_names]
+    if not candidates:
+        return []
+    models = session.exec(
+        select(Model).where(col(Model.provider_id) == provider.id, col(Model.name).in_(candidates))
+    ).all()
+    named = []
+    for model in models:
+        if model.display_name in {"", model.name}:
+            model.display_name = display_names[model.name]
+            model.updated_at = utcnow()
+            session.add(model)
+            named.append(model.name)
+    return sorted(named)

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -90,6 +91,7 @@ FilterDep = Annotated[UsageFilter, Depends(usage_filter)]
 
 class UsageTotals(BaseModel):
     requests: int
+    failed_requests: int = Field(description="of the requests, those whose outcome was not ok")
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
@@ -105,6 +107,9 @@ def _totals(totals: Totals) -> UsageTotals:
 class UsageSummary(UsageTotals):
     start: datetime
     end: datetime | None
+    unpriced_models: list[str] = Field(
+        description="models in these records without an input or output price: their calls are counted at $0"
+    )
 
 
 class UsageRecordPublic(BaseModel):
@@ -158,6 +163,9 @@ class UsageTimeseries(BaseModel):
 class BreakdownEntry(UsageTotals):
     key: str = Field(description="user id, key id or model name")
     label: str
+    price_known: bool | None = Field(
+        default=None, description="by model: false when the model has no input or output price (null otherwise)"
+    )
 
 
 class UsageBreakdown(BaseModel):
@@ -209,7 +217,8 @@ def list_usage_records(
 def read_usage_summary(session: SessionDep, usage: FilterDep) -> UsageSummary:
     """Totals (requests, tokens by type, spend) for exactly the active filters."""
     totals = _totals(queries.summary(session, usage))
-    return UsageSummary(**totals.model_dump(), start=usage.start, end=usage.end)
+    unpriced = queries.unpriced_models(session, usage) if totals.requests else []
+    return UsageSummary(**totals.model_dump(), start=usage.start, end=usage.end, unpriced_models=unpriced)
 
 
 @router.get("/timeseries", response_model=UsageTimeseries)
@@ -218,7 +227,7 @@ def read_usage_timeseries(
     usage: FilterDep,
     bucket: Bucket = "day",
     group_by: GroupBy = "token_type",
-    metric: Annotated[Metric, Query(description="for user, model and key groupings")] = "tokens",
+    metric: Annotated[Metric, Query(description="token_type shows other metrics as one total series")] = "tokens",
     max_series: Annotated[int, Query(ge=1, le=50, description="largest series kept; the rest is 'other'")] = 10,
 ) -> UsageTimeseries:
     """Stacked time series: every bucket of the range, one value per series."""
@@ -229,7 +238,7 @@ def read_usage_timeseries(
     return UsageTimeseries(
         bucket=bucket,
         group_by=group_by,
-        metric="tokens" if group_by == "token_type" else metric,
+        metric=metric,
         series=result.series,
         points=[TimeseriesPoint(bucket_start=moment, series=values) for moment, values in result.points],
     )
@@ -239,7 +248,16 @@ def read_usage_timeseries(
 def read_usage_breakdown(session: SessionDep, usage: FilterDep, by: BreakdownBy = "model") -> UsageBreakdown:
     """Totals per model, user or key (largest spend first) for the small charts."""
     rows = queries.breakdown(session, usage, by)
-    data = [BreakdownEntry(key=r.key, label=r.label, **_totals(r.totals).model_dump()) for r in rows]
+    unpriced = set(queries.unpriced_models(session, usage)) if by == "model" and rows else set()
+    data = [
+        BreakdownEntry(
+            key=r.key,
+            label=r.label,
+            price_known=(r.key not in unpriced) if by == "model" else None,
+            **_totals(r.totals).model_dump(),
+        )
+        for r in rows
+    ]
     return UsageBreakdown(by=by, data=data)
 
 
@@ -282,7 +300,15 @@ def _csv_safe(value: object) -> object:
     # A cell starting with = + - @ is a formula to spreadsheets; client strings come from callers, so defuse them.
     if isinstance(value, str) and value[:1] in {"=", "+", "-", "@"}:
         return "'" + value
+    if isinstance(value, float):
+        return plain_decimal(value)
     return "" if value is None else value
+
+
+def plain_decimal(value: float) -> str:
+    """A float as a spreadsheet reads it everywhere: 0.00002375, never 2.375e-05 (the shortest exact digits)."""
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @router.get(

@@ -95,3 +95,40 @@ def test_sign_in_and_out_are_audited(api_client: TestClient, admin_headers: dict
     actions = [event["action"] for event in events["data"]]
     assert "session.create" in actions and "session.revoke" in actions
     assert token not in repr(events)
+
+
+def test_signing_out_other_sessions_keeps_this_one_and_every_other_key(api_client: TestClient) -> None:
+    this, other, third = (login(api_client).json()["token"] for _ in range(3))
+    llm_key = login(api_client, scope="llm").json()["token"]
+    headers = {"Authorization": f"Bearer {this}"}
+
+    response = api_client.post("/api/auth/logout-others", headers=headers)
+
+    assert response.status_code == 200 and response.json() == {"ended": 2}
+    assert api_client.get("/api/me", headers=headers).status_code == 200
+    for ended in (other, third):
+        assert api_client.get("/api/me", headers={"Authorization": f"Bearer {ended}"}).status_code == 401
+    keys = api_client.get("/api/keys", params={"include_inactive": True}, headers=headers).json()["data"]
+    assert sorted((k["scopes"], k["status"]) for k in keys) == [
+        (["llm"], "active"),
+        (["ui"], "active"),
+        (["ui"], "revoked"),
+        (["ui"], "revoked"),
+    ]
+    assert llm_key.startswith("gwk_")
+    assert api_client.post("/api/auth/logout-others", headers=headers).json() == {"ended": 0}
+    assert api_client.post("/api/auth/logout-others").status_code == 401
+
+
+def test_rest_calls_record_a_sessions_last_use_at_most_once_a_minute(api_client: TestClient) -> None:
+    token = login(api_client).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def my_session() -> dict:
+        [key] = [k for k in api_client.get("/api/keys", headers=headers).json()["data"] if k["scopes"] == ["ui"]]
+        return key
+
+    first = my_session()["last_used_at"]
+    assert first is not None, "the call that lists the keys is itself a use"
+    api_client.get("/api/me", headers=headers)
+    assert my_session()["last_used_at"] == first, "within a minute the first write stands"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from gateway_api.app import create_asgi_app
+from gateway_api.core.settings import Settings
 from tests.api.helpers import user_with_headers
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
 def add_provider(
@@ -36,6 +39,7 @@ def test_my_models_lists_grants_per_provider(api_client: TestClient, admin_heade
     body = api_client.get("/api/me/models", headers=headers).json()
     assert body == {
         "public_url": "http://gateway.test",
+        "public_url_configured": True,
         "providers": [
             {
                 "kind": "anthropic",
@@ -53,3 +57,18 @@ def test_my_models_lists_grants_per_provider(api_client: TestClient, admin_heade
     kinds = [p["kind"] for p in api_client.get("/api/me/models", headers=headers).json()["providers"]]
     assert kinds == ["openai"], "a provider without a credential offers nothing"
     assert api_client.get("/api/me/models").status_code == 401
+
+
+def test_without_a_public_url_the_base_urls_follow_the_address_the_caller_used(settings: Settings) -> None:
+    """GATEWAY_PUBLIC_URL unset (the default): a gateway on any port or host name shows the address it was reached at."""
+    unset = settings.model_copy(update={"public_url": ""})
+    with TestClient(create_asgi_app(unset), base_url="http://gw.internal:8095") as client:
+        token = client.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        add_provider(client, headers, "openai", "sk-openai-key-0001", [("gpt-5.5", True)])
+        client.post("/api/policies", json={"name": "all", "subjects": ["*"], "models": ["*"]}, headers=headers)
+
+        body = client.get("/api/me/models", headers=headers).json()
+
+    assert (body["public_url"], body["public_url_configured"]) == ("http://gw.internal:8095", False)
+    assert [p["base_url"] for p in body["providers"]] == ["http://gw.internal:8095/api/llm-proxy/openai"]

@@ -63,6 +63,10 @@ def test_policy_lifecycle(api_client: TestClient, admin_headers: dict) -> None:
         (["team:x"], ["*"], "subjects", "must be"),
         (["*"], ["gpt-*-mini"], "models", "only have"),
         (["user:dev@example.com", "user:DEV@example.com"], ["*"], "subjects", "duplicates"),
+        (["*"], ["bad pattern!"], "models", "can never match a model: model names use letters, digits"),
+        (["*"], ["gpt 5*"], "models", "can never match"),
+        (["*"], ["-gpt*"], "models", "start with a letter or a digit"),
+        (["*"], ["é*"], "models", "start with a letter or a digit"),
     ],
 )
 def test_invalid_policies_are_refused_naming_the_field(
@@ -74,6 +78,33 @@ def test_invalid_policies_are_refused_naming_the_field(
     assert response.status_code == 422, response.text
     message = detail_message(response)
     assert message.startswith(f"{field}:") and fragment in message
+
+
+@pytest.mark.usefixtures("catalog")
+def test_every_problem_is_named_at_once(api_client: TestClient, admin_headers: dict) -> None:
+    response = api_client.post(
+        "/api/policies",
+        json={"name": "p", "subjects": ["group:ghosts", "user:nobody@example.com"], "models": ["ok-*", "no way"]},
+        headers=admin_headers,
+    )
+    assert response.status_code == 422
+    problems = [(entry["loc"][1], entry["msg"]) for entry in response.json()["detail"]]
+    assert problems == [
+        (
+            "models",
+            'models: "no way" can never match a model: model names use letters, digits and the characters . _ : / @ - only',
+        )
+    ], "shape problems first: the names are looked up once the shape is right"
+    missing = api_client.post(
+        "/api/policies",
+        json={"name": "p", "subjects": ["group:ghosts", "user:nobody@example.com"], "models": ["ok-*"]},
+        headers=admin_headers,
+    )
+    assert [entry["msg"] for entry in missing.json()["detail"]] == [
+        'subjects: group "ghosts" does not exist',
+        'subjects: user "nobody@example.com" does not exist',
+    ]
+    assert api_client.get("/api/policies", headers=admin_headers).json()["count"] == 0, "nothing was saved"
 
 
 @pytest.mark.usefixtures("catalog")
@@ -104,6 +135,8 @@ def test_preview_counts_what_a_pattern_matches_now(api_client: TestClient, admin
     assert preview("gpt-*") == {"pattern": "gpt-*", "count": 0, "active_count": 0, "models": []}
     bad = api_client.get("/api/policies/preview", params={"pattern": "a*b"}, headers=admin_headers)
     assert bad.status_code == 422 and detail_message(bad).startswith("pattern:")
+    never = api_client.get("/api/policies/preview", params={"pattern": "bad pattern!"}, headers=admin_headers)
+    assert never.status_code == 422 and "can never match a model" in detail_message(never)
 
 
 @pytest.mark.usefixtures("catalog")

@@ -57,6 +57,45 @@ def test_provider_lifecycle_never_returns_the_credential(client: RecordingClient
     actions = [e["action"] for e in audit_events(client, admin_headers, target_type="provider")]
     assert actions == ["provider.delete", "provider.update", "provider.update", "provider.update", "provider.create"]
     client.assert_never_returned(CREDENTIAL)
+
+
+def test_import_takes_display_names_and_can_activate_what_it_adds(
+    client: RecordingClient, admin_headers: dict, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.configure(
+        anthropic_models=["claude-opus-4-8", "claude-haiku-4-5", "claude-mine", "claude-odd"],
+        anthropic_display_names={
+            "claude-opus-4-8": "Claude Opus 4.8",
+            "claude-haiku-4-5": "Claude Haiku 4.5",
+            "claude-mine": "Upstream Name",
+            "claude-odd": "  Claude\x00 \u202eOdd\n  ",
+        },
+    )
+    provider = create_provider(client, admin_headers, base_url=fake_upstream.anthropic_base_url)
+    for name, display_name in (("claude-haiku-4-5", None), ("claude-mine", "Our own name")):
+        body = {"provider_id": provider["id"], "name": name, "display_name": display_name, "active": False}
+        assert client.post("/api/models", json=body, headers=admin_headers).status_code == 201
+
+    result = client.post(
+        f"/api/providers/{provider['id']}/import-models", json={"activate": True}, headers=admin_headers
+    ).json()
+
+    assert result == {
+        "added": ["claude-opus-4-8", "claude-odd"],
+        "skipped": ["claude-haiku-4-5", "claude-mine"],
+        "named": ["claude-haiku-4-5"],
+    }
+    models = {m["name"]: m for m in client.get("/api/models", headers=admin_headers).json()["data"]}
+    assert {name: (m["display_name"], m["active"]) for name, m in models.items()} == {
+        "claude-opus-4-8": ("Claude Opus 4.8", True),
+        "claude-odd": ("Claude Odd", True),  # control and direction characters dropped, spaces folded
+        "claude-haiku-4-5": ("Claude Haiku 4.5", False),  # present before: named, its active flag left alone
+        "claude-mine": ("Our own name", False),  # an admin's own display name stays
+    }
+    assert (models["claude-opus-4-8"]["price_input"], models["claude-opus-4-8"]["price_output"]) == (5.0, 25.0)
+    bad = client.post(f"/api/providers/{provider['id']}/import-models", json={"activate": "yes please"},
+                      headers=admin_headers)  # fmt: skip
+    assert bad.status_code == 422 and detail_message(bad).startswith("activate:")
     client.assert_never_returned(OTHER_CREDENTIAL)
 
 
@@ -163,6 +202,7 @@ def test_import_models_adds_listed_models_inactive_with_shipped_prices(
     assert result == {
         "added": ["claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805"],
         "skipped": ["claude-haiku-4-5"],
+        "named": [],
     }
     models = {m["name"]: m for m in client.get("/api/models", headers=admin_headers).json()["data"]}
     sonnet = models["claude-sonnet-4-5-20250929"]

@@ -167,3 +167,70 @@ def test_bad_usage_queries_name_the_parameter(api_client: TestClient, admin_head
     assert bad_group.status_code == 422 and detail_message(bad_group).startswith("group_by:")
     naive = api_client.get("/api/usage/summary", params={"start": "2026-01-01T00:00:00"}, headers=admin_headers)
     assert naive.status_code == 200 and naive.json()["start"].startswith("2026-01-01T00:00:00")
+
+
+def test_failed_calls_and_unpriced_models_are_reported(
+    api_client: TestClient, admin_headers: dict, people: dict
+) -> None:
+    """Bob's upstream_error is counted as a failed request; claude-haiku-4-5 (shipped price) and gpt-5 (no price)
+    are gateway models, and only the one without a price is named."""
+    provider = api_client.post(
+        "/api/providers", json={"name": "openai", "kind": "openai", "credential": "sk-0001"}, headers=admin_headers
+    ).json()
+    for name, prices in (("claude-haiku-4-5", {}), ("gpt-5", {"price_input": 1.25})):
+        body = {"provider_id": provider["id"], "name": name, **prices}
+        assert api_client.post("/api/models", json=body, headers=admin_headers).status_code == 201
+    unpriced = api_client.get("/api/models", params={"q": "gpt-5"}, headers=admin_headers).json()["data"][0]
+    api_client.patch(f"/api/models/{unpriced['id']}", json={"price_output": None}, headers=admin_headers)
+
+    summary = api_client.get("/api/usage/summary", headers=admin_headers).json()
+    assert (summary["requests"], summary["failed_requests"]) == (4, 1)
+    assert summary["unpriced_models"] == ["gpt-5"]
+    alice_only = api_client.get(
+        "/api/usage/summary", params={"user_ids": [people["alice"]["id"]]}, headers=admin_headers
+    ).json()
+    assert (alice_only["failed_requests"], alice_only["unpriced_models"]) == (0, [])
+    models = api_client.get("/api/usage/breakdown", params={"by": "model"}, headers=admin_headers).json()["data"]
+    assert [(m["key"], m["failed_requests"], m["price_known"]) for m in models] == [
+        ("gpt-5", 1, False),
+        ("claude-haiku-4-5", 0, True),
+    ]
+    users = api_client.get("/api/usage/breakdown", params={"by": "user"}, headers=admin_headers).json()["data"]
+    assert [(u["label"], u["failed_requests"], u["price_known"]) for u in users] == [
+        ("bob@example.com", 1, None),
+        ("alice@example.com", 0, None),
+    ]
+
+
+def test_spend_over_time_is_one_series_by_token_type_and_one_per_model_otherwise(
+    api_client: TestClient, admin_headers: dict, people: dict
+) -> None:
+    total = api_client.get(
+        "/api/usage/timeseries", params={"metric": "cost_usd", "bucket": "hour"}, headers=admin_headers
+    ).json()
+    assert (total["metric"], total["series"]) == ("cost_usd", ["cost_usd"])
+    assert sum(p["series"]["cost_usd"] for p in total["points"]) == pytest.approx(3.5)
+    by_model = api_client.get(
+        "/api/usage/timeseries", params={"metric": "cost_usd", "group_by": "model"}, headers=admin_headers
+    ).json()
+    assert by_model["series"] == ["gpt-5", "claude-haiku-4-5"]
+
+
+def test_csv_costs_are_plain_decimals(api_client: TestClient, admin_headers: dict, people: dict) -> None:
+    engine = api_client.app.services.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        insert_usage(
+            session,
+            [
+                UsageRecord(
+                    created_at=NOW, user_id=people["alice"]["id"], api_key_id=people["alice_key"]["id"],
+                    provider="anthropic", provider_kind="anthropic", model="claude-tiny", endpoint="/v1/messages",
+                    input_tokens=19, output_tokens=1, cost_usd=2.375e-05, latency_ms=0.00005,
+                )
+            ],
+        )  # fmt: skip
+        session.commit()
+    response = api_client.get("/api/usage/export.csv", params={"models": ["claude-tiny"]}, headers=admin_headers)
+    [row] = list(csv.DictReader(io.StringIO(response.text)))
+    assert (row["cost_usd"], row["latency_ms"]) == ("0.00002375", "0.00005")
+    assert "e-0" not in response.text

@@ -32,6 +32,7 @@ class FakeBehaviour:
     response_model: str | None = None  # model reported back (default: the requested one)
     anthropic_models: list[str] = field(default_factory=lambda: list(bodies.ANTHROPIC_MODELS))
     openai_models: list[str] = field(default_factory=lambda: list(bodies.OPENAI_MODELS))
+    anthropic_display_names: dict[str, str] = field(default_factory=dict)  # by id; default: the id itself
     error_status: int | None = None  # answer inference and model calls with this status
     error_body: bytes | None = None  # default: the provider's envelope
     error_headers: dict[str, str] = field(default_factory=dict)  # e.g. retry-after

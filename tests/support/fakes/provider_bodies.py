@@ -140,18 +140,19 @@ def _block_stop(index: int) -> bytes:
     return sse_event({"type": "content_block_stop", "index": index}, "content_block_stop")
 
 
-def anthropic_model(model_id: str) -> dict[str, Any]:
+def anthropic_model(model_id: str, display_name: str | None = None) -> dict[str, Any]:
     return {
         "type": "model",
         "id": model_id,
-        "display_name": model_id,
+        "display_name": display_name or model_id,
         "created_at": "2025-09-29T00:00:00Z",
     }
 
 
-def anthropic_models(model_ids: list[str]) -> dict[str, Any]:
+def anthropic_models(model_ids: list[str], display_names: dict[str, str] | None = None) -> dict[str, Any]:
+    names = display_names or {}
     return {
-        "data": [anthropic_model(model_id) for model_id in model_ids],
+        "data": [anthropic_model(model_id, names.get(model_id)) for model_id in model_ids],
         "has_more": False,
         "first_id": model_ids[0] if model_ids else None,
         "last_id": model_ids[-1] if model_ids else None,

@@ -97,7 +97,8 @@ def _chat_completions(flavour: str, route: str, request_json: dict[str, Any], be
 
 def _models(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     if flavour == "anthropic":
-        return 200, _json(bodies.anthropic_models(behaviour.anthropic_models), behaviour), False
+        listing = bodies.anthropic_models(behaviour.anthropic_models, behaviour.anthropic_display_names)
+        return 200, _json(listing, behaviour), False
     return 200, _json(bodies.openai_models(behaviour.openai_models), behaviour), False
 
 
@@ -106,7 +107,11 @@ def _model_by_id(flavour: str, route: str, request_json: dict[str, Any], behavio
     known = behaviour.anthropic_models if flavour == "anthropic" else behaviour.openai_models
     if model_id not in known:
         return 404, [error_body(flavour, 404, f"model: {model_id}")], False
-    document = bodies.anthropic_model(model_id) if flavour == "anthropic" else bodies.openai_model(model_id)
+    document = (
+        bodies.anthropic_model(model_id, behaviour.anthropic_display_names.get(model_id))
+        if flavour == "anthropic"
+        else bodies.openai_model(model_id)
+    )
     return 200, _json(document, behaviour), False
 
 
