@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     def _sign_in_possible(self) -> Settings:
         if self.oidc_issuer and not self.oidc_client_id:
             raise SsoSettingError("oidc_client_id", "is required when GATEWAY_OIDC_ISSUER is set")
+        if self.oidc_issuer and not self.public_url:
+            # The redirect URI is registered at the provider, so it must not follow whatever Host a caller sends.
+            raise SsoSettingError("public_url", "is required when GATEWAY_OIDC_ISSUER is set (the sign-in callback)")
         if "openid" not in self.oidc_scopes.split():
             raise SsoSettingError("oidc_scopes", "must include openid")
         if not self.password_login and not self.oidc_issuer:
@@ -114,6 +117,11 @@ class Settings(BaseSettings):
     @property
     def sso_enabled(self) -> bool:
         return bool(self.oidc_issuer)
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        """Where the identity provider sends the browser back (register exactly this at the provider)."""
+        return f"{self.public_url}/api/auth/oidc/callback"
 
     @property
     def oidc_admin_group_names(self) -> frozenset[str]:

@@ -44,3 +44,14 @@ def test_secret_key_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
 def test_a_short_explicit_secret_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="GATEWAY_SECRET_KEY"):
         ensure_secret_key(Settings(data_dir=tmp_path, secret_key="short"))
+
+
+def test_single_sign_on_needs_a_public_url_for_its_callback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The callback is registered at the provider; it must not follow the Host header a caller chooses."""
+    monkeypatch.setenv("GATEWAY_OIDC_ISSUER", "https://idp.example.com")
+    monkeypatch.setenv("GATEWAY_OIDC_CLIENT_ID", "gateway")
+    with pytest.raises(SettingsError) as excinfo:
+        load_settings()
+    assert "GATEWAY_PUBLIC_URL" in str(excinfo.value)
+    monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://gateway.example.com")
+    assert load_settings().oidc_redirect_uri == "https://gateway.example.com/api/auth/oidc/callback"

@@ -117,8 +117,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=SHUTDOWN_WAIT_SECONDS)
 
 
-def serve_ui(work_dir: Path, **extra_env: str) -> Iterator[UiServer]:
-    """The app (UI + REST API + proxy) served by `make serve` on a free port until the generator is closed."""
+def serve_ui(work_dir: Path, *, with_public_url: bool = False, **extra_env: str) -> Iterator[UiServer]:
+    """The app (UI + REST API + proxy) served by `make serve` on a free port until the generator is closed.
+
+    `with_public_url` sets GATEWAY_PUBLIC_URL to that address (single sign-on needs it for its callback)."""
     make = shutil.which("make")
     if make is None:
         pytest.fail("`make` is required: the UI tests start the app exactly as `make run` does")
@@ -126,6 +128,8 @@ def serve_ui(work_dir: Path, **extra_env: str) -> Iterator[UiServer]:
     log_path = work_dir / "server.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    if with_public_url:
+        extra_env["GATEWAY_PUBLIC_URL"] = url
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [make, "--no-print-directory", "serve", f"PORT={port}", "HOST=127.0.0.1"],

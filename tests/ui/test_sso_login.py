@@ -34,6 +34,7 @@ def page(browser: Browser, sso_ui_server: UiServer) -> Iterator[Page]:
 def sso_ui_server(tmp_path_factory: pytest.TempPathFactory, identity_provider: IdentityProvider) -> Iterator[UiServer]:
     yield from serve_ui(
         tmp_path_factory.mktemp("sso-ui-server"),
+        with_public_url=True,
         GATEWAY_OIDC_ISSUER=identity_provider.url,
         GATEWAY_OIDC_CLIENT_ID=SSO_CLIENT_ID,
         GATEWAY_OIDC_CLIENT_SECRET="ui-sso-client-secret",

@@ -47,7 +47,7 @@ class OidcProvider:
         self.client_id = settings.oidc_client_id
         self._client_secret = settings.oidc_client_secret
         self.scopes = settings.oidc_scopes
-        self.redirect_uri = f"{settings.public_url}/api/auth/oidc/callback"
+        self.redirect_uri = settings.oidc_redirect_uri
         self._lock = threading.Lock()
         self._metadata: ProviderMetadata | None = None
         self._metadata_at = 0.0

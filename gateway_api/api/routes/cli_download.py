@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from html import escape
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse
 
 from gateway_api.api.deps import ServicesDep
+from gateway_api.api.routes.me import public_base_url
 from gateway_api.distribution.cli_wheel import WHEEL_NAME, CliWheelUnavailable
 
 router = APIRouter(prefix="/cli", tags=["cli"])
@@ -20,9 +21,9 @@ def install_command(public_url: str) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def cli_page(services: ServicesDep) -> HTMLResponse:
+def cli_page(services: ServicesDep, request: Request) -> HTMLResponse:
     """How to install the CLI from this gateway."""
-    command = install_command(services.settings.public_url)
+    command = install_command(public_base_url(services.settings.public_url, request))
     return HTMLResponse(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>gateway CLI</title></head>"
         "<body style='font-family:system-ui,sans-serif;margin:2rem'><h1>The gateway CLI</h1>"
