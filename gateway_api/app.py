@@ -31,7 +31,7 @@ from gateway_api.server.lifespan import serve_lifespan
 from gateway_api.server.request_context import RequestContext, api_error_body
 from gateway_api.services import AppServices
 from gateway_api.startup.bootstrap import prepare
-from gateway_api.usage.recorder import UsageRecorder
+from gateway_api.usage.recorder import UsageRecorder, watch_usage_writer
 from gateway_api.usage.rows import UsageRow
 
 _PROXY_PATH_PREFIX = PROXY_PREFIX + "/"
@@ -123,6 +123,7 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         cli_wheel=CliWheel(settings.data_dir),
     )
     metrics.watch("usage_records_queued", lambda: services.recorder.pending)
+    watch_usage_writer(metrics, services.recorder)
     metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)
     return services
 
