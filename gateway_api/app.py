@@ -79,11 +79,13 @@ class GatewayApp:
         ledger = UsageLedger(usage_sink(services))
         self.api.state.services = self._services = services
         self._proxy.app = ProxyApp(services, upstream, KeyAuthenticator(services), ledger)
+        services.proxy_serving = True
         background = [asyncio.create_task(watcher) for watcher in catalog_watchers(services)]
         background.append(asyncio.create_task(services.recorder.run()))
         try:
             yield services
         finally:
+            services.proxy_serving = False
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)

@@ -34,3 +34,5 @@ class AppServices:
     sso: SsoRuntime | None = None
     # This gateway's own CLI as a wheel (GET /cli/...), built on first request.
     cli_wheel: CliWheel | None = None
+    # The proxy is built and serving, its upstream client started (set by the lifespan; /readyz reads it).
+    proxy_serving: bool = False

@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlmodel import col
 
 from gateway_api.db.models import ApiKey, UsageDeadLetter
+from gateway_api.db.outage import is_transient
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.writer import RECORDS, UsageStatements, column_values, insert_usage_records
 
@@ -40,13 +41,6 @@ class Settled:
     dead: int = 0
     skipped: int = 0  # rows whose call id the database already had (a replay)
     error: Exception | None = None
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure to reach the database, as opposed to a refusal of the data."""
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
-    return isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | OSError | TimeoutError)
 
 
 def reason_of(exc: BaseException) -> str:

@@ -1,0 +1,87 @@
+"""What `/readyz` reports: whether this replica can serve proxied calls, and how what it depends on is doing.
+
+Ready (200) means the proxy is built and serving, its upstream client started, and the catalog snapshot loaded: the
+proxy authorises every call from that snapshot, so a database outage alone does not make a replica unready (a load
+balancer would otherwise take every replica out at once while each could still serve). The database, Redis and the
+usage writer are reported in the body, each with its state, for monitoring and for people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from sqlalchemy import text
+
+from gateway_api.services import AppServices
+
+DATABASE_TIMEOUT_SECONDS = 2.0
+REDIS_TIMEOUT_SECONDS = 1.0
+# The usage writer counts as behind when this many rows wait (two full batches), whatever the database says.
+BEHIND_ROWS = 2000
+
+
+async def readiness(services: AppServices) -> tuple[bool, dict[str, Any]]:
+    """(ready, body). The probes run at once, each bounded by its timeout."""
+    database, redis_state = await asyncio.gather(_database(services), _redis(services.settings.redis_url))
+    catalog = services.catalog
+    proxy = "ok" if services.proxy_serving else "stopped"
+    catalog_loaded = catalog.snapshot.version >= 0
+    ready = services.proxy_serving and catalog_loaded
+    body: dict[str, Any] = {
+        "status": "ok" if ready else "unavailable",
+        "proxy": proxy,
+        "catalog": {
+            "status": "ok" if catalog_loaded else "not loaded",
+            "version": catalog.snapshot.version,
+            "checked_seconds_ago": round(time.monotonic() - catalog.checked_at, 3),
+        },
+        "database": database,
+        "redis": redis_state,
+        "usage": usage_writer(services),
+    }
+    return ready, body
+
+
+def usage_writer(services: AppServices) -> dict[str, Any]:
+    recorder = services.recorder
+    failing = recorder.failing_seconds()
+    status = "failing" if failing else "behind" if recorder.pending >= BEHIND_ROWS else "ok"
+    state: dict[str, Any] = {
+        "status": status,
+        "queued": recorder.pending,
+        "failing_seconds": round(failing, 3),
+        "dead_letters": recorder.dead_letters,
+    }
+    if recorder.last_error:
+        state["last_error"] = recorder.last_error
+    return state
+
+
+async def _database(services: AppServices) -> str:
+    try:
+        await asyncio.wait_for(asyncio.to_thread(_ping, services), DATABASE_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the database is reported, never raised
+        return f"unavailable ({type(exc).__name__})"
+    return "ok"
+
+
+def _ping(services: AppServices) -> None:
+    with services.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+async def _redis(url: str | None) -> str:
+    if not url:
+        return "not configured"
+    client = aioredis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+    try:
+        await asyncio.wait_for(cast(Awaitable[bool], client.ping()), REDIS_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        return f"unavailable ({type(exc).__name__})"
+    finally:
+        await client.aclose()
+    return "ok"
