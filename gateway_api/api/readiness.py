@@ -42,6 +42,7 @@ async def readiness(services: AppServices) -> tuple[bool, dict[str, Any]]:
         "database": database,
         "redis": redis_state,
         "usage": usage_writer(services),
+        "spool": usage_spool(services),
     }
     return ready, body
 
@@ -59,6 +60,19 @@ def usage_writer(services: AppServices) -> dict[str, Any]:
     if recorder.last_error:
         state["last_error"] = recorder.last_error
     return state
+
+
+def usage_spool(services: AppServices) -> dict[str, Any]:
+    spool = services.spool
+    return {
+        "status": "failing" if spool.sync_failures else "ok",
+        "directory": str(spool.directory),
+        "rows_not_in_database": spool.unacknowledged,
+        "calls_in_flight": spool.in_flight,
+        "synced_seconds_ago": round(time.monotonic() - spool.synced_at, 3),
+        "orphans_waiting": spool.orphans_waiting,
+        "replayed_rows": spool.replayed_rows,
+    }
 
 
 async def _database(services: AppServices) -> str:

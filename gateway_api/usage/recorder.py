@@ -11,12 +11,14 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.usage.batch_writes import BatchWriter
 from gateway_api.usage.rows import UsageRow
+from gateway_api.usage.spool import UsageSpool
 from gateway_api.usage.validation import correct_row
 
 log = logging.getLogger("gateway.usage")
@@ -28,8 +30,10 @@ MAX_RETRY_DELAY = 2.0
 
 
 class UsageRecorder:
-    def __init__(self, engine: Engine, flush_interval: float) -> None:
+    def __init__(self, engine: Engine, flush_interval: float, on_settled: Callable[[int], None] | None = None) -> None:
         self._engine = engine
+        # Told how many queued rows the database took (in queue order): the spool's acknowledgement.
+        self._on_settled = on_settled
         self._flush_interval = flush_interval
         self._pending: deque[UsageRow] = deque()
         self._wakeup = asyncio.Event()
@@ -78,6 +82,8 @@ class UsageRecorder:
                 settled = await asyncio.to_thread(self._writer.settle, batch)
                 self.written += settled.done - settled.dead
                 self.dead_letters += settled.dead
+                if self._on_settled is not None and settled.done:
+                    self._on_settled(settled.done)
                 if settled.error is not None:
                     self._pending.extendleft(reversed(batch[settled.done :]))
                     self.write_failures += 1
@@ -119,3 +125,19 @@ def watch_usage_writer(metrics: GatewayMetrics, recorder: UsageRecorder) -> None
         lambda: recorder.corrected_values,
     )
     metrics.watch("usage_writer_failing_seconds", lambda: recorder.failing_seconds())
+
+
+def watch_usage_spool(metrics: GatewayMetrics, spool: UsageSpool) -> None:
+    """The spool's state in /metrics, read at scrape time."""
+    metrics.watch("usage_spool_rows_not_in_database", lambda: spool.unacknowledged)
+    metrics.watch("usage_spool_orphans_waiting", lambda: spool.orphans_waiting)
+    metrics.count(
+        "gateway_usage_spool_replayed_rows",
+        "Rows of orphaned spool files (a crashed or stopped process's) this process wrote to the database.",
+        lambda: spool.replayed_rows,
+    )
+    metrics.count(
+        "gateway_usage_spool_sync_failures",
+        "Spool writes that failed (disk full, I/O error).",
+        lambda: spool.sync_failures,
+    )

@@ -26,6 +26,7 @@ def test_health_and_readiness(api_client: TestClient) -> None:
     assert body["catalog"]["status"] == "ok" and body["catalog"]["version"] >= 0
     assert body["redis"] == "not configured"
     assert body["usage"] == {"status": "ok", "queued": 0, "failing_seconds": 0.0, "dead_letters": 0}
+    assert body["spool"]["status"] == "ok" and body["spool"]["rows_not_in_database"] == 0
 
 
 def test_readiness_reports_redis(settings: Settings) -> None:
