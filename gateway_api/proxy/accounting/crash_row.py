@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gateway_api.db.models import Outcome
-from gateway_api.providers.pricing import cost_usd
-from gateway_api.proxy.accounting.ledger import MAX_CLIENT_LENGTH, MAX_ID_LENGTH, CallTrace, model_price
+from gateway_api.providers.pricing import TOKENS_PER_PRICE_UNIT
+from gateway_api.proxy.accounting.ledger import MAX_CLIENT_LENGTH, MAX_ID_LENGTH, CallTrace
 from gateway_api.usage.estimates import tokens_for_bytes
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.spool import UsageSpool
@@ -17,7 +17,8 @@ from gateway_api.usage.tokens import TokenUsage
 
 
 def crash_row(trace: CallTrace, request_bytes: int) -> UsageRow:
-    tokens = TokenUsage(input_tokens=tokens_for_bytes(request_bytes))
+    input_tokens = tokens_for_bytes(request_bytes)
+    tokens = TokenUsage(input_tokens=input_tokens)
     return UsageRow(
         created_at=datetime.now(UTC),
         user_id=trace.key.user_id,
@@ -28,7 +29,8 @@ def crash_row(trace: CallTrace, request_bytes: int) -> UsageRow:
         endpoint=trace.endpoint,
         streamed=trace.streamed,
         tokens=tokens,
-        cost_usd=cost_usd(tokens, model_price(trace.model), trace.provider),
+        # pricing.cost_usd of input alone (no cache, no output), spelled out: this runs for every forwarded call.
+        cost_usd=input_tokens * (trace.model.price_input or 0.0) / TOKENS_PER_PRICE_UNIT,
         status_code=0,  # no response the gateway could record
         outcome=Outcome.gateway_error,
         latency_ms=0.0,
