@@ -36,7 +36,7 @@ from gateway_api.usage.batch_writes import BatchWriter
 from gateway_api.usage.recorder import UsageRecorder, watch_usage_spool, watch_usage_writer
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.spool import SPOOL_DIRECTORY, UsageSpool
-from gateway_api.usage.spool_replay import replay_continually
+from gateway_api.usage.spool_replay import replay_at_start, replay_continually
 
 _PROXY_PATH_PREFIX = PROXY_PREFIX + "/"
 
@@ -77,10 +77,12 @@ class GatewayApp:
         broadcaster = CatalogBroadcaster(services.engine, settings.redis_url) if settings.redis_url else None
         if broadcaster is not None:
             broadcaster.install()
+        await asyncio.to_thread(services.spool.open)
+        # Orphaned spools (a crash, a stop during an outage) first, so that the limits count their calls.
+        await asyncio.to_thread(replay_at_start, services.spool, services.engine)
         await services.limits.start()  # counts of the open windows, from the usage table
         upstream = UpstreamClient(settings)
         await upstream.start()
-        await asyncio.to_thread(services.spool.open)
         ledger = UsageLedger(usage_sink(services), spool_start(services.spool))
         self.api.state.services = self._services = services
         self._proxy.app = ProxyApp(services, upstream, KeyAuthenticator(services), ledger)
@@ -147,8 +149,8 @@ def usage_sink(services: AppServices) -> UsageSink:
     spool = services.spool.finished
 
     def accept(row: UsageRow) -> None:
+        record(row)  # first: it corrects out-of-range figures in place (usage/validation.py)
         spool(row)
-        record(row)
         count(row)
         observe(row)
 

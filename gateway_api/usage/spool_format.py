@@ -19,6 +19,7 @@ import orjson
 from gateway_api.db.models import Outcome
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.tokens import TOKEN_FIELDS, TokenUsage
+from gateway_api.usage.validation import correct_row
 from gateway_api.usage.writer import RECORD_COLUMNS
 
 FORMAT_VERSION = 1
@@ -94,7 +95,7 @@ def row_from_values(values: Mapping[str, Any]) -> UsageRow:
     for name in TOKEN_FIELDS:
         setattr(tokens, name, int(merged.get(name) or 0))
     created_at = datetime.fromisoformat(merged["created_at"])
-    return UsageRow(
+    row = UsageRow(
         created_at=created_at,
         user_id=merged["user_id"],
         api_key_id=merged["api_key_id"],
@@ -115,3 +116,5 @@ def row_from_values(values: Mapping[str, Any]) -> UsageRow:
         call_id=merged["call_id"],
         usage_estimated=bool(merged["usage_estimated"]),
     )
+    correct_row(row)  # a spool written by another gateway, or edited by hand, is checked like a fresh row
+    return row

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from gateway_api.usage.batch_writes import BatchWriter
 from gateway_api.usage.spool import SPOOL_GLOB, UsageSpool
 from gateway_api.usage.spool_format import SpoolContents
@@ -91,10 +93,22 @@ def replay_files(paths: list[Path], writer: BatchWriter) -> Replayed:
     return result
 
 
+def replay_at_start(spool: UsageSpool, engine: Engine) -> None:
+    """One pass before serving (errors logged, never raised: the continual replay tries again)."""
+    try:
+        replayed = replay_orphans(spool.directory, spool.owns, BatchWriter(engine))
+    except Exception:
+        log.exception("usage spool replay failed")
+        return
+    spool.replayed_rows += replayed.written
+    spool.orphans_waiting = replayed.waiting
+
+
 async def replay_continually(spool: UsageSpool, writer: BatchWriter) -> None:
-    """At start and every REPLAY_SCAN_SECONDS: orphans appear when another worker dies, and ones the database
-    could not take wait for it to come back."""
+    """Every REPLAY_SCAN_SECONDS after the start's pass: orphans appear when another worker dies, and ones the
+    database could not take wait for it to come back."""
     while True:
+        await asyncio.sleep(REPLAY_SCAN_SECONDS)
         try:
             replayed = await asyncio.to_thread(replay_orphans, spool.directory, spool.owns, writer)
         except Exception:
@@ -102,7 +116,6 @@ async def replay_continually(spool: UsageSpool, writer: BatchWriter) -> None:
         else:
             spool.replayed_rows += replayed.written
             spool.orphans_waiting = replayed.waiting
-        await asyncio.sleep(REPLAY_SCAN_SECONDS)
 
 
 def _groups(directory: Path, owned: Callable[[Path], bool]) -> list[list[Path]]:
