@@ -65,7 +65,7 @@ def usage_writer(services: AppServices) -> dict[str, Any]:
 def usage_spool(services: AppServices) -> dict[str, Any]:
     spool = services.spool
     return {
-        "status": "failing" if spool.sync_failures else "ok",
+        "status": "unavailable" if not spool.available else "failing" if spool.sync_failures else "ok",
         "directory": str(spool.directory),
         "rows_not_in_database": spool.unacknowledged,
         "calls_in_flight": spool.in_flight,

@@ -59,6 +59,7 @@ class UsageSpool:
         self.acknowledged = 0  # of those, settled in the database (written or dead-lettered)
         self.synced_at = time.monotonic()
         self.sync_failures = 0
+        self.available = False  # open() succeeded; until then (or if it failed) calls are not spooled
         self.replayed_rows = 0  # rows of orphaned files written by this process (spool_replay.py)
         self.orphans_waiting = 0  # orphaned file groups the database could not take yet
 
@@ -67,13 +68,15 @@ class UsageSpool:
     def started(self, row: UsageRow) -> None:
         """A call was forwarded: ``row`` is what a crash would leave of it (spool_format.py)."""
         call_id = row.call_id
-        if call_id is not None:
+        if call_id is not None and self.available:
             line = entry(STARTED, row)
             self._in_flight[call_id] = line
             self._buffer.append(line)
 
     def finished(self, row: UsageRow) -> None:
         """A call's row, before it is queued for the database."""
+        if not self.available:
+            return
         if row.call_id is not None:
             self._in_flight.pop(row.call_id, None)
         self._buffer.append(entry(FINISHED, row))
@@ -97,10 +100,18 @@ class UsageSpool:
     # --- files --------------------------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Create the directory (0700) and this process's first file."""
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.directory.chmod(0o700)
-        self._current = self._new_segment(HEADER)
+        """Create the directory (0700) and this process's first file. A data directory that cannot be written
+        does not stop the gateway: it serves without crash safety, and says so (log, /readyz)."""
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.directory.chmod(0o700)
+            self._current = self._new_segment(HEADER)
+        except OSError as exc:
+            log.error(
+                "no usage spool in %s (%s): rows are not crash-safe until the database has them", self.directory, exc
+            )
+            return
+        self.available = True
 
     async def run(self) -> None:
         while True:

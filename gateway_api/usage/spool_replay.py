@@ -107,7 +107,7 @@ def replay_at_start(spool: UsageSpool, engine: Engine) -> None:
 async def replay_continually(spool: UsageSpool, writer: BatchWriter) -> None:
     """Every REPLAY_SCAN_SECONDS after the start's pass: orphans appear when another worker dies, and ones the
     database could not take wait for it to come back."""
-    while True:
+    while spool.available:
         await asyncio.sleep(REPLAY_SCAN_SECONDS)
         try:
             replayed = await asyncio.to_thread(replay_orphans, spool.directory, spool.owns, writer)

@@ -171,3 +171,23 @@ def test_a_truncated_last_line_costs_only_that_line(engine: Engine, directory: P
     replayed = replay_orphans(directory, lambda _path: False, BatchWriter(engine))
 
     assert replayed.written == 1 and [row.call_id for row in stored(engine)] == ["whole"]
+
+
+def test_a_data_directory_that_cannot_be_written_leaves_the_gateway_serving_without_a_spool(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+
+    async def scenario() -> UsageSpool:
+        spool = UsageSpool(blocked / "usage-spool")
+        spool.open()
+        spool.started(make_usage_row(call_id="a"))
+        spool.finished(make_usage_row(call_id="a"))
+        await spool.sync()
+        await spool.close()
+        return spool
+
+    spool = asyncio.run(scenario())
+    assert not spool.available and spool.unacknowledged == 0
+    assert any("no usage spool" in record.getMessage() for record in caplog.records)
