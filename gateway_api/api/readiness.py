@@ -1,8 +1,9 @@
 """What `/readyz` reports: whether this replica can serve proxied calls, and how what it depends on is doing.
 
-Ready (200) means the proxy is built and serving, its upstream client started, and the catalog snapshot loaded: the
-proxy authorises every call from that snapshot, so a database outage alone does not make a replica unready (a load
-balancer would otherwise take every replica out at once while each could still serve). The database, Redis and the
+Ready (200) means the proxy is built and serving, its upstream client started, and the catalog snapshot loaded and
+current: the proxy authorises every call from that snapshot, so a database outage alone does not make a replica
+unready (a load balancer would otherwise take every replica out at once while each could still serve); a snapshot
+that cannot be refreshed although the database answers does (a replica that would go on serving revoked keys). The database, Redis and the
 usage writer are reported in the body, each with its state, for monitoring and for people.
 """
 
@@ -20,6 +21,8 @@ from gateway_api.services import AppServices
 
 DATABASE_TIMEOUT_SECONDS = 2.0
 REDIS_TIMEOUT_SECONDS = 1.0
+# A snapshot not confirmed current for this long (or four catalog polls, if longer) is checked before answering.
+STALE_AFTER_SECONDS = 30.0
 # The usage writer counts as behind when this many rows wait (two full batches), whatever the database says.
 BEHIND_ROWS = 2000
 
@@ -29,13 +32,15 @@ async def readiness(services: AppServices) -> tuple[bool, dict[str, Any]]:
     database, redis_state = await asyncio.gather(_database(services), _redis(services.settings.redis_url))
     catalog = services.catalog
     proxy = "ok" if services.proxy_serving else "stopped"
-    catalog_loaded = catalog.snapshot.version >= 0
-    ready = services.proxy_serving and catalog_loaded
+    catalog_state = "ok" if catalog.snapshot.version >= 0 else "not loaded"
+    if catalog_state == "ok" and database == "ok" and not await _catalog_current(services):
+        catalog_state = "stale"  # the database answers, yet the snapshot cannot be brought up to date
+    ready = services.proxy_serving and catalog_state == "ok"
     body: dict[str, Any] = {
         "status": "ok" if ready else "unavailable",
         "proxy": proxy,
         "catalog": {
-            "status": "ok" if catalog_loaded else "not loaded",
+            "status": catalog_state,
             "version": catalog.snapshot.version,
             "checked_seconds_ago": round(time.monotonic() - catalog.checked_at, 3),
         },
@@ -45,6 +50,20 @@ async def readiness(services: AppServices) -> tuple[bool, dict[str, Any]]:
         "spool": usage_spool(services),
     }
     return ready, body
+
+
+async def _catalog_current(services: AppServices) -> bool:
+    """Whether the snapshot is current. Its watcher checks every few seconds; one not checked for a while (during
+    an outage that just ended, or a watcher that stopped) is checked here, so a replica is never pulled for a
+    refresh that simply had not come round yet."""
+    catalog = services.catalog
+    if time.monotonic() - catalog.checked_at <= max(STALE_AFTER_SECONDS, 4 * services.settings.catalog_poll_seconds):
+        return True
+    try:
+        await asyncio.wait_for(asyncio.to_thread(catalog.reload_if_stale), DATABASE_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - a snapshot that cannot be refreshed is reported, never raised
+        return False
+    return True
 
 
 def usage_writer(services: AppServices) -> dict[str, Any]:

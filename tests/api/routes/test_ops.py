@@ -29,6 +29,16 @@ def test_health_and_readiness(api_client: TestClient) -> None:
     assert body["spool"]["status"] == "ok" and body["spool"]["rows_not_in_database"] == 0
 
 
+def test_readiness_refreshes_a_snapshot_not_checked_for_a_while(api_client: TestClient) -> None:
+    catalog = api_client.app.services.catalog  # type: ignore[attr-defined]
+    catalog.checked_at -= 3600  # as after a long outage, or a watcher that stopped
+
+    ready = api_client.get("/readyz")
+
+    assert ready.status_code == 200 and ready.json()["catalog"]["status"] == "ok"
+    assert ready.json()["catalog"]["checked_seconds_ago"] < 5
+
+
 def test_readiness_reports_redis(settings: Settings) -> None:
     from tests.support.served import REDIS_URL
 
