@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -27,21 +28,23 @@ STARTED = "s"
 FINISHED = "f"
 HEADER = orjson.dumps({"spool": FORMAT_VERSION, "columns": RECORD_COLUMNS}) + b"\n"
 _record_values = attrgetter(*(f"tokens.{name}" if name in TOKEN_FIELDS else name for name in RECORD_COLUMNS))
-_COLUMN_DEFAULTS: Mapping[str, Any] = {
-    "user_id": None,
-    "api_key_id": None,
-    "streamed": False,
-    "cost_usd": 0.0,
-    "status_code": 0,
-    "outcome": Outcome.ok.value,
-    "latency_ms": 0.0,
-    "ttfb_ms": None,
-    "client": "",
-    "session_id": None,
-    "request_id": None,
-    "call_id": None,
-    "usage_estimated": False,
-}
+_COLUMN_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "user_id": None,
+        "api_key_id": None,
+        "streamed": False,
+        "cost_usd": 0.0,
+        "status_code": 0,
+        "outcome": Outcome.ok.value,
+        "latency_ms": 0.0,
+        "ttfb_ms": None,
+        "client": "",
+        "session_id": None,
+        "request_id": None,
+        "call_id": None,
+        "usage_estimated": False,
+    }
+)
 
 
 def entry(kind: str, row: UsageRow) -> bytes:
