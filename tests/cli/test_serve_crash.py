@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 
 from gateway_api.db.models import Outcome, UsageRecord
 from tests.cli.test_serve_shutdown import alice_key, stream_one, usage_rows
-from tests.conftest import POSTGRES_URL
-from tests.proxy.conftest import SONNET
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, POSTGRES_URL
+from tests.proxy.conftest import ALICE, SONNET
 from tests.support.fakes.provider_bodies import FakeUsage
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.served import ServedGateway, gateway_environment, serve_gateway
@@ -137,3 +137,31 @@ def test_a_database_outage_then_sigterm_loses_none_of_30_calls(
         assert restarted.terminate() == 0
     finally:
         relay.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_calls_replayed_after_a_crash_still_count_against_the_limits(
+    database_url: str, fake_upstream: FakeUpstream, tmp_path: Path, processes: list[ServedGateway]
+) -> None:
+    env = gateway_environment(tmp_path / "data", database_url, fake_upstream, usage_flush_interval="600")
+    served = serve_gateway(env, tmp_path / "first.log")
+    processes.append(served)
+    admin = {"Authorization": f"Bearer {served.login(ADMIN_EMAIL, ADMIN_PASSWORD)}"}
+    users = httpx.get(f"{served.url}/api/users", headers=admin, timeout=30).json()["data"]
+    alice_id = next(u["id"] for u in users if u["email"] == ALICE)
+    quota = httpx.put(
+        f"{served.url}/api/users/{alice_id}/limits", headers=admin, json={"input_token_quota": 100}, timeout=30
+    )
+    assert quota.status_code == 200, quota.text
+    key = alice_key(served)
+    fake_upstream.configure(usage=USAGE)  # 21 input tokens a call: the fifth passes 100
+    time.sleep(0.5)
+    assert [call(served, key).status_code for _ in range(6)] == [200] * 5 + [429]
+    os.kill(served.process.pid, signal.SIGKILL)
+    served.process.wait(30)
+
+    restarted = serve_gateway(env, tmp_path / "second.log")
+    processes.append(restarted)
+    rows_eventually(database_url, 5)
+    assert call(restarted, key).status_code == 429  # the replayed calls were counted before serving
+    assert restarted.terminate() == 0
