@@ -29,8 +29,8 @@ from sqlmodel import Session
 
 from gateway_api.db.engine import alembic_config, make_engine, upgrade_database
 from gateway_api.usage import queries
-from gateway_api.usage.recorder import LAST_USED, UsageRecorder
-from gateway_api.usage.writer import UsageStatements
+from gateway_api.usage.batch_writes import LAST_USED
+from gateway_api.usage.writer import UsageStatements, insert_usage_records
 
 TEMPLATES = 9973  # prime, so templates do not line up with time buckets
 DAYS = 30
@@ -152,9 +152,10 @@ def _before_rollups(engine: Engine) -> str:
     return str(revision.down_revision)
 
 
-def _records_only(engine: Engine) -> Callable[[list[dict]], None]:
+def _records_only(engine: Engine, with_rollups: bool = False) -> Callable[[list[dict]], None]:
     """The recorder's write without the rollup sums: the records and the keys' last use, as before migration
-    0005 (at 0003 nothing rolls them up, at 0004 the insert trigger does)."""
+    0005 (at 0003 nothing rolls them up, at 0004 the insert trigger does). ``with_rollups``: the usage batch
+    writer's own transaction (usage/batch_writes.py), records and rollups through insert_usage_records."""
     statements = UsageStatements(engine.dialect)
 
     def write(batch: list[dict]) -> None:
@@ -163,7 +164,10 @@ def _records_only(engine: Engine) -> Callable[[list[dict]], None]:
         for row in batch:
             last_used[row["api_key_id"]] = max(row["created_at"], last_used.get(row["api_key_id"], row["created_at"]))
         with engine.begin() as connection:
-            connection.exec_driver_sql(prepared.sql, prepared.parameters(batch))
+            if with_rollups:
+                insert_usage_records(connection, batch, statements)
+            else:
+                connection.exec_driver_sql(prepared.sql, prepared.parameters(batch))
             connection.execute(LAST_USED, [{"key_id": key, "used_at": when} for key, when in sorted(last_used.items())])
 
     return write
@@ -183,11 +187,7 @@ def _time_writes(url: str, now: datetime, database: str, stage: str, log: Callab
     """Median ms of one 1,000-record batch write (what the proxy's flush costs) per shape, at one stage:
     "records only", "insert trigger" (both without the rollup sums) or "writer" (the recorder's own write)."""
     engine = make_engine(url)
-    if stage == "writer":
-        # The recorder's own batch write (private, but the very path the proxy's flush takes).
-        write = UsageRecorder(engine, flush_interval=1.0)._write
-    else:
-        write = _records_only(engine)
+    write = _records_only(engine, with_rollups=stage == "writer")
     medians = {}
     for shape in WRITE_SHAPES:
         timings = []

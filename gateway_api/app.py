@@ -18,6 +18,7 @@ from gateway_api.core.settings import Settings, load_settings
 from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
 from gateway_api.metrics.registry import GatewayMetrics
+from gateway_api.proxy.accounting.crash_row import spool_start
 from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
 from gateway_api.proxy.auth import KeyAuthenticator
 from gateway_api.proxy.handler import ProxyApp
@@ -31,8 +32,11 @@ from gateway_api.server.lifespan import serve_lifespan
 from gateway_api.server.request_context import RequestContext, api_error_body
 from gateway_api.services import AppServices
 from gateway_api.startup.bootstrap import prepare
-from gateway_api.usage.recorder import UsageRecorder
+from gateway_api.usage.batch_writes import BatchWriter
+from gateway_api.usage.recorder import UsageRecorder, watch_usage_spool, watch_usage_writer
 from gateway_api.usage.rows import UsageRow
+from gateway_api.usage.spool import SPOOL_DIRECTORY, UsageSpool
+from gateway_api.usage.spool_replay import replay_at_start, replay_continually
 
 _PROXY_PATH_PREFIX = PROXY_PREFIX + "/"
 
@@ -73,17 +77,24 @@ class GatewayApp:
         broadcaster = CatalogBroadcaster(services.engine, settings.redis_url) if settings.redis_url else None
         if broadcaster is not None:
             broadcaster.install()
+        await asyncio.to_thread(services.spool.open)
+        # Orphaned spools (a crash, a stop during an outage) first, so that the limits count their calls.
+        await asyncio.to_thread(replay_at_start, services.spool, services.engine)
         await services.limits.start()  # counts of the open windows, from the usage table
         upstream = UpstreamClient(settings)
         await upstream.start()
-        ledger = UsageLedger(usage_sink(services))
+        ledger = UsageLedger(usage_sink(services), spool_start(services.spool))
         self.api.state.services = self._services = services
         self._proxy.app = ProxyApp(services, upstream, KeyAuthenticator(services), ledger)
+        services.proxy_serving = True
         background = [asyncio.create_task(watcher) for watcher in catalog_watchers(services)]
         background.append(asyncio.create_task(services.recorder.run()))
+        background.append(asyncio.create_task(services.spool.run()))
+        background.append(asyncio.create_task(replay_continually(services.spool, BatchWriter(services.engine))))
         try:
             yield services
         finally:
+            services.proxy_serving = False
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
@@ -91,6 +102,7 @@ class GatewayApp:
             await upstream.close()
             ledger.settle()  # rows of the calls that ended in this last loop turn
             await services.recorder.close(settings.shutdown_grace_seconds)
+            await services.spool.close()
             await services.limits.close()
             if broadcaster is not None:
                 broadcaster.remove()
@@ -109,13 +121,15 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
     cipher = CredentialCipher(secret_key)
     catalog = Catalog(engine, cipher)
     await asyncio.to_thread(catalog.reload)
+    spool = UsageSpool(settings.data_dir / SPOOL_DIRECTORY)
     services = AppServices(
         settings=settings,
         engine=engine,
         cipher=cipher,
         key_pepper=key_pepper(secret_key),
         catalog=catalog,
-        recorder=UsageRecorder(engine, settings.usage_flush_interval),
+        recorder=UsageRecorder(engine, settings.usage_flush_interval, spool.acknowledge),
+        spool=spool,
         login_throttle=FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds),
         limits=Limiter(settings, engine),
         metrics=metrics,
@@ -123,6 +137,8 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         cli_wheel=CliWheel(settings.data_dir),
     )
     metrics.watch("usage_records_queued", lambda: services.recorder.pending)
+    watch_usage_writer(metrics, services.recorder)
+    watch_usage_spool(metrics, services.spool)
     metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)
     return services
 
@@ -130,9 +146,11 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
 def usage_sink(services: AppServices) -> UsageSink:
     """Where each finished call's row goes: the recorder (database), the limit counters and the metrics."""
     record, count, observe = services.recorder.record, services.limits.count, services.metrics.record_usage_row
+    spool = services.spool.finished
 
     def accept(row: UsageRow) -> None:
-        record(row)
+        record(row)  # first: it corrects out-of-range figures in place (usage/validation.py)
+        spool(row)
         count(row)
         observe(row)
 

@@ -15,6 +15,7 @@ from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.throttle import FailureThrottle
 from gateway_api.usage.recorder import UsageRecorder
+from gateway_api.usage.spool import UsageSpool
 
 
 @dataclass
@@ -25,6 +26,8 @@ class AppServices:
     key_pepper: bytes
     catalog: Catalog
     recorder: UsageRecorder
+    # Every call's row on local disk before the database has it (usage/spool.py), replayed after a crash.
+    spool: UsageSpool
     login_throttle: FailureThrottle
     # Quotas, request rates and spend budgets (gateway_api/limits), asked by the proxy before each call.
     limits: Limiter
@@ -34,3 +37,5 @@ class AppServices:
     sso: SsoRuntime | None = None
     # This gateway's own CLI as a wheel (GET /cli/...), built on first request.
     cli_wheel: CliWheel | None = None
+    # The proxy is built and serving, its upstream client started (set by the lifespan; /readyz reads it).
+    proxy_serving: bool = False

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 
+from gateway_api.api import database_errors
 from gateway_api.api.errors import validation_error_handler
 from gateway_api.api.routes import (
     audit,
@@ -47,6 +48,8 @@ def create_rest_api() -> FastAPI:
     """The FastAPI app; its handlers find the services on `app.state.services`, set by the gateway's lifespan."""
     api = FastAPI(title="LLM Gateway", version="0.1.0")
     api.add_exception_handler(RequestValidationError, validation_error_handler)
+    for database_error in database_errors.HANDLED:
+        api.add_exception_handler(database_error, database_errors.database_error_handler)
     api.include_router(api_router)
     api.include_router(ops.router)
     api.include_router(cli_download.router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -244,6 +245,7 @@ class Catalog:
         self._engine = engine
         self._cipher = cipher
         self.snapshot: Snapshot = empty_snapshot()
+        self.checked_at = time.monotonic()  # the last time the snapshot was found current (load or version check)
 
     def reload(self) -> Snapshot:
         snapshot = load_snapshot(self._engine, self._cipher)
@@ -251,10 +253,12 @@ class Catalog:
         # snapshot must never replace a newer one, or a revocation could be undone until the next change.
         if snapshot.version >= self.snapshot.version:
             self.snapshot = snapshot
+        self.checked_at = time.monotonic()
         return self.snapshot
 
     def reload_if_stale(self) -> bool:
         if read_config_version(self._engine) == self.snapshot.version:
+            self.checked_at = time.monotonic()
             return False
         self.reload()
         return True

@@ -29,9 +29,11 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Gateway API keys (works on the database directly).", no_args_is_help=True)
 users_app = typer.Typer(help="Users (works on the database directly).", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
+usage_app = typer.Typer(help="Usage records (works on the database directly).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
+app.add_typer(usage_app, name="usage")
 
 __all__ = ["app", "parse_duration_days"]
 
@@ -160,6 +162,14 @@ def users_list() -> None:
 def db_upgrade() -> None:
     """Apply pending database migrations."""
     _server().db_upgrade()
+
+
+@usage_app.command("replay")
+def usage_replay(
+    files: Annotated[list[Path], typer.Argument(help="Spool files (spool-*.jsonl), e.g. from another machine.")],
+) -> None:
+    """Write the usage rows of spool files into the database, each call once; the files are deleted when done."""
+    _server().usage_replay(files)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from gateway_api.distribution.cli_wheel import CliWheel, CliWheelUnavailable
 from gateway_api.security.keys import key_pepper
 from gateway_api.startup.bootstrap import prepare
 from gateway_api.startup.config_file import ConfigError
+from gateway_api.usage.batch_writes import BatchWriter
+from gateway_api.usage.spool_replay import Replayed, replay_files
 
 log = logging.getLogger("gateway.cli")
 
@@ -156,3 +158,27 @@ def users_list() -> None:
 def db_upgrade() -> None:
     _database(_settings())
     typer.echo("database is up to date")
+
+
+def usage_replay(files: list[Path]) -> None:
+    """Replay spool files (grouped per process, as the gateway does; spool_replay.py) and say what was written."""
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise fail(f"no such file: {', '.join(missing)}")
+    engine = _database(_settings())
+    writer = BatchWriter(engine)
+    groups: dict[tuple[Path, str], list[Path]] = {}
+    for path in files:
+        groups.setdefault((path.parent.resolve(), path.name.rsplit("-", 1)[0]), []).append(path)
+    total = Replayed()
+    for paths in groups.values():
+        replayed = replay_files(paths, writer)
+        if replayed.waiting:
+            raise fail("the database cannot be reached; nothing was lost, try again")
+        if not replayed.files:
+            raise fail(f"{paths[0].name} is in use by a running gateway (it replays its own spool)")
+        total.add(replayed)
+    typer.echo(
+        f"{total.written} usage rows written ({total.crashed} of calls a crash interrupted), "
+        f"{total.skipped} already stored, {total.dead} refused (dead letters)"
+    )

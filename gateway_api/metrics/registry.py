@@ -8,11 +8,13 @@ with one worker, or sum across scrapes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from operator import attrgetter
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 
 from gateway_api.metrics.series import CounterFamily, CounterValue, HistogramFamily, HistogramValue, SeriesCollector
 from gateway_api.usage.rows import UsageRow
@@ -109,6 +111,11 @@ class GatewayMetrics:
         """Expose `read()` as gateway_state{what=...} at scrape time (e.g. queued usage rows, catalog version)."""
         self._gauges.labels(what=what).set_function(read)
 
+    def count(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        """Expose `read()` as the counter `name` (a total some service keeps, e.g. usage rows dead-lettered), read
+        at scrape time so that the service pays nothing per event."""
+        self.registry.register(_ReadCounter(name, documentation, read))
+
     def record_request(self, surface: str, status: int, seconds: float) -> None:
         series = self._request_series.get((surface, status))
         if series is None:
@@ -147,6 +154,16 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _ReadCounter(Collector):
+    """One counter whose value is read from its owner at scrape time."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        self._name, self._documentation, self._read = name, documentation, read
+
+    def collect(self) -> Iterable[Metric]:
+        yield CounterMetricFamily(self._name, self._documentation, value=self._read())
 
 
 class _ModelSeries:

@@ -95,6 +95,8 @@ class ProxyApp:
         except ClientGone:
             return
         trace = _trace(scope, provider, endpoint, caller, model, started) if endpoint.usage_accounted else None
+        if trace is not None:
+            self._ledger.begin(trace, len(body))
         await self._forward(scope, receive, send, provider, endpoint, model, credential, body, trace)
 
     # --- the steps, in the order __call__ takes them ------------------------------------------------------------

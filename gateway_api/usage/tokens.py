@@ -13,6 +13,7 @@ class TokenUsage:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     model: str | None = None  # model the upstream reports, if any
+    corrected: int = 0  # figures corrected as out of range or not counts (usage/validation.py); not stored
 
 
 # The token columns of usage records and rollups, named as TokenUsage names them.

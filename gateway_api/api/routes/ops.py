@@ -6,18 +6,14 @@ internet with the load balancer if counts per model are sensitive.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from gateway_api.api.deps import ServicesDep
+from gateway_api.api.readiness import readiness
 from gateway_api.metrics.registry import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
-
-READINESS_TIMEOUT_SECONDS = 5.0
 
 
 @router.get("/healthz")
@@ -26,22 +22,15 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "the database is unreachable"}})
+@router.get("/readyz", responses={503: {"description": "this replica cannot serve proxied calls"}})
 async def readyz(services: ServicesDep) -> JSONResponse:
-    """Ready for traffic: the database answers. A load balancer takes a replica out while this is 503."""
-    try:
-        await asyncio.wait_for(asyncio.to_thread(_ping, services), READINESS_TIMEOUT_SECONDS)
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the database means not ready
-        return JSONResponse({"status": "unavailable", "database": exc.__class__.__name__}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    """Ready for proxied traffic (200) or not (503); the body says how the database, Redis and the usage writer are
+    doing (readiness.py). A database outage alone keeps a replica ready: the proxy serves from its snapshot."""
+    ready, body = await readiness(services)
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", response_class=Response)
 async def metrics(services: ServicesDep) -> Response:
     """This process's metrics in the Prometheus text format."""
     return Response(services.metrics.render(), media_type=CONTENT_TYPE)
-
-
-def _ping(services: ServicesDep) -> None:
-    with services.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))

@@ -89,9 +89,18 @@ class UsageLedger:
     its response ended, ahead of any request handling queued after that callback; shutdown settles the ledger before
     the recorder's last flush, so no row waits on a turn that never comes."""
 
-    def __init__(self, sink: UsageSink) -> None:
+    def __init__(self, sink: UsageSink, on_start: Callable[[CallTrace, int], None] | None = None) -> None:
         self._sink = sink
+        self._on_start = on_start
         self._ended: list[tuple[CallTrace, UsageScanner | None, float]] = []
+
+    def begin(self, trace: CallTrace, request_bytes: int) -> None:
+        """A call is about to be forwarded (its crash row goes to the usage spool). Never raises."""
+        if self._on_start is not None:
+            try:
+                self._on_start(trace, request_bytes)
+            except Exception:
+                log.exception("could not spool the start of a call", extra={"model": trace.model.name})
 
     def add(self, trace: CallTrace, scanner: UsageScanner | None, finished: float) -> None:
         """Queue one ended call (`finished`: loop time of its last byte). Never raises."""

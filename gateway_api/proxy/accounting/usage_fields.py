@@ -16,6 +16,7 @@ import orjson
 
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import PROVIDERS, UsagePath, UsageShape
+from gateway_api.usage.validation import MAX_TOKEN_COUNT, token_figure
 
 _MODEL_FIELD = re.compile(rb'"model"\s*:\s*"([^"\\]{1,256})"')
 _USAGE_KEY = b'"usage"'
@@ -35,26 +36,34 @@ class UsageTally:
     reasoning_tokens: int | None = None
     model: str | None = None
     saw_usage: bool = False
+    corrected: int = 0  # figures the provider sent out of range or not as counts (usage/validation.py)
 
 
-def _count(value: Any) -> int | None:
-    # bool is an int subclass; a negative count is garbage, not a refund.
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+def _count(tally: UsageTally, name: str, value: Any) -> int | None:
+    # A plain in-range int is the only common case; anything else (negative, huge, a fraction, a string) is the
+    # rare path that corrects it, warns and marks the tally (usage/validation.py has the rules).
+    if type(value) is int and 0 <= value <= MAX_TOKEN_COUNT:
         return value
-    return None
+    if value is None:
+        return None
+    tally.corrected += 1
+    return token_figure(name, value)
 
 
-def _reader(path: UsagePath | None) -> Callable[[dict[str, Any]], int | None]:
+_Reader = Callable[[dict[str, Any], UsageTally], int | None]
+
+
+def _reader(name: str, path: UsagePath | None) -> _Reader:
     """A function reading one figure at `path` of a usage object (None where the shape never reports it)."""
     if path is None:
-        return lambda usage: None
+        return lambda usage, tally: None
     if isinstance(path, str):
-        return lambda usage: _count(usage.get(path))
+        return lambda usage, tally: _count(tally, name, usage.get(path))
     details_key, key = path
 
-    def nested(usage: dict[str, Any]) -> int | None:
+    def nested(usage: dict[str, Any], tally: UsageTally) -> int | None:
         details = usage.get(details_key)
-        return _count(details.get(key)) if isinstance(details, dict) else None
+        return _count(tally, name, details.get(key)) if isinstance(details, dict) else None
 
     return nested
 
@@ -66,11 +75,11 @@ class _ShapeReader:
 
     def __init__(self, shape: UsageShape) -> None:
         self.recognised_by = shape.recognised_by
-        self.input = _reader(shape.input_tokens)
-        self.output = _reader(shape.output_tokens)
-        self.cache_read = _reader(shape.cache_read_tokens)
-        self.cache_write = _reader(shape.cache_write_tokens)
-        self.reasoning = _reader(shape.reasoning_tokens)
+        self.input = _reader("input_tokens", shape.input_tokens)
+        self.output = _reader("output_tokens", shape.output_tokens)
+        self.cache_read = _reader("cache_read_tokens", shape.cache_read_tokens)
+        self.cache_write = _reader("cache_write_tokens", shape.cache_write_tokens)
+        self.reasoning = _reader("reasoning_tokens", shape.reasoning_tokens)
 
     def applies_to(self, usage: dict[str, Any]) -> bool:
         return not self.recognised_by or any(key in usage for key in self.recognised_by)
@@ -78,19 +87,19 @@ class _ShapeReader:
     def fold(self, tally: UsageTally, usage: dict[str, Any]) -> None:
         """Later reports override earlier ones; a figure a report leaves out keeps its earlier value."""
         # Spelled out rather than a loop over names: this runs for every accounted call.
-        value = self.input(usage)
+        value = self.input(usage, tally)
         if value is not None:
             tally.input_tokens = value
-        value = self.output(usage)
+        value = self.output(usage, tally)
         if value is not None:
             tally.output_tokens = value
-        value = self.cache_read(usage)
+        value = self.cache_read(usage, tally)
         if value is not None:
             tally.cache_read_tokens = value
-        value = self.cache_write(usage)
+        value = self.cache_write(usage, tally)
         if value is not None:
             tally.cache_write_tokens = value
-        value = self.reasoning(usage)
+        value = self.reasoning(usage, tally)
         if value is not None:
             tally.reasoning_tokens = value
 

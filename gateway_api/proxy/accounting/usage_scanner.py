@@ -270,6 +270,7 @@ class UsageScanner:
             cache_write_tokens=cache_write,
             reasoning_tokens=tally.reasoning_tokens or 0,
             model=tally.model,
+            corrected=tally.corrected,
         )
 
 

@@ -7,11 +7,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
+from gateway_api.api.database_errors import DATABASE_UNAVAILABLE
 from gateway_api.app import create_asgi_app
 from gateway_api.core.settings import Settings
 from gateway_api.server.request_context import MAX_HEADER_BYTES, REQUEST_ID_HEADER
-from tests.conftest import POSTGRES_URL
-from tests.support.live import LiveGateway, start_live_gateway
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, POSTGRES_URL
+from tests.support.live import LiveGateway, free_port, start_live_gateway
 from tests.support.tcp_relay import TcpRelay
 
 ID_HEADER = REQUEST_ID_HEADER.decode()
@@ -20,25 +21,70 @@ ID_HEADER = REQUEST_ID_HEADER.decode()
 def test_health_and_readiness(api_client: TestClient) -> None:
     assert api_client.get("/healthz").json() == {"status": "ok"}
     ready = api_client.get("/readyz")
-    assert (ready.status_code, ready.json()) == (200, {"status": "ok", "database": "ok"})
+    body = ready.json()
+    assert (ready.status_code, body["status"], body["proxy"], body["database"]) == (200, "ok", "ok", "ok")
+    assert body["catalog"]["status"] == "ok" and body["catalog"]["version"] >= 0
+    assert body["redis"] == "not configured"
+    assert body["usage"] == {"status": "ok", "queued": 0, "failing_seconds": 0.0, "dead_letters": 0}
+    assert body["spool"]["status"] == "ok" and body["spool"]["rows_not_in_database"] == 0
+
+
+def test_readiness_refreshes_a_snapshot_not_checked_for_a_while(api_client: TestClient) -> None:
+    catalog = api_client.app.services.catalog  # type: ignore[attr-defined]
+    catalog.checked_at -= 3600  # as after a long outage, or a watcher that stopped
+
+    ready = api_client.get("/readyz")
+
+    assert ready.status_code == 200 and ready.json()["catalog"]["status"] == "ok"
+    assert ready.json()["catalog"]["checked_seconds_ago"] < 5
+
+
+def test_readiness_reports_redis(settings: Settings) -> None:
+    from tests.support.served import REDIS_URL
+
+    if not REDIS_URL:
+        pytest.skip("GATEWAY_TEST_REDIS_URL is not set")
+    with TestClient(create_asgi_app(settings.model_copy(update={"redis_url": REDIS_URL}))) as client:
+        assert client.get("/readyz").json()["redis"] == "ok"
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    with TestClient(create_asgi_app(settings.model_copy(update={"redis_url": unreachable}))) as client:
+        ready = client.get("/readyz")
+    assert ready.status_code == 200  # Redis down alone: limits fall back to local counting, the proxy serves
+    assert ready.json()["redis"].startswith("unavailable")
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="GATEWAY_TEST_DATABASE_URL is not set")
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_readiness_follows_the_database_and_liveness_does_not(settings: Settings, database_url: str) -> None:
+def test_a_database_outage_keeps_the_replica_ready_and_rest_calls_answer_503(
+    settings: Settings, database_url: str
+) -> None:
     url = make_url(database_url)
     relay = TcpRelay(url.host or "127.0.0.1", url.port or 5432)
     relay.start()
     relayed_url = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
     try:
         for live in start_live_gateway(settings.model_copy(update={"database_url": relayed_url})):
-            assert httpx.get(f"{live.url}/readyz", timeout=30).status_code == 200
+            token = live.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+            admin = {"Authorization": f"Bearer {token}"}
+            assert httpx.get(f"{live.url}/readyz", timeout=30).json()["database"] == "ok"
             relay.stop()
+
             down = httpx.get(f"{live.url}/readyz", timeout=30)
-            assert (down.status_code, down.json()["status"]) == (503, "unavailable")
+            assert (down.status_code, down.json()["status"]) == (200, "ok")  # the proxy still serves its snapshot
+            assert down.json()["database"].startswith("unavailable (")
             assert httpx.get(f"{live.url}/healthz", timeout=30).status_code == 200
+            for method, path in (("GET", "/api/me"), ("GET", "/api/users"), ("GET", "/api/usage/records")):
+                answer = httpx.request(method, f"{live.url}{path}", headers=admin, timeout=30)
+                assert (answer.status_code, answer.json()) == (503, {"detail": DATABASE_UNAVAILABLE}), path
+                assert answer.headers["retry-after"] == "5"
+            login = httpx.post(
+                f"{live.url}/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, timeout=30
+            )
+            assert (login.status_code, login.json()) == (503, {"detail": DATABASE_UNAVAILABLE})
+
             relay.start()
-            assert httpx.get(f"{live.url}/readyz", timeout=30).status_code == 200
+            assert httpx.get(f"{live.url}/readyz", timeout=30).json()["database"] == "ok"
+            assert httpx.get(f"{live.url}/api/me", headers=admin, timeout=30).status_code == 200
     finally:
         relay.close()
 

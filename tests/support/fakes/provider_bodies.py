@@ -6,6 +6,7 @@ content, the model before it). Used by the fake upstream and directly by parser 
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -45,8 +46,16 @@ class FakeUsage:
     reasoning_tokens: int = 0
 
 
+def dumps(data: Any, option: int = 0) -> bytes:
+    """orjson, or the standard library for what orjson cannot write: an absurd upstream's integers beyond 64 bits."""
+    try:
+        return orjson.dumps(data, option=option)
+    except TypeError:
+        return json.dumps(data, indent=2 if option else None).encode()
+
+
 def sse_event(data: dict[str, Any] | str, event: str | None = None) -> bytes:
-    payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
+    payload = data.encode() if isinstance(data, str) else dumps(data)
     head = f"event: {event}\n".encode() if event else b""
     return head + b"data: " + payload + b"\n\n"
 

@@ -42,7 +42,7 @@ _Built = tuple[int, list[bytes], bool]
 
 
 def _json(document: dict[str, Any], behaviour: FakeBehaviour) -> list[bytes]:
-    return [orjson.dumps(document, option=orjson.OPT_INDENT_2 if behaviour.pretty_json else 0)]
+    return [bodies.dumps(document, orjson.OPT_INDENT_2 if behaviour.pretty_json else 0)]
 
 
 def _model_for(request_json: dict[str, Any], behaviour: FakeBehaviour, fallback: str) -> str:
