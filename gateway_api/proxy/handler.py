@@ -98,10 +98,12 @@ class ProxyApp:
         opted_in = None  # usage_opt_in.py: a streamed chat completion reports usage only when asked
         if endpoint.kind is EndpointKind.CHAT_COMPLETIONS and request.stream and not request.include_usage:
             opted_in = with_usage_requested(body, request)
-        trace = (
-            _trace(scope, provider, endpoint, caller, model, started, len(body)) if endpoint.usage_accounted else None
-        )
         forwarded = body if opted_in is None else opted_in
+        trace = (
+            _trace(scope, provider, endpoint, caller, model, started, len(forwarded))
+            if endpoint.usage_accounted
+            else None
+        )
         await self._forward(
             scope, receive, send, provider, endpoint, model, credential, forwarded, trace, opted_in is not None
         )

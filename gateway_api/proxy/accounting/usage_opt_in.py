@@ -77,7 +77,12 @@ class UsageChunkHider:
 
 def _last_boundary_end(data: bytes) -> int:
     """Where the last complete event (with its blank line) ends; 0 when there is none."""
-    return max(data.rfind(b"\n\n") + 2, data.rfind(b"\r\n\r\n") + 4, data.rfind(b"\r\r") + 2, 0)
+    end = 0
+    for boundary in (b"\n\n", b"\r\n\r\n", b"\r\r"):
+        found = data.rfind(boundary)
+        if found >= 0:
+            end = max(end, found + len(boundary))
+    return end
 
 
 def _filtered_events(complete: bytes) -> bytes:
