@@ -81,7 +81,7 @@ def test_a_stream_cut_after_some_deltas_counts_exactly_their_text(
         assert not scanner.input_reported
         assert (usage.input_tokens, usage.cache_read_tokens) == (tokens_for_bytes(REQUEST_BYTES), 0)
     if deltas:
-        assert usage.output_tokens > 1
+        assert usage.output_tokens >= 1
 
 
 @pytest.mark.parametrize("endpoint", [EndpointKind.MESSAGES, EndpointKind.RESPONSES, EndpointKind.CHAT_COMPLETIONS])
