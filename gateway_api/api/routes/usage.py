@@ -131,6 +131,10 @@ class UsageRecordPublic(BaseModel):
     cache_write_tokens: int
     reasoning_tokens: int
     cost_usd: float
+    usage_estimated: bool = Field(
+        description="estimated: the call was cut before the provider reported its usage; the figures it did not "
+        "report are a conservative estimate (README: cut streams)"
+    )
     status_code: int
     outcome: Outcome
     latency_ms: float
@@ -276,7 +280,7 @@ def read_usage_filter_options(session: SessionDep, usage: FilterDep) -> UsageFil
 CSV_COLUMNS = (
     "created_at", "user_email", "api_key_name", "api_key_prefix", "provider", "model", "endpoint", "streamed",
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
-    "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id",
+    "usage_estimated", "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id",
 )  # fmt: skip
 
 
