@@ -110,6 +110,9 @@ class UsageSummary(UsageTotals):
     unpriced_models: list[str] = Field(
         description="models in these records without an input or output price: their calls are counted at $0"
     )
+    estimated_requests: int = Field(
+        description="of the requests, those whose usage was partly estimated: cut before the provider reported it"
+    )
 
 
 class UsageRecordPublic(BaseModel):
@@ -222,7 +225,14 @@ def read_usage_summary(session: SessionDep, usage: FilterDep) -> UsageSummary:
     """Totals (requests, tokens by type, spend) for exactly the active filters."""
     totals = _totals(queries.summary(session, usage))
     unpriced = queries.unpriced_models(session, usage) if totals.requests else []
-    return UsageSummary(**totals.model_dump(), start=usage.start, end=usage.end, unpriced_models=unpriced)
+    estimated = queries.estimated_requests(session, usage) if totals.requests else 0
+    return UsageSummary(
+        **totals.model_dump(),
+        start=usage.start,
+        end=usage.end,
+        unpriced_models=unpriced,
+        estimated_requests=estimated,
+    )
 
 
 @router.get("/timeseries", response_model=UsageTimeseries)

@@ -255,6 +255,11 @@ def test_estimated_calls_are_marked_in_records_and_csv(
 
     records = api_client.get("/api/usage/records", headers=admin_headers).json()["data"]
     export = api_client.get("/api/usage/export.csv", headers=admin_headers).text
+    summary = api_client.get("/api/usage/summary", headers=admin_headers).json()
+    bobs_only = api_client.get("/api/usage/summary", headers=people["bob_headers"]).json()
+
+    assert (summary["requests"], summary["estimated_requests"]) == (5, 1)
+    assert bobs_only["estimated_requests"] == 0  # Bob sees only his own calls, none of them estimated
 
     assert {(r["model"], r["usage_estimated"]) for r in records} >= {("claude-cut", True), ("gpt-5", False)}
     rows = {row["model"]: row["usage_estimated"] for row in csv.DictReader(io.StringIO(export))}
