@@ -12,7 +12,6 @@ Two halves, used together and only for a streamed Chat Completions call whose re
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -23,9 +22,11 @@ _USAGE_MEMBER = b'"stream_options":{"include_usage":true},'
 _USAGE_MARKER = b'"usage"'
 # What an upstream adds to every chunk once usage is asked for. A `"` outside a JSON string is structure, so these
 # bytes can only be a `usage` member with a null value (quotes inside strings are escaped).
-_NULL_USAGE_MEMBERS = (b',"usage":null', b', "usage": null')
+_NULL_USAGE = b',"usage":null'
+_SPACED_NULL_USAGE = b', "usage": null'
 # SSE events end with a blank line; any of the three line endings may be used.
-_EVENT_BOUNDARY = re.compile(rb"(\r\n\r\n|\n\n|\r\r)")
+_LF_BOUNDARY = (b"\n\n",)
+_BOUNDARIES = (b"\r\n\r\n", b"\n\n", b"\r\r")
 
 
 def with_usage_requested(body: bytes, facts: RequestFacts) -> bytes | None:
@@ -59,19 +60,19 @@ class UsageChunkHider:
 
     def relay(self, chunk: bytes, last: bool) -> bytes:
         """What to send the client for this upstream chunk (`last`: the stream ends with it)."""
-        data = self._pending + chunk if self._pending else chunk
-        if last:
-            self._pending = b""
-            complete = data
-        else:
-            end = _last_boundary_end(data)
-            complete, self._pending = data[:end], data[end:]
+        complete = self._pending + chunk if self._pending else chunk
+        self._pending = b""
+        if not last and not complete.endswith(b"\n\n"):  # else whole events, the usual chunk
+            end = _last_boundary_end(complete)
+            complete, self._pending = complete[:end], complete[end:]
+        if _NULL_USAGE in complete:
+            complete = complete.replace(_NULL_USAGE, b"")
         if _USAGE_MARKER not in complete:
             return complete
-        for member in _NULL_USAGE_MEMBERS:
-            complete = complete.replace(member, b"")
-        if _USAGE_MARKER not in complete:
-            return complete
+        if _SPACED_NULL_USAGE in complete:
+            complete = complete.replace(_SPACED_NULL_USAGE, b"")
+            if _USAGE_MARKER not in complete:
+                return complete
         return _filtered_events(complete)
 
 
@@ -86,15 +87,30 @@ def _last_boundary_end(data: bytes) -> int:
 
 
 def _filtered_events(complete: bytes) -> bytes:
-    """Complete events, each with the usage it should not show removed; a dropped event takes its blank line along."""
-    pieces = _EVENT_BOUNDARY.split(complete)  # event, boundary, event, boundary, ..., rest
+    """Complete events, each with the usage it should not show removed; a dropped event takes its blank line along.
+    Only the events that mention usage are looked at (usually one per stream)."""
+    boundaries = _BOUNDARIES if b"\r" in complete else _LF_BOUNDARY
     kept = []
-    for index in range(0, len(pieces), 2):
-        event = pieces[index]
-        boundary = pieces[index + 1] if index + 1 < len(pieces) else b""
-        filtered = _without_usage(event)
-        if filtered or not event:
-            kept.append(filtered + boundary)
+    done = 0  # everything before this offset is decided
+    position = complete.find(_USAGE_MARKER)
+    while position >= 0:
+        start = done
+        for boundary in boundaries:
+            found = complete.rfind(boundary, done, position)
+            if found >= 0:
+                start = max(start, found + len(boundary))
+        end, after = len(complete), len(complete)
+        for boundary in boundaries:
+            found = complete.find(boundary, position)
+            if 0 <= found < end:
+                end, after = found, found + len(boundary)
+        kept.append(complete[done:start])
+        filtered = _without_usage(complete[start:end])
+        if filtered:
+            kept.append(filtered + complete[end:after])
+        done = after
+        position = complete.find(_USAGE_MARKER, done)
+    kept.append(complete[done:])
     return b"".join(kept)
 
 
