@@ -39,12 +39,15 @@ def with_usage_requested(body: bytes, facts: RequestFacts) -> bytes | None:
         return body[: opening + 1] + _USAGE_MEMBER + body[opening + 1 :]
     # Rare (a client that sets other stream options): re-serialised from the parsed document, which is the one the
     # gateway authorised (orjson keeps the last of repeated keys, as request_model decides).
-    document: dict[str, Any] = orjson.loads(body)
-    options = document.get("stream_options")
-    if options is not None and not isinstance(options, dict):
+    try:
+        document: dict[str, Any] = orjson.loads(body)
+        options = document.get("stream_options")
+        if options is not None and not isinstance(options, dict):
+            return None
+        document["stream_options"] = {**(options or {}), "include_usage": True}
+        return orjson.dumps(document)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # request_model read it already: not expected
         return None
-    document["stream_options"] = {**(options or {}), "include_usage": True}
-    return orjson.dumps(document)
 
 
 class UsageChunkHider:
