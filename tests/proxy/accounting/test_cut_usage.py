@@ -117,3 +117,15 @@ def test_a_whole_body_cut_short_is_estimated_from_its_size() -> None:
     assert completed_usage(reported, scanner, 300) == TokenUsage(
         input_tokens=100, output_tokens=tokens_for_bytes(len(body))
     )
+
+
+def test_a_whole_stream_without_any_usage_report_is_estimated() -> None:
+    """An OpenAI-compatible server that ignores `include_usage`: the stream ends cleanly, and says nothing."""
+    events = bodies.chat_completion_stream("gpt-5", TEXT, USAGE, include_usage=False)
+
+    scanner, reported = scanned(EndpointKind.CHAT_COMPLETIONS, events)
+
+    assert is_cut(scanner, 200)
+    usage = completed_usage(reported, scanner, REQUEST_BYTES)
+    expected_output = tokens_for_bytes(escaped_size(text_pieces(TEXT)))
+    assert (usage.input_tokens, usage.output_tokens) == (tokens_for_bytes(REQUEST_BYTES), expected_output)
