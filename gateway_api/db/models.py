@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 
@@ -139,6 +139,13 @@ class UsageRecord(SQLModel, table=True):
         Index("ix_usage_user_time", "user_id", "created_at"),
         Index("ix_usage_model_time", "model", "created_at"),
         Index("ix_usage_key_time", "api_key_id", "created_at"),
+        # Estimated rows are few: the summary counts them through this partial index (migration 0008).
+        Index(
+            "ix_usage_estimated_time",
+            "created_at",
+            postgresql_where=text("usage_estimated"),
+            sqlite_where=text("usage_estimated = 1"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -18,6 +18,7 @@ from gateway_api.db.models import Outcome
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind, error_body, join_base_url
 from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger
+from gateway_api.proxy.accounting.usage_opt_in import UsageChunkHider, with_usage_requested
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.proxy.asgi_io import (
     BodyTooLarge,
@@ -94,10 +95,20 @@ class ProxyApp:
             return
         except ClientGone:
             return
-        trace = _trace(scope, provider, endpoint, caller, model, started) if endpoint.usage_accounted else None
+        opted_in = None  # usage_opt_in.py: a streamed chat completion reports usage only when asked
+        if endpoint.kind is EndpointKind.CHAT_COMPLETIONS and request.stream and not request.include_usage:
+            opted_in = with_usage_requested(body, request)
+        forwarded = body if opted_in is None else opted_in
+        trace = (
+            _trace(scope, provider, endpoint, caller, model, started, len(forwarded))
+            if endpoint.usage_accounted
+            else None
+        )
         if trace is not None:
-            self._ledger.begin(trace, len(body))
-        await self._forward(scope, receive, send, provider, endpoint, model, credential, body, trace)
+            self._ledger.begin(trace, len(forwarded))
+        await self._forward(
+            scope, receive, send, provider, endpoint, model, credential, forwarded, trace, opted_in is not None
+        )
 
     # --- the steps, in the order __call__ takes them ------------------------------------------------------------
 
@@ -168,6 +179,7 @@ class ProxyApp:
         credential: str,
         body: bytes,
         trace: CallTrace | None,
+        hide_usage: bool,
     ) -> None:
         settings, ledger, loop = self._settings, self._ledger, asyncio.get_running_loop()
         url = join_base_url(model.provider.base_url, endpoint.upstream_path, scope["query_string"])
@@ -199,11 +211,15 @@ class ProxyApp:
                     trace.status_code = response.status
                     trace.request_id = response.headers.get("request-id") or response.headers.get("x-request-id")
                     trace.streamed = response.content_type == "text/event-stream"
-                decoder = _decoder_for_client(scope, response)
+                # What asking for usage added is taken out of a stream before it is relayed, so it is read decoded.
+                hider = UsageChunkHider() if hide_usage and response.content_type == "text/event-stream" else None
+                decoder = _decoder_for_client(scope, response, must_decode=hider is not None)
+                if hider is not None and decoder is None and _encoded(response):
+                    hider = None  # a coding the gateway cannot decode: relayed as it is
                 if trace is not None:
                     encoding = None if decoder else response.headers.get("content-encoding")
-                    scanner = UsageScanner(provider, trace.streamed, encoding)
-                await self._relay(send, provider, response, decoder, scanner, trace, watch, first_byte_deadline)
+                    scanner = UsageScanner(provider, trace.streamed, encoding, endpoint.kind)
+                await self._relay(send, provider, response, decoder, scanner, trace, watch, first_byte_deadline, hider)
             finally:
                 response.close()  # after a full read the connection is already back in the pool; else drop it
         except asyncio.CancelledError:
@@ -232,6 +248,7 @@ class ProxyApp:
         trace: CallTrace | None,
         watch: DisconnectWatch,
         first_byte_deadline: float,
+        hider: UsageChunkHider | None,
     ) -> None:
         """Relay the upstream reply chunk by chunk as it arrives, feeding the usage scanner on the way."""
         loop = asyncio.get_running_loop()
@@ -249,11 +266,13 @@ class ProxyApp:
                     if scanner is not None:
                         scanner.feed(chunk)
                     finished = content.at_eof()
+                    if hider is not None:
+                        chunk = hider.relay(chunk, finished)
                     if not head_sent:
                         head_sent = True
                         if trace is not None:
                             trace.first_byte_at = loop.time()
-                        head = relayed_headers(response, drop_encoding=decoder is not None)
+                        head = relayed_headers(response, drop_encoding=decoder is not None or hider is not None)
                         await send({"type": "http.response.start", "status": response.status, "headers": head})
                     if finished:
                         watch.stop()
@@ -342,7 +361,13 @@ def _authorised_model(
 
 
 def _trace(
-    scope: Scope, provider: ProviderName, endpoint: Endpoint, caller: Caller, model: ModelEntry, started: float
+    scope: Scope,
+    provider: ProviderName,
+    endpoint: Endpoint,
+    caller: Caller,
+    model: ModelEntry,
+    started: float,
+    request_bytes: int,
 ) -> CallTrace:
     return CallTrace(
         provider=provider,
@@ -353,6 +378,7 @@ def _trace(
         client=header_value(scope, b"user-agent") or "",
         session_id=next(filter(None, (header_value(scope, h) for h in _SESSION_HEADERS)), None),
         call_id=request_id_var.get(),
+        request_bytes=request_bytes,
     )
 
 
@@ -366,13 +392,18 @@ def _callable(model: ModelEntry, provider: ProviderName) -> bool:
     return model.active and model.provider.kind == provider and bool(model.provider.credential)
 
 
-def _decoder_for_client(scope: Scope, response: UpstreamResponse) -> StreamDecoder | None:
-    """The upstream was asked for `identity`; if it encoded anyway with a coding the client did not accept, the
-    gateway decodes. With no decoder for it the bytes go as they are, as a transparent proxy would."""
+def _encoded(response: UpstreamResponse) -> bool:
+    return (response.headers.get("content-encoding") or "identity").strip().lower() != "identity"
+
+
+def _decoder_for_client(scope: Scope, response: UpstreamResponse, *, must_decode: bool) -> StreamDecoder | None:
+    """The upstream was asked for `identity`; if it encoded anyway with a coding the client did not accept (or the
+    gateway must read the relayed bytes), the gateway decodes. With no decoder for it the bytes go as they are, as a
+    transparent proxy would."""
     coding = response.headers.get("content-encoding")
     if not coding or coding.strip().lower() == "identity":
         return None
-    if accepts_encoding(header_value(scope, b"accept-encoding"), coding):
+    if not must_decode and accepts_encoding(header_value(scope, b"accept-encoding"), coding):
         return None
     try:
         return make_decoder(coding)

@@ -40,6 +40,7 @@ class RequestFacts(NamedTuple):
     stream: bool  # `"stream": true`
     max_output_tokens: int | None  # the output cap the request sets, if any
     include_usage: bool  # Chat Completions' `stream_options.include_usage` is true
+    has_stream_options: bool = False  # the body has a top-level `stream_options` key (whatever its value)
 
 
 def read_request(body: bytes) -> RequestFacts | Refusal:
@@ -80,7 +81,7 @@ def _with_simdjson(body: bytes) -> RequestFacts | Refusal | None:
             read[key] = document[key]
     if "model" not in read:
         return _NO_MODEL
-    return _facts(read.get)
+    return _facts(read.get, has_stream_options=False)
 
 
 def facts_with_orjson(body: bytes) -> RequestFacts | Refusal:
@@ -91,7 +92,7 @@ def facts_with_orjson(body: bytes) -> RequestFacts | Refusal:
         return Refusal(400, "request body is not valid JSON")
     if not isinstance(document, dict):
         return _NOT_AN_OBJECT
-    return _facts(document.get)
+    return _facts(document.get, has_stream_options="stream_options" in document)
 
 
 def model_with_orjson(body: bytes) -> str | Refusal:
@@ -99,7 +100,7 @@ def model_with_orjson(body: bytes) -> str | Refusal:
     return facts if isinstance(facts, Refusal) else facts.model
 
 
-def _facts(get: Callable[[str], Any]) -> RequestFacts | Refusal:
+def _facts(get: Callable[[str], Any], *, has_stream_options: bool) -> RequestFacts | Refusal:
     """Read from a parsed top-level object through its `get` (a dict's, or a simdjson Object's when the body has no
     `stream_options`)."""
     model = get("model")
@@ -113,7 +114,13 @@ def _facts(get: Callable[[str], Any]) -> RequestFacts | Refusal:
             break
     options = get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    return RequestFacts(model=model, stream=get("stream") is True, max_output_tokens=cap, include_usage=include_usage)
+    return RequestFacts(
+        model=model,
+        stream=get("stream") is True,
+        max_output_tokens=cap,
+        include_usage=include_usage,
+        has_stream_options=has_stream_options,
+    )
 
 
 _NOT_AN_OBJECT = Refusal(400, "request body must be a JSON object")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
+from sqlalchemy import func, true
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
@@ -110,6 +111,17 @@ def unpriced_models(session: Session, usage_filter: UsageFilter) -> list[str]:
         )
     ).all()
     return sorted(unknown)
+
+
+def estimated_requests(session: Session, usage_filter: UsageFilter) -> int:
+    """How many of the filter's calls have estimated usage (cut before the provider reported it). Read from the
+    records through a partial index that holds only those (the rollups do not count them)."""
+    query = (
+        select(func.count())
+        .select_from(UsageRecord)
+        .where(col(UsageRecord.usage_estimated) == true(), *usage_filter.conditions())
+    )
+    return int(session.exec(query).one())
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class UsageTotals(ApiModel):
 
 class UsageSummary(UsageTotals):
     unpriced_models: list[str]  # models of these records without a price: their calls count $0
+    estimated_requests: int = 0  # of the requests, those cut before the provider reported their usage
 
 
 class BreakdownEntry(UsageTotals):

@@ -12,6 +12,7 @@ from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.components.multi_select import multi_select, selection_chips
 from gateway_ui.pages.usage_breakdowns import breakdowns
 from gateway_ui.state.usage import UsageState
+from gateway_ui.state.usage_view import ESTIMATED_LEGEND
 
 GROUPING_ITEMS = (("Token type", "token_type"), ("User", "user"), ("Model", "model"))
 MEASURE_ITEMS = (("Tokens", "tokens"), ("Spend", "spend"))
@@ -160,12 +161,29 @@ def _stat_cards() -> rx.Component:
             UsageState.requests_text,
             "activity",
             "stat-requests",
-            rx.text(
-                UsageState.failed_text,
-                " failed",
-                size="1",
-                color_scheme=rx.cond(UsageState.has_failures, "red", "gray"),
-                data_testid="stat-failed",
+            rx.hstack(
+                rx.text(
+                    UsageState.failed_text,
+                    " failed",
+                    size="1",
+                    color_scheme=rx.cond(UsageState.has_failures, "red", "gray"),
+                    data_testid="stat-failed",
+                ),
+                rx.cond(
+                    UsageState.estimated_text != "",
+                    rx.text(
+                        UsageState.estimated_text,
+                        rx.icon("info", size=12, margin_left="3px", display="inline", vertical_align="-2px"),
+                        size="1",
+                        color_scheme="amber",
+                        white_space="nowrap",
+                        title=ESTIMATED_LEGEND,
+                        data_testid="stat-estimated",
+                    ),
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
             ),
         ),
         _stat_card("Input tokens", UsageState.input_text, "arrow-down-to-line", "stat-input"),

@@ -26,6 +26,7 @@ from gateway_ui.state.usage_view import (
     FilterOption,
     breakdown_cards,
     chart_data,
+    estimated_note,
     format_count,
     format_usd,
     is_day,
@@ -62,6 +63,7 @@ class UsageState(rx.State):
     requests_text: str = "0"
     failed_text: str = "0"
     has_failures: bool = False
+    estimated_text: str = ""
     input_text: str = "0"
     output_text: str = "0"
     cached_text: str = "0"
@@ -196,6 +198,7 @@ class UsageState(rx.State):
         self.requests_text = format_count(summary.requests)
         self.failed_text = format_count(summary.failed_requests)
         self.has_failures = summary.failed_requests > 0
+        self.estimated_text = estimated_note(summary.estimated_requests)
         self.input_text = format_count(summary.input_tokens)
         self.output_text = format_count(summary.output_tokens)
         self.cached_text = format_count(summary.cache_read_tokens)

@@ -43,6 +43,18 @@ def unpriced_note(models: list[str]) -> str:
     return f"Price unknown, counted as $0: {shown}" + (f" and {rest} more" if rest > 0 else "")
 
 
+# The legend of the "estimated" mark on the Token Usage page (README: cut streams).
+ESTIMATED_LEGEND = (
+    "estimated: the call was cut before the provider reported its usage (the client left, or the upstream broke "
+    "off); what the provider did not report is a conservative estimate, counted against limits like any call"
+)
+
+
+def estimated_note(estimated_requests: int) -> str:
+    """The note under the request count that says how many calls have estimated usage, or "" when none."""
+    return f"{format_count(estimated_requests)} estimated" if estimated_requests else ""
+
+
 def format_count(value: float) -> str:
     return f"{int(value):,}"
 

@@ -133,14 +133,23 @@ def test_any_object_gets_orjsons_answer(keys: list[str], values: list[object]) -
         (b'{"model":"m","max_completion_tokens":7,"max_tokens":9}', RequestFacts("m", False, 9, False)),
         (b'{"model":"m","max_tokens":1.5}', RequestFacts("m", False, None, False)),
         (b'{"model":"m","max_tokens":true}', RequestFacts("m", False, None, False)),
-        (b'{"model":"m","stream":true,"stream_options":{"include_usage":true}}', RequestFacts("m", True, None, True)),
-        (b'{"model":"m","stream_options":{"include_usage":"yes"}}', RequestFacts("m", False, None, False)),
+        (
+            b'{"model":"m","stream":true,"stream_options":{"include_usage":true}}',
+            RequestFacts("m", True, None, True, has_stream_options=True),
+        ),
+        (
+            b'{"model":"m","stream_options":{"include_usage":"yes"}}',
+            RequestFacts("m", False, None, False, has_stream_options=True),
+        ),
+        (b'{"model":"m","stream_options":null}', RequestFacts("m", False, None, False, has_stream_options=True)),
+        # An escaped key is the same key to every parser.
+        (b'{"model":"m","stream\\u005foptions":{}}', RequestFacts("m", False, None, False, has_stream_options=True)),
         # Repeated keys read as the providers read them: the last one.
         (b'{"model":"m","stream":false,"stream":true}', RequestFacts("m", True, None, False)),
         (b'{"model":"m","max_tokens":1,"max_tokens":1000}', RequestFacts("m", False, 1000, False)),
         (
             b'{"model":"m","stream_options":{"include_usage":false,"include_usage":true}}',
-            RequestFacts("m", False, None, True),
+            RequestFacts("m", False, None, True, has_stream_options=True),
         ),
     ],
 )

@@ -410,3 +410,38 @@ def test_layout_at_phone_width_and_screenshot(
         wide.wait_for_timeout(500)  # let the chart finish laying out
         wide.mouse.move(0, 0)
         wide.screenshot(path=SCREENSHOT)
+
+
+def test_calls_cut_before_their_usage_are_marked_estimated(
+    page: Page, ui_server: UiServer, fake_upstream_server: FakeUpstream, usage_world: UsageWorld
+) -> None:
+    admin = AdminApi(ui_server)
+    tag = unique_tag()
+    password = "usage-cut-password-1"
+    user = admin.create_user(f"usage-cut-{tag}@example.com", password)
+    admin.grant(f"usage cut {tag}", f"user:{user.email}", [usage_world.claude_model])
+    key = login_token(ui_server.url, user.email, password, scope="llm")
+    fake_upstream_server.configure(usage=ANTHROPIC_USAGE, drop_after_bytes=1200)  # after message_start and text
+    try:
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.post(
+                f"{ui_server.url}/api/llm-proxy/anthropic/v1/messages",
+                headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+                json={"model": usage_world.claude_model, "max_tokens": 16, "stream": True, "messages": []},
+                timeout=30,
+            )
+    finally:
+        fake_upstream_server.reset()
+    assert _wait_for_requests(admin, user.id, 1)["estimated_requests"] == 1
+    admin.close()
+    open_signed_in(page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    page.goto(f"{ROUTE}?users={usage_world.user_id}")
+    expect(page.get_by_test_id("stat-failed")).to_have_text("1 failed")
+    expect(page.get_by_test_id("stat-estimated")).to_have_count(0)
+
+    page.goto(f"{ROUTE}?users={user.id}")
+
+    estimated = page.get_by_test_id("stat-estimated")
+    expect(estimated).to_have_text("1 estimated")
+    expect(estimated).to_have_attribute("title", re.compile("cut before the provider reported its usage"))
+    expect(page.get_by_test_id("stat-input")).to_have_text(f"{ANTHROPIC_RECORDED_INPUT:,}")  # message_start's figures

@@ -110,6 +110,9 @@ class UsageSummary(UsageTotals):
     unpriced_models: list[str] = Field(
         description="models in these records without an input or output price: their calls are counted at $0"
     )
+    estimated_requests: int = Field(
+        description="of the requests, those whose usage was partly estimated: cut before the provider reported it"
+    )
 
 
 class UsageRecordPublic(BaseModel):
@@ -131,6 +134,10 @@ class UsageRecordPublic(BaseModel):
     cache_write_tokens: int
     reasoning_tokens: int
     cost_usd: float
+    usage_estimated: bool = Field(
+        description="estimated: the call was cut before the provider reported its usage; the figures it did not "
+        "report are a conservative estimate (README: cut streams)"
+    )
     status_code: int
     outcome: Outcome
     latency_ms: float
@@ -218,7 +225,14 @@ def read_usage_summary(session: SessionDep, usage: FilterDep) -> UsageSummary:
     """Totals (requests, tokens by type, spend) for exactly the active filters."""
     totals = _totals(queries.summary(session, usage))
     unpriced = queries.unpriced_models(session, usage) if totals.requests else []
-    return UsageSummary(**totals.model_dump(), start=usage.start, end=usage.end, unpriced_models=unpriced)
+    estimated = queries.estimated_requests(session, usage) if totals.requests else 0
+    return UsageSummary(
+        **totals.model_dump(),
+        start=usage.start,
+        end=usage.end,
+        unpriced_models=unpriced,
+        estimated_requests=estimated,
+    )
 
 
 @router.get("/timeseries", response_model=UsageTimeseries)
@@ -276,7 +290,7 @@ def read_usage_filter_options(session: SessionDep, usage: FilterDep) -> UsageFil
 CSV_COLUMNS = (
     "created_at", "user_email", "api_key_name", "api_key_prefix", "provider", "model", "endpoint", "streamed",
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
-    "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id",
+    "usage_estimated", "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id",
 )  # fmt: skip
 
 

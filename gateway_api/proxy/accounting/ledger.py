@@ -13,6 +13,7 @@ from gateway_api.catalog.snapshot import KeyEntry, ModelEntry
 from gateway_api.db.models import Outcome
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.pricing import Price, cost_usd
+from gateway_api.proxy.accounting.cut_usage import completed_usage, is_cut
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.tokens import TokenUsage
@@ -40,7 +41,9 @@ class CallTrace:
     first_byte_at: float | None = None
     request_id: str | None = None  # the provider's
     call_id: str | None = None  # the gateway's (x-gateway-request-id)
+    request_bytes: int = 0  # the forwarded body's size: the input estimate of a cut call
     usage: TokenUsage = field(default_factory=TokenUsage)
+    usage_estimated: bool = False  # cut before the provider's closing usage report (cut_usage.py)
 
 
 def model_price(model: ModelEntry) -> Price:
@@ -74,6 +77,7 @@ def usage_row(trace: CallTrace, finished: float) -> UsageRow:
         session_id=trace.session_id[:MAX_ID_LENGTH] if trace.session_id else None,
         request_id=trace.request_id[:MAX_ID_LENGTH] if trace.request_id else None,
         call_id=trace.call_id,
+        usage_estimated=trace.usage_estimated,
     )
 
 
@@ -117,6 +121,9 @@ class UsageLedger:
             try:
                 if scanner is not None:
                     trace.usage = scanner.finish()
+                    if is_cut(scanner, trace.status_code):
+                        trace.usage = completed_usage(trace.usage, scanner, trace.request_bytes)
+                        trace.usage_estimated = True
                 sink(usage_row(trace, finished))
             except Exception:
                 log.exception("could not build the usage row", extra={"model": trace.model.name})

@@ -20,6 +20,9 @@ from gateway_api.usage.validation import MAX_TOKEN_COUNT, token_figure
 
 _MODEL_FIELD = re.compile(rb'"model"\s*:\s*"([^"\\]{1,256})"')
 _USAGE_KEY = b'"usage"'
+# Anthropic's first stream event names its type at the start of its data; its usage is not the call's last word.
+_OPENING_EVENT = b'"message_start"'
+_OPENING_EVENT_WINDOW = 64
 _WHITESPACE = b" \t\r\n"
 # A usage object is a few hundred bytes; scanning further only happens on garbage.
 _MAX_USAGE_OBJECT_BYTES = 16384
@@ -37,6 +40,9 @@ class UsageTally:
     model: str | None = None
     saw_usage: bool = False
     corrected: int = 0  # figures the provider sent out of range or not as counts (usage/validation.py)
+    # A report that closes the call was read (not only Anthropic's `message_start`, which opens it): without one,
+    # a stream was cut before the provider told its whole usage.
+    final: bool = False
 
 
 def _count(tally: UsageTally, name: str, value: Any) -> int | None:
@@ -124,15 +130,19 @@ def apply_document(tally: UsageTally, provider: ProviderName, document: Any) -> 
     if not isinstance(document, dict):
         return
     holder: dict[str, Any] | None = document if isinstance(document.get("usage"), dict) else None
+    opening = False
     if holder is None:
         for wrapper_key in ("message", "response"):
             inner = document.get(wrapper_key)
             if isinstance(inner, dict) and isinstance(inner.get("usage"), dict):
                 holder = inner
+                opening = wrapper_key == "message"  # Anthropic's message_start: input known, output just begun
                 break
     if holder is None:
         return
     apply_usage_dict(tally, provider, holder["usage"])
+    if not opening:
+        tally.final = True
     model = holder.get("model")
     if isinstance(model, str) and model:
         tally.model = model
@@ -145,6 +155,7 @@ def apply_fragments(tally: UsageTally, provider: ProviderName, head: bytes, tail
         usage = last_usage_object(window)
         if usage is not None:
             apply_usage_dict(tally, provider, usage)
+            tally.final = _OPENING_EVENT not in head[:_OPENING_EVENT_WINDOW]
             break
     else:
         return

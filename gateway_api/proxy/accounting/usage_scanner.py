@@ -10,13 +10,14 @@ whatever usage was seen before the damage.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from functools import partial
 
 import orjson
 
 from gateway_api.providers.names import ProviderName
-from gateway_api.providers.spec import PROVIDERS
+from gateway_api.providers.spec import PROVIDERS, EndpointKind
 from gateway_api.proxy.accounting.usage_fields import UsageTally, apply_document, apply_fragments
 from gateway_api.proxy.content_decoding import (
     StreamDecoder,
@@ -38,18 +39,38 @@ _DATA_FIELD = b"data:"
 _EVENT_END = b"\n\n"
 
 
+# Where each streamed endpoint puts the text it generates (answer, reasoning, tool arguments), counted as relayed
+# so that a stream cut before its usage event still has an output estimate (cut_usage.py). Only the deltas (the
+# `done` events that repeat a whole text are left out), in the providers' compact JSON. Each pattern starts with a
+# literal, which the regex engine searches fast; a Python loop over the matches costs several times more:
+# - Anthropic: the value after any `..._delta` type (text, thinking, partial_json; not a signature);
+# - Responses: every `"delta":"...`;
+# - Chat Completions: `content` (and `reasoning_content`) and tool-call `arguments`.
+_JSON_STRING_REST = rb'([^"\\]*(?:\\.[^"\\]*)*)"'
+_GENERATED_TEXT: dict[EndpointKind, tuple[re.Pattern[bytes], ...]] = {
+    EndpointKind.MESSAGES: (re.compile(rb'_delta","(?:text|thinking|partial_json)":"' + _JSON_STRING_REST),),
+    EndpointKind.RESPONSES: (re.compile(rb'"delta":"' + _JSON_STRING_REST),),
+    EndpointKind.CHAT_COMPLETIONS: (
+        re.compile(rb'content":"' + _JSON_STRING_REST),
+        re.compile(rb'"arguments":"' + _JSON_STRING_REST),
+    ),
+}
+
+
 class _BoundedBuffer:
     """Accumulates bytes up to MAX_PARSED_BYTES; past that keeps only a head and a rolling tail."""
 
-    __slots__ = ("_data", "_head", "_tail", "overflowed")
+    __slots__ = ("_data", "_head", "_tail", "overflowed", "size")
 
     def __init__(self) -> None:
         self._data = bytearray()
         self._head = b""
         self._tail = bytearray()
         self.overflowed = False
+        self.size = 0  # every byte appended, kept or not
 
     def append(self, piece: bytes) -> None:
+        self.size += len(piece)
         if not self.overflowed:
             self._data += piece
             if len(self._data) > MAX_PARSED_BYTES:
@@ -87,11 +108,20 @@ class _SseUsageEvents:
         "_on_event",
         "_on_fragments",
         "_pending",
+        "_text_finders",
+        "text_bytes",
     )
 
-    def __init__(self, on_event: Callable[[bytes], None], on_fragments: Callable[[bytes, bytes], None]) -> None:
+    def __init__(
+        self,
+        on_event: Callable[[bytes], None],
+        on_fragments: Callable[[bytes, bytes], None],
+        generated_text: tuple[re.Pattern[bytes], ...],
+    ) -> None:
         self._on_event = on_event
         self._on_fragments = on_fragments
+        self._text_finders = tuple(pattern.findall for pattern in generated_text)
+        self.text_bytes = 0  # the size of the generated text in the complete events so far (JSON-escaped)
         self._pending = bytearray()  # the incomplete event at the end of the stream so far
         self._huge_head: bytes | None = None  # set while inside an oversized event
         self._huge_tail = bytearray()
@@ -105,14 +135,20 @@ class _SseUsageEvents:
                 return
             data = rest
         pending = self._pending
-        if not pending and data.endswith(_EVENT_END) and _USAGE_MARKER not in data:
-            return  # whole events only, none of which can carry usage
+        if not pending and data.endswith(_EVENT_END):  # whole events only (the usual chunk)
+            for find_text in self._text_finders:
+                self.text_bytes += len(b"".join(find_text(data)))
+            if _USAGE_MARKER in data:
+                self._emit_events(data[: -len(_EVENT_END)])
+            return
         search_from = max(len(pending) - 1, 0)  # a boundary may straddle the previous chunk
         pending += data
         boundary = pending.rfind(_EVENT_END, search_from)
         if boundary >= 0:
             complete = bytes(pending[:boundary])
             del pending[: boundary + len(_EVENT_END)]
+            for find_text in self._text_finders:
+                self.text_bytes += len(b"".join(find_text(complete)))
             self._emit_events(complete)
         if len(pending) > MAX_PARSED_BYTES:
             self._huge_head = bytes(pending[:FRAGMENT_WINDOW_BYTES])
@@ -124,8 +160,11 @@ class _SseUsageEvents:
         if self._huge_head is not None:
             self._end_huge_event()
         elif self._pending:
-            self._emit_events(bytes(self._pending))
+            rest = bytes(self._pending)
             self._pending.clear()
+            for find_text in self._text_finders:  # a cut stream's last, incomplete event was relayed too
+                self.text_bytes += len(b"".join(find_text(rest)))
+            self._emit_events(rest)
 
     def _normalise_line_endings(self, data: bytes) -> bytes:
         if self._cr_pending:
@@ -191,6 +230,7 @@ class UsageScanner:
         provider: ProviderName,
         streaming: bool,
         content_encoding: str | None = None,
+        endpoint: EndpointKind | None = None,
     ) -> None:
         self._provider: ProviderName = provider
         self._tally = UsageTally()
@@ -210,7 +250,9 @@ class UsageScanner:
             # Callbacks bound to the tally, not to self: a scanner <-> events cycle would leave every call's
             # scanner to the cyclic garbage collector, whose passes cost several percent of a core under load.
             self._events = _SseUsageEvents(
-                partial(_apply_event, self._tally, provider), partial(apply_fragments, self._tally, provider)
+                partial(_apply_event, self._tally, provider),
+                partial(apply_fragments, self._tally, provider),
+                _GENERATED_TEXT.get(endpoint, ()) if endpoint is not None else (),
             )
             self._consume = self._events.feed
         else:
@@ -221,6 +263,25 @@ class UsageScanner:
     def saw_usage(self) -> bool:
         """Whether the upstream reported any usage figure so far."""
         return self._tally.saw_usage
+
+    @property
+    def usage_complete(self) -> bool:
+        """Whether the provider's closing usage report was read (after finish()); False for a cut stream."""
+        return self._tally.final
+
+    @property
+    def input_reported(self) -> bool:
+        """Whether the provider told the input side (e.g. Anthropic's message_start of a cut stream)."""
+        return self._tally.input_tokens is not None
+
+    @property
+    def relayed_text_bytes(self) -> int:
+        """The size of what the model generated that was relayed: the text deltas of a stream (JSON-escaped, never a
+        copy of them), or a whole body's bytes."""
+        if self._events is not None:
+            return self._events.text_bytes
+        assert self._body is not None
+        return self._body.size
 
     def feed(self, chunk: bytes) -> None:
         if self._broken or not chunk:

@@ -234,3 +234,33 @@ def test_csv_costs_are_plain_decimals(api_client: TestClient, admin_headers: dic
     [row] = list(csv.DictReader(io.StringIO(response.text)))
     assert (row["cost_usd"], row["latency_ms"]) == ("0.00002375", "0.00005")
     assert "e-0" not in response.text
+
+
+def test_estimated_calls_are_marked_in_records_and_csv(
+    api_client: TestClient, admin_headers: dict, people: dict
+) -> None:
+    engine = api_client.app.services.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        insert_usage(
+            session,
+            [
+                UsageRecord(
+                    created_at=NOW, user_id=people["alice"]["id"], api_key_id=people["alice_key"]["id"],
+                    provider="anthropic", provider_kind="anthropic", model="claude-cut", endpoint="messages",
+                    input_tokens=1210, output_tokens=57, outcome=Outcome.client_closed, usage_estimated=True,
+                )
+            ],
+        )  # fmt: skip
+        session.commit()
+
+    records = api_client.get("/api/usage/records", headers=admin_headers).json()["data"]
+    export = api_client.get("/api/usage/export.csv", headers=admin_headers).text
+    summary = api_client.get("/api/usage/summary", headers=admin_headers).json()
+    bobs_only = api_client.get("/api/usage/summary", headers=people["bob_headers"]).json()
+
+    assert (summary["requests"], summary["estimated_requests"]) == (5, 1)
+    assert bobs_only["estimated_requests"] == 0  # Bob sees only his own calls, none of them estimated
+
+    assert {(r["model"], r["usage_estimated"]) for r in records} >= {("claude-cut", True), ("gpt-5", False)}
+    rows = {row["model"]: row["usage_estimated"] for row in csv.DictReader(io.StringIO(export))}
+    assert (rows["claude-cut"], rows["gpt-5"]) == ("True", "False")  # as the streamed column
