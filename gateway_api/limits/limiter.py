@@ -355,10 +355,11 @@ class Limiter:
             self._redis_failed(exc)
 
     async def close(self) -> None:
-        for task in (self._flush_task, self._renew_task, *self._background):
-            if task is not None:
-                task.cancel()
-        tasks = [t for t in (self._flush_task, self._renew_task, *self._background) if t is not None]
+        if self._background:  # slots being given back: let them go out first
+            await asyncio.gather(*self._background, return_exceptions=True)
+        tasks = [task for task in (self._flush_task, self._renew_task) if task is not None]
+        for task in tasks:
+            task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._shared is not None:
             await self.flush()
