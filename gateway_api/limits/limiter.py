@@ -19,20 +19,15 @@ import logging
 import math
 import os
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, replace
-from typing import Any
 
-import redis.exceptions
 from sqlalchemy import Engine
 
 from gateway_api.catalog.snapshot import KeyEntry, Snapshot
 from gateway_api.core.settings import Settings
 from gateway_api.limits.admission import Ask, Check, Refused
-from gateway_api.limits.counters import Increment, Reading, RedisCounters
+from gateway_api.limits.counters import Increment, Reading
 from gateway_api.limits.local_store import LocalStore
-from gateway_api.limits.owner_client import OwnerStore, OwnerUnavailable
-from gateway_api.limits.redis_store import RedisStore
 from gateway_api.limits.reservations import RESERVED_KINDS, Expected, Ticket, reservation, taken_back
 from gateway_api.limits.rules import (
     NO_LIMITS,
@@ -45,6 +40,7 @@ from gateway_api.limits.rules import (
     effective_rules,
 )
 from gateway_api.limits.seeding import SeedRow, load_seed
+from gateway_api.limits.shared_link import SHARED_ERRORS, shared_link
 from gateway_api.limits.windows import (
     DAILY_SPEND_WINDOW,
     MONTHLY_SPEND_WINDOW,
@@ -60,15 +56,9 @@ from gateway_api.usage.rows import UsageRow
 
 log = logging.getLogger("gateway.limits")
 
-REDIS_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
-SHARED_ERRORS = (*REDIS_ERRORS, OwnerUnavailable)
-REDIS_RETRY_SECONDS = 5.0
-FLUSH_DELAY_SECONDS = 0.05  # batches the counts of calls finishing together into one shared-store message
 Plan = tuple[LimitRule, ...]
-SharedStore = RedisStore | OwnerStore
 # What `count` adds, in the order of its tallies: input tokens, output tokens, and the cost twice (day and month).
 _COUNTED_KINDS = (LimitKind.input_tokens, LimitKind.output_tokens, LimitKind.daily_spend, LimitKind.monthly_spend)
-_Slot = tuple[str, Window, int]  # (subject, window, bucket) of a count queued for the shared store
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,19 +88,12 @@ class Limiter:
             LimitKind.monthly_spend: MONTHLY_SPEND_WINDOW,
         }
         self._local = LocalStore()
-        self._shared = _shared_store(settings)
+        self._link = shared_link(settings, self._fold)
         self._output_cap = settings.reservation_max_output_tokens
         self._lease_seconds = settings.concurrency_lease_seconds
         self._lease_ids = itertools.count()
         self._lease_prefix = f"{os.getpid()}.{os.urandom(4).hex()}."
         self._reserved: dict[str, Ticket] = {}  # call id -> the ticket whose reservation its usage row takes back
-        self._held: dict[str, Ticket] = {}  # lease -> a ticket holding shared slots (renewed while it runs)
-        self._redis_down_until = 0.0  # monotonic
-        self._redis_healthy = True
-        self._pending: dict[_Slot, tuple[float, float]] = {}  # -> (amount, when it stops counting)
-        self._flush_task: asyncio.Task[None] | None = None
-        self._renew_task: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[None]] = set()
         self._planned_snapshot: Snapshot | None = None
         self._plans: dict[int, Plan | None] = {}
         # (user id, key id) -> [input tokens, output tokens, cost] of calls not yet in the counters (see count()).
@@ -192,21 +175,18 @@ class Limiter:
         ticket = Ticket(lease, reserved, tuple(slots), shared)
         if reserved and call_id is not None:
             self._reserved[call_id] = ticket
-        if slots and shared:
-            self._held[lease] = ticket
-            self._schedule_renewal()
+        if slots and shared and self._link is not None:
+            self._link.hold(ticket)
         return ticket
 
     def end(self, ticket: Ticket) -> None:
         """The call of `ticket` is over: its concurrency slots come back (its reservation waits for its row)."""
         if not ticket.slots:
             return
-        if not ticket.shared:
+        if ticket.shared and self._link is not None:
+            self._link.release(ticket)
+        else:
             self._local.release(ticket.lease, ticket.slots)
-            return
-        self._held.pop(ticket.lease, None)
-        if self._shared is not None:
-            self._in_background(self._shared.release(ticket.lease, ticket.slots))
 
     def describe(self, rule: LimitRule) -> str:
         limit = rule.limit
@@ -236,16 +216,16 @@ class Limiter:
 
     async def _ask(self, ask: Ask, now: float) -> tuple[Refused | None, bool]:
         """The store's answer, and whether the shared store gave it (else this process's, which never awaits)."""
-        shared = self._shared
-        if shared is not None and (shared.fails_closed or self._redis_usable()):
+        link = self._link
+        if link is not None and link.usable():
             try:
-                refused = await shared.admit(ask, now)
+                refused = await link.store.admit(ask, now)
             except SHARED_ERRORS as exc:
-                if shared.fails_closed:
+                if link.fails_closed:
                     raise LimitsUnavailable(str(exc)) from None
-                self._redis_failed(exc)
+                link.failed(exc)
             else:
-                self._redis_recovered()
+                link.recovered()
                 return refused, True
         return self._local.admit(replace(ask, lease_until=math.inf), now), False
 
@@ -280,16 +260,18 @@ class Limiter:
             tally[1] += output_tokens
             tally[2] += cost
         self._uncounted_at = now
-        self._schedule_flush()
+        if self._link is not None:
+            self._link.schedule_flush()
 
     def _take_back(self, ticket: Ticket) -> None:
         now = time.time()
-        if not ticket.shared:
+        link = self._link
+        if not ticket.shared or link is None:
             self._local.add(taken_back(ticket.reserved), now)
             return
         for increment in taken_back(ticket.reserved):
-            self._queue(increment.subject, increment.window, increment.bucket, increment.amount, now)
-        self._schedule_flush()
+            link.queue(increment.subject, increment.window, increment.bucket, increment.amount, now)
+        link.schedule_flush()
 
     def _fold(self) -> None:
         """Add the tallies of `count` to the counters, in the buckets of the moment the last of them finished
@@ -316,14 +298,14 @@ class Limiter:
         specs = [(s, self.windows[k]) for s, k in pairs]
         readings: list[Reading] | None = None
         held: list[int] | None = None
-        shared = self._shared
-        if shared is not None and (shared.fails_closed or self._redis_usable()):
+        link = self._link
+        if link is not None and link.usable():
             try:
-                readings, held = await shared.read(specs, now), await shared.held(subjects, now)
+                readings, held = await link.store.read(specs, now), await link.store.held(subjects, now)
             except SHARED_ERRORS as exc:
-                if shared.fails_closed:
+                if link.fails_closed:
                     raise LimitsUnavailable(str(exc)) from None
-                self._redis_failed(exc)
+                link.failed(exc)
         if readings is None or held is None:
             readings = [self._local.read(s, w, now) for s, w in specs]
             held = [self._local.held(s, now) for s in subjects]
@@ -345,62 +327,31 @@ class Limiter:
             for subject in counted_subjects(row.user_id, row.api_key_id):
                 increments += self._seed_increments(subject, row, now)
         self._local.add(increments, now)
-        if self._shared is None:
+        link = self._link
+        if link is None:
             return
         try:
-            if await self._shared.claim_seeding():
-                await self._shared.add((i, keep_seconds(i.window, i.bucket, now)) for i in increments)
+            if await link.store.claim_seeding():
+                await link.store.add((i, keep_seconds(i.window, i.bucket, now)) for i in increments)
                 log.info("shared limit counters seeded from %d usage aggregates", len(seed))
         except SHARED_ERRORS as exc:
-            self._redis_failed(exc)
+            link.failed(exc)
 
     async def close(self) -> None:
-        if self._background:  # slots being given back: let them go out first
-            await asyncio.gather(*self._background, return_exceptions=True)
-        tasks = [task for task in (self._flush_task, self._renew_task) if task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._shared is not None:
-            await self.flush()
-            if self._held:  # calls cut by the shutdown: their slots come back now, not after the lease
-                for ticket in list(self._held.values()):
-                    await asyncio.gather(self._shared.release(ticket.lease, ticket.slots), return_exceptions=True)
-            await self._shared.close()
+        if self._link is not None:
+            await self._link.close()
 
     async def flush(self) -> bool:
         """Send the queued counts to the shared store; False (they stay queued) if it is away."""
         self._fold()
-        if self._shared is None or not self._pending:
-            return True
-        batch, self._pending = self._pending, {}
-        now = time.time()
-        live = [(slot, amount, keep_until) for slot, (amount, keep_until) in batch.items() if keep_until > now]
-        try:
-            await self._shared.add(
-                (Increment(subject, window, bucket, amount), int(keep_until - now) + 1)
-                for (subject, window, bucket), amount, keep_until in live
-            )
-        except SHARED_ERRORS as exc:
-            self._redis_failed(exc)
-            for slot, amount, keep_until in live:
-                queued, _ = self._pending.get(slot, (0.0, keep_until))
-                self._pending[slot] = (queued + amount, keep_until)
-            return False
-        self._redis_recovered()
-        return True
+        return True if self._link is None else await self._link.flush()
 
     # --- internals -----------------------------------------------------------------------------------------
 
     def _add(self, subject: str, window: Window, bucket: int, amount: float, now: float) -> None:
         self._local.counters.add_amount(subject, window, bucket, amount, now)
-        if self._shared is not None:
-            self._queue(subject, window, bucket, amount, now)
-
-    def _queue(self, subject: str, window: Window, bucket: int, amount: float, now: float) -> None:
-        slot = (subject, window, bucket)
-        queued, _ = self._pending.get(slot, (0.0, 0.0))
-        self._pending[slot] = (queued + amount, now + keep_seconds(window, bucket, now))
+        if self._link is not None:
+            self._link.queue(subject, window, bucket, amount, now)
 
     def _seed_increments(self, subject: str, row: SeedRow, now: float) -> list[Increment]:
         if row.input_bucket is not None:
@@ -419,73 +370,6 @@ class Limiter:
             for kind, amount in found
             if amount
         ]
-
-    def _schedule_flush(self) -> None:
-        if self._shared is not None and (self._flush_task is None or self._flush_task.done()):
-            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
-
-    async def _flush_soon(self) -> None:
-        while self._pending or self._uncounted:
-            await asyncio.sleep(FLUSH_DELAY_SECONDS if self._redis_usable() else REDIS_RETRY_SECONDS)
-            await self.flush()
-
-    def _schedule_renewal(self) -> None:
-        if self._renew_task is None or self._renew_task.done():
-            self._renew_task = asyncio.get_running_loop().create_task(self._renew_leases())
-
-    async def _renew_leases(self) -> None:
-        """While calls hold shared slots, extend their leases every third of a lease (a long call keeps its slot;
-        a crashed process's slots expire)."""
-        while self._held:
-            await asyncio.sleep(self._lease_seconds / 3)
-            if self._shared is None or not self._held:
-                continue
-            leases = [(lease, ticket.slots) for lease, ticket in self._held.items()]
-            try:
-                await self._shared.renew(leases, time.time() + self._lease_seconds)
-            except SHARED_ERRORS as exc:
-                self._redis_failed(exc)
-
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(_quietly(work))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    def _redis_usable(self) -> bool:
-        return time.monotonic() >= self._redis_down_until
-
-    def _redis_failed(self, exc: BaseException) -> None:
-        if self._redis_healthy:
-            log.warning(
-                "limit counters: Redis unavailable (%s); counting in this process only until it answers",
-                type(exc).__name__,
-            )
-        self._redis_healthy = False
-        self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-
-    def _redis_recovered(self) -> None:
-        if not self._redis_healthy:
-            log.warning("limit counters: Redis answers again; queued counts sent")
-            self._redis_healthy = True
-
-
-async def _quietly(work: Coroutine[Any, Any, None]) -> None:
-    try:
-        await work
-    except SHARED_ERRORS as exc:
-        log.warning("limit counters: a concurrency slot could not be given back (%s)", type(exc).__name__)
-
-
-def _shared_store(settings: Settings) -> SharedStore | None:
-    """Redis when set (every replica), else the counter owner when `gateway serve --workers N` started one."""
-    if settings.redis_url:
-        counters = RedisCounters(
-            settings.redis_url, settings.limits_redis_prefix, settings.limits_redis_timeout_seconds
-        )
-        return RedisStore(counters, settings.concurrency_lease_seconds)
-    if settings.limits_socket:
-        return OwnerStore(settings.limits_socket, settings.limits_redis_timeout_seconds)
-    return None
 
 
 def _whose(rule: LimitRule) -> str:
