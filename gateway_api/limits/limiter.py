@@ -57,6 +57,7 @@ from gateway_api.usage.rows import UsageRow
 log = logging.getLogger("gateway.limits")
 
 Plan = tuple[LimitRule, ...]
+MAX_SHAPES = 10_000  # plans are memoised per snapshot; this bounds callers that build their own
 # What `count` adds, in the order of its tallies: input tokens, output tokens, and the cost twice (day and month).
 _COUNTED_KINDS = (LimitKind.input_tokens, LimitKind.output_tokens, LimitKind.daily_spend, LimitKind.monthly_spend)
 
@@ -94,6 +95,7 @@ class Limiter:
         self._lease_ids = itertools.count()
         self._lease_prefix = f"{os.getpid()}.{os.urandom(4).hex()}."
         self._reserved: dict[str, Ticket] = {}  # call id -> the ticket whose reservation its usage row takes back
+        self._shapes: dict[int, tuple[Plan, _PlanShape]] = {}  # id(plan) -> what admitting under it asks
         self._planned_snapshot: Snapshot | None = None
         self._plans: dict[int, Plan | None] = {}
         # (user id, key id) -> [input tokens, output tokens, cost] of calls not yet in the counters (see count()).
@@ -111,7 +113,7 @@ class Limiter:
     def plan_for(self, snapshot: Snapshot, key: KeyEntry) -> Plan | None:
         """The limits a call with `key` is held to, None when there are none (memoised per catalog snapshot)."""
         if snapshot is not self._planned_snapshot:
-            self._planned_snapshot, self._plans = snapshot, {}
+            self._planned_snapshot, self._plans, self._shapes = snapshot, {}, {}
         try:
             return self._plans[key.id]
         except KeyError:
@@ -144,35 +146,27 @@ class Limiter:
         `end`), None when it holds nothing. Raises LimitsUnavailable when the shared counters cannot answer."""
         self._fold()
         now = time.time()
-        checks: list[Check] = []
-        adds: list[Increment] = []
-        slots: list[str] = []
-        reserves = False
-        for rule in plan:
-            kind = rule.kind
-            if kind is LimitKind.concurrent_calls:
-                checks.append(Check(rule.subject, None, rule.limit))
-                slots.append(rule.subject)
-                continue
-            window = self.windows[kind]
-            checks.append(Check(rule.subject, window, rule.limit))
-            if kind is LimitKind.requests:
-                adds.append(Increment(rule.subject, window, window.current(now), 1.0))
-            elif kind in RESERVED_KINDS:
-                reserves = True
+        known = self._shapes.get(id(plan))
+        if known is None or known[0] is not plan:
+            if len(self._shapes) > MAX_SHAPES:
+                self._shapes.clear()
+            known = self._shapes[id(plan)] = (plan, _shape(plan, self.windows))
+        checks, rates, slots, reserves = known[1]
+        adds = [Increment(subject, REQUEST_WINDOW, REQUEST_WINDOW.current(now), 1.0) for subject in rates]
         reserved = (
             reservation(expected, user_id, key_id, self.windows, now)
             if reserves and expected is not None and call_id is not None
             else ()
         )
         lease = f"{self._lease_prefix}{next(self._lease_ids)}"
-        ask = Ask(tuple(checks), (*adds, *reserved), tuple(slots), lease, now + self._lease_seconds)
+        lease_until = math.inf if self._link is None else now + self._lease_seconds
+        ask = Ask(checks, (*adds, *reserved), slots, lease, lease_until)
         refused, shared = await self._ask(ask, now)
         if refused is not None:
             return self._exceeded(plan[refused.check], refused.reading, now)
         if not reserved and not slots:
             return None
-        ticket = Ticket(lease, reserved, tuple(slots), shared)
+        ticket = Ticket(lease, reserved, slots, shared)
         if reserved and call_id is not None:
             self._reserved[call_id] = ticket
         if slots and shared and self._link is not None:
@@ -227,7 +221,9 @@ class Limiter:
             else:
                 link.recovered()
                 return refused, True
-        return self._local.admit(replace(ask, lease_until=math.inf), now), False
+        if ask.lease_until != math.inf:  # this process's slots are never lost to a crash of another
+            ask = replace(ask, lease_until=math.inf)
+        return self._local.admit(ask, now), False
 
     # --- after the call ------------------------------------------------------------------------------------
 
@@ -370,6 +366,27 @@ class Limiter:
             for kind, amount in found
             if amount
         ]
+
+
+# A plan's checks, the subjects whose request rate it counts, the subjects whose slots it takes, and whether it
+# has a quota or budget a reservation must be made against: the same for every call under the plan.
+_PlanShape = tuple[tuple[Check, ...], tuple[str, ...], tuple[str, ...], bool]
+
+
+def _shape(plan: Plan, windows: dict[LimitKind, Window]) -> _PlanShape:
+    checks: list[Check] = []
+    rates: list[str] = []
+    slots: list[str] = []
+    for rule in plan:
+        if rule.kind is LimitKind.concurrent_calls:
+            checks.append(Check(rule.subject, None, rule.limit))
+            slots.append(rule.subject)
+            continue
+        checks.append(Check(rule.subject, windows[rule.kind], rule.limit))
+        if rule.kind is LimitKind.requests:
+            rates.append(rule.subject)
+    reserves = any(rule.kind in RESERVED_KINDS for rule in plan)
+    return tuple(checks), tuple(rates), tuple(slots), reserves
 
 
 def _whose(rule: LimitRule) -> str:
