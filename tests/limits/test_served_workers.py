@@ -4,6 +4,7 @@ fired at once so that both workers (or replicas) answer some of them."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -98,9 +99,9 @@ def test_two_workers_hold_a_concurrent_calls_limit(serve: Serve, fake_upstream: 
 @pytest.mark.skipif(not REDIS_URL or not POSTGRES_URL, reason="needs GATEWAY_TEST_REDIS_URL and _DATABASE_URL")
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_replicas_on_redis_hold_a_quota_a_budget_and_a_concurrency_limit(
-    serve: Serve, fake_upstream: FakeUpstream, tmp_path: Path
+    serve: Serve, fake_upstream: FakeUpstream
 ) -> None:
-    prefix = f"gateway-test:{tmp_path.name}:"
+    prefix = f"gateway-test:{uuid.uuid4().hex[:12]}:"  # counters of this test only (they outlive it in Redis)
     replicas = serve(
         replicas=2,
         workers=1,
@@ -115,10 +116,8 @@ def test_two_replicas_on_redis_hold_a_quota_a_budget_and_a_concurrency_limit(
 
 @pytest.mark.skipif(not REDIS_URL or not POSTGRES_URL, reason="needs GATEWAY_TEST_REDIS_URL and _DATABASE_URL")
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_two_replicas_on_redis_hold_a_concurrent_calls_limit(
-    serve: Serve, fake_upstream: FakeUpstream, tmp_path: Path
-) -> None:
-    prefix = f"gateway-test:{tmp_path.name}:"
+def test_two_replicas_on_redis_hold_a_concurrent_calls_limit(serve: Serve, fake_upstream: FakeUpstream) -> None:
+    prefix = f"gateway-test:{uuid.uuid4().hex[:12]}:"  # counters of this test only (they outlive it in Redis)
     replicas = serve(
         replicas=2,
         workers=1,
