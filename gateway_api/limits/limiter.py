@@ -57,6 +57,7 @@ from gateway_api.usage.rows import UsageRow
 log = logging.getLogger("gateway.limits")
 
 Plan = tuple[LimitRule, ...]
+MAX_RESERVATIONS = 100_000  # calls in flight per process, far beyond any real load
 MAX_SHAPES = 10_000  # plans are memoised per snapshot; this bounds callers that build their own
 # What `count` adds, in the order of its tallies: input tokens, output tokens, and the cost twice (day and month).
 _COUNTED_KINDS = (LimitKind.input_tokens, LimitKind.output_tokens, LimitKind.daily_spend, LimitKind.monthly_spend)
@@ -168,6 +169,8 @@ class Limiter:
             return None
         ticket = Ticket(lease, reserved, slots, shared)
         if reserved and call_id is not None:
+            if len(self._reserved) >= MAX_RESERVATIONS:  # rows that never came (a bug): forget the oldest
+                del self._reserved[next(iter(self._reserved))]
             self._reserved[call_id] = ticket
         if slots and shared and self._link is not None:
             self._link.hold(ticket)

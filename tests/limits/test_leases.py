@@ -1,6 +1,7 @@
 """Concurrency slots held in a shared store (the counter owner, Redis) are leases: a process that dies without
 giving its slots back loses them after the lease, a process still running renews them, and a worker that cannot
-reach the counter owner fails closed."""
+reach the counter owner fails closed. A reservation made in the shared store is seen by every process and
+settles there to the call's real figures."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from gateway_api.core.settings import Settings
 from gateway_api.db.engine import make_engine
 from gateway_api.limits.limiter import Exceeded, Limiter, LimitsUnavailable
 from gateway_api.limits.owner import OwnerThread
-from gateway_api.limits.reservations import Ticket
-from gateway_api.limits.rules import NO_LIMITS, LimitValues, effective_rules
+from gateway_api.limits.reservations import Expected, Ticket
+from gateway_api.limits.rules import NO_LIMITS, LimitKind, LimitValues, effective_rules
 from tests.limits.conftest import REDIS_URL, GatewayFactory
 from tests.proxy.conftest import ALICE
+from tests.support.usage_rows import make_usage_row
 
 LEASE = 3.0
 ONE_AT_A_TIME = effective_rules(LimitValues(max_concurrent_calls=1), 7, False, NO_LIMITS)
@@ -104,3 +106,31 @@ def test_the_proxy_answers_503_in_the_providers_envelope_without_its_counters(
     assert "cannot reach its limit counters" in anthropic.json()["error"]["message"]
     assert openai.status_code == 503 and "cannot reach its limit counters" in openai.json()["error"]["message"]
     assert gateway.env.fake.requests == []  # nothing went upstream uncounted
+
+
+def test_a_reservation_counts_until_the_calls_row_settles_it_to_the_real_figures(shared_settings: Settings) -> None:
+    quota = effective_rules(LimitValues(input_token_quota=10**6, daily_budget_usd=100.0), 7, False, NO_LIMITS)
+
+    async def scenario() -> None:
+        counting, other = limiter(shared_settings), limiter(shared_settings)
+        ticket = await counting.admit(quota, 7, 70, Expected(500, 100, 0.01), "call-1")
+        assert isinstance(ticket, Ticket)
+        for subject in ("u7", "k70"):  # every process sees the call in flight, for its user and its key
+            used = (await other.used([subject]))[subject]
+            assert (used[LimitKind.input_tokens], used[LimitKind.output_tokens]) == (500, 100)
+            assert used[LimitKind.daily_spend] == pytest.approx(0.01)
+
+        counting.count(
+            make_usage_row(
+                user_id=7, api_key_id=70, input_tokens=120, output_tokens=30, cost_usd=0.002, call_id="call-1"
+            )
+        )
+        assert await counting.flush()
+
+        used = (await other.used(["u7"]))["u7"]
+        assert (used[LimitKind.input_tokens], used[LimitKind.output_tokens]) == (120, 30)
+        assert used[LimitKind.daily_spend] == pytest.approx(0.002)
+        await counting.close()
+        await other.close()
+
+    asyncio.run(scenario())
