@@ -11,6 +11,9 @@ from tests.proxy.conftest import SONNET
 from tests.support.fakes.provider_bodies import FakeUsage
 
 INPUT_PER_CALL = 175
+# How long the fake upstream holds each call of a concurrency test: every call of the batch must start while the
+# first ones still run, also on a loaded 2-core machine (at 1 s a few started after the first had finished).
+HELD_SECONDS = 3.0
 USAGE = FakeUsage(input_tokens=INPUT_PER_CALL, output_tokens=40)
 # Sonnet costs 3 / 15 USD per million input / output tokens (tests/proxy/conftest.py).
 COST_PER_CALL = (INPUT_PER_CALL * 3 + 40 * 15) / 1e6

@@ -7,7 +7,7 @@ import asyncio
 import time
 
 from gateway_api.limits.rules import LimitKind, user_subject
-from tests.limits.concurrent_calls import COST_PER_CALL, INPUT_PER_CALL, USAGE, fire_at_once, statuses
+from tests.limits.concurrent_calls import COST_PER_CALL, HELD_SECONDS, INPUT_PER_CALL, USAGE, fire_at_once, statuses
 from tests.limits.conftest import GatewayFactory
 from tests.limits.test_shared_counters import alice_id
 from tests.proxy.conftest import ALICE
@@ -82,7 +82,7 @@ def test_a_failed_call_gives_its_reservation_back(start_gateway: GatewayFactory)
 
 def test_a_concurrent_calls_limit_holds_and_gives_slots_back(start_gateway: GatewayFactory) -> None:
     gateway = start_gateway(default_max_concurrent_calls=3)
-    gateway.env.fake.configure(usage=USAGE, headers_delay=1.0)
+    gateway.env.fake.configure(usage=USAGE, headers_delay=HELD_SECONDS)
     _, secret = gateway.new_key(ALICE)
 
     responses = fire_at_once([gateway.env.anthropic_url], secret, 20)
@@ -98,7 +98,7 @@ def test_a_concurrent_calls_limit_holds_and_gives_slots_back(start_gateway: Gate
 
 def test_a_key_override_of_the_concurrent_calls_limit_beats_the_default(start_gateway: GatewayFactory) -> None:
     gateway = start_gateway(default_max_concurrent_calls=1)
-    gateway.env.fake.configure(usage=USAGE, headers_delay=1.0)
+    gateway.env.fake.configure(usage=USAGE, headers_delay=HELD_SECONDS)
     key_id, secret = gateway.new_key(ALICE)
     response = gateway.api("PUT", f"/keys/{key_id}/limits", json={"max_concurrent_calls": 4})
     assert response.status_code == 200, response.text

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, POSTGRES_URL
-from tests.limits.concurrent_calls import COST_PER_CALL, INPUT_PER_CALL, USAGE, fire_at_once, statuses
+from tests.limits.concurrent_calls import COST_PER_CALL, HELD_SECONDS, INPUT_PER_CALL, USAGE, fire_at_once, statuses
 from tests.proxy.conftest import ALICE
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.served import REDIS_URL, ServedGateway, gateway_environment, serve_gateway
@@ -141,7 +141,7 @@ def assert_limits_hold(anthropic_urls: list[str], key: str, fake: FakeUpstream) 
 
 
 def assert_concurrency_holds(anthropic_urls: list[str], key: str, fake: FakeUpstream) -> None:
-    fake.configure(usage=USAGE, headers_delay=1.5)
+    fake.configure(usage=USAGE, headers_delay=HELD_SECONDS)
     responses = fire_at_once(anthropic_urls, key, 20)
     assert statuses(responses) == {200: 3, 429: 17}
     fake.configure(headers_delay=0.0)
