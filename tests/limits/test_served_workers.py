@@ -19,6 +19,8 @@ from tests.support.fakes.upstream import FakeUpstream
 from tests.support.served import REDIS_URL, ServedGateway, gateway_environment, serve_gateway
 
 CALLS = 50
+LIMITS = {"quota": {"default_input_token_quota": "500"}, "budget": {"default_daily_budget_usd": "0.005"}}
+REFUSED_BY = {"quota": "input token quota of 500 per 24h exceeded", "budget": "daily spend budget of $0.005 exceeded"}
 Serve = Callable[..., list[ServedGateway]]
 
 
@@ -82,12 +84,13 @@ def test_five_bad_sign_ins_throttle_the_client_on_every_worker(serve: Serve) -> 
     assert httpx.post(f"{served.url}/api/auth/login", json=right, timeout=30).status_code == 429
 
 
+@pytest.mark.parametrize("limit", LIMITS)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_two_workers_hold_a_quota_a_budget_and_a_concurrency_limit_under_50_calls_at_once(
-    serve: Serve, fake_upstream: FakeUpstream
+def test_two_workers_hold_a_quota_and_a_budget_under_50_calls_at_once(
+    serve: Serve, fake_upstream: FakeUpstream, limit: str
 ) -> None:
-    (served,) = serve(default_input_token_quota="500", default_daily_budget_usd="0.005")
-    assert_limits_hold(urls([served]), alice_key(served), fake_upstream)
+    (served,) = serve(**LIMITS[limit])
+    assert_limits_hold(urls([served]), alice_key(served), fake_upstream, limit)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -97,9 +100,10 @@ def test_two_workers_hold_a_concurrent_calls_limit(serve: Serve, fake_upstream: 
 
 
 @pytest.mark.skipif(not REDIS_URL or not POSTGRES_URL, reason="needs GATEWAY_TEST_REDIS_URL and _DATABASE_URL")
+@pytest.mark.parametrize("limit", LIMITS)
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_two_replicas_on_redis_hold_a_quota_a_budget_and_a_concurrency_limit(
-    serve: Serve, fake_upstream: FakeUpstream
+def test_two_replicas_on_redis_hold_a_quota_and_a_budget_under_50_calls_at_once(
+    serve: Serve, fake_upstream: FakeUpstream, limit: str
 ) -> None:
     prefix = f"gateway-test:{uuid.uuid4().hex[:12]}:"  # counters of this test only (they outlive it in Redis)
     replicas = serve(
@@ -108,10 +112,9 @@ def test_two_replicas_on_redis_hold_a_quota_a_budget_and_a_concurrency_limit(
         redis_url=REDIS_URL,
         limits_redis_prefix=prefix,
         limits_redis_timeout_seconds="10",
-        default_input_token_quota="500",
-        default_daily_budget_usd="0.005",
+        **LIMITS[limit],
     )
-    assert_limits_hold(urls(replicas), alice_key(replicas[0]), fake_upstream)
+    assert_limits_hold(urls(replicas), alice_key(replicas[0]), fake_upstream, limit)
 
 
 @pytest.mark.skipif(not REDIS_URL or not POSTGRES_URL, reason="needs GATEWAY_TEST_REDIS_URL and _DATABASE_URL")
@@ -129,15 +132,19 @@ def test_two_replicas_on_redis_hold_a_concurrent_calls_limit(serve: Serve, fake_
     assert_concurrency_holds(urls(replicas), alice_key(replicas[0]), fake_upstream)
 
 
-def assert_limits_hold(anthropic_urls: list[str], key: str, fake: FakeUpstream) -> None:
-    """Quota 500 input tokens, budget $0.005: 175-token calls at once pass neither by more than one call."""
+def assert_limits_hold(anthropic_urls: list[str], key: str, fake: FakeUpstream, limit: str) -> None:
+    """Quota 500 input tokens, or budget $0.005: 175-token calls at once do not pass it by more than one call."""
     fake.configure(usage=USAGE, headers_delay=0.5)
     responses = fire_at_once(anthropic_urls, key, CALLS)
     passed = statuses(responses).get(200, 0)
     assert passed >= 2, statuses(responses)
-    assert passed * INPUT_PER_CALL <= 500 + INPUT_PER_CALL, statuses(responses)
-    assert passed * COST_PER_CALL <= 0.005 + COST_PER_CALL, statuses(responses)
-    assert all(int(r.headers["retry-after"]) >= 1 for r in responses if r.status_code == 429)
+    if limit == "quota":
+        assert passed * INPUT_PER_CALL <= 500 + INPUT_PER_CALL, statuses(responses)
+    else:
+        assert passed * COST_PER_CALL <= 0.005 + COST_PER_CALL, statuses(responses)
+    refused = [r for r in responses if r.status_code == 429]
+    assert refused and all(int(r.headers["retry-after"]) >= 1 for r in refused)
+    assert all(r.json()["error"]["message"].startswith(REFUSED_BY[limit]) for r in refused)
 
 
 def assert_concurrency_holds(anthropic_urls: list[str], key: str, fake: FakeUpstream) -> None:
