@@ -34,6 +34,7 @@ class OwnerUnavailable(Exception):
 
 class OwnerStore:
     fails_closed = True
+    name = "the counter owner"
 
     def __init__(self, path: str, timeout: float) -> None:
         self._path = path

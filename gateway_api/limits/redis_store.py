@@ -64,6 +64,7 @@ class RedisStore:
     """Every method raises on a Redis failure; the limiter decides (it falls back to its own process's counts)."""
 
     fails_closed = False
+    name = "Redis"
 
     def __init__(self, counters: RedisCounters, lease_seconds: float) -> None:
         self.counters = counters

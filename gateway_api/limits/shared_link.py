@@ -57,16 +57,18 @@ class SharedLink:
 
     def failed(self, exc: BaseException) -> None:
         if self._healthy:
-            log.warning(
-                "limit counters: Redis unavailable (%s); counting in this process only until it answers",
-                type(exc).__name__,
+            meanwhile = (
+                "calls with limits are refused (503) and counts queued until it answers"
+                if self.store.fails_closed
+                else "counting in this process only until it answers"
             )
+            log.warning("limit counters: %s unavailable (%s); %s", self.store.name, type(exc).__name__, meanwhile)
         self._healthy = False
         self._down_until = time.monotonic() + REDIS_RETRY_SECONDS
 
     def recovered(self) -> None:
         if not self._healthy:
-            log.warning("limit counters: Redis answers again; queued counts sent")
+            log.warning("limit counters: %s answers again; queued counts sent", self.store.name)
             self._healthy = True
 
     # --- counts ----------------------------------------------------------------------------------------------
