@@ -5,10 +5,10 @@ in the data directory (0600); each worker connects once and sends newline-delimi
 reads, concurrency slots and the sign-in throttles all run on one event loop against one LocalStore, so every
 worker sees every other worker's calls at once: the limits are exact across workers, as with one process.
 
-Chosen by measurement (README, "Limits across workers"): a shared SQLite file with a lock answers an uncontended
+Chosen by measurement (README, Limits, "Several workers on one machine"): a shared SQLite file with a lock answers an uncontended
 admission in ~8 us but blocks the worker's event loop, and under contention SQLite's busy handler sleeps whole
 milliseconds (p99 80-140 us, worst cases 100-600 ms with 2-4 writers); the owner costs one socket round trip
-(~40 us of a worker's CPU) that never blocks its event loop and has no lock to wait on.
+(40-60 us of a worker's CPU, bench/admission.py) that never blocks its event loop and has no lock to wait on.
 """
 
 from __future__ import annotations
