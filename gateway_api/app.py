@@ -17,7 +17,7 @@ from gateway_api.core.log_config import configure_logging
 from gateway_api.core.settings import Settings, load_settings
 from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
-from gateway_api.limits.owner_client import SharedThrottle
+from gateway_api.limits.owner_client import failure_throttle
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
 from gateway_api.proxy.auth import KeyAuthenticator
@@ -26,7 +26,6 @@ from gateway_api.proxy.routes import PROXY_PREFIX, proxy_error_body
 from gateway_api.proxy.upstream import UpstreamClient
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.keys import key_pepper
-from gateway_api.security.throttle import FailureThrottle
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
 from gateway_api.server.lifespan import serve_lifespan
 from gateway_api.server.request_context import RequestContext, api_error_body
@@ -117,7 +116,7 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         key_pepper=key_pepper(secret_key),
         catalog=catalog,
         recorder=UsageRecorder(engine, settings.usage_flush_interval),
-        login_throttle=login_throttle(settings),
+        login_throttle=failure_throttle(settings, "login"),
         limits=Limiter(settings, engine),
         metrics=metrics,
         sso=SsoRuntime.from_settings(settings),
@@ -126,19 +125,6 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
     metrics.watch("usage_records_queued", lambda: services.recorder.pending)
     metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)
     return services
-
-
-def login_throttle(settings: Settings) -> FailureThrottle:
-    """Sign-in failures per client address; kept by the counter owner when `gateway serve --workers N` runs one."""
-    if settings.limits_socket and not settings.redis_url:
-        return SharedThrottle(
-            settings.limits_socket,
-            "login",
-            settings.login_max_failures,
-            settings.login_failure_window_seconds,
-            settings.limits_redis_timeout_seconds,
-        )
-    return FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds)
 
 
 def usage_sink(services: AppServices) -> UsageSink:

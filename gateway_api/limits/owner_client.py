@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from gateway_api.core.settings import Settings
 from gateway_api.limits.admission import Ask, Refused, ask_to_wire, increment_to_wire, window_to_wire
 from gateway_api.limits.counters import Increment, Reading
 from gateway_api.limits.owner import MAX_MESSAGE_BYTES
@@ -196,3 +197,17 @@ def _read_line(connection: socket.socket) -> bytes:
         chunks.append(chunk)
         if chunk.endswith(b"\n"):
             return b"".join(chunks)
+
+
+def failure_throttle(settings: Settings, name: str) -> FailureThrottle:
+    """Failures per client address (sign-in, key guessing): kept by the counter owner when `gateway serve --workers
+    N` runs one, so they count on every worker; else in this process."""
+    if settings.limits_socket and not settings.redis_url:
+        return SharedThrottle(
+            settings.limits_socket,
+            name,
+            settings.login_max_failures,
+            settings.login_failure_window_seconds,
+            settings.limits_redis_timeout_seconds,
+        )
+    return FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds)

@@ -84,6 +84,20 @@ def test_five_bad_sign_ins_throttle_the_client_on_every_worker(serve: Serve) -> 
     assert httpx.post(f"{served.url}/api/auth/login", json=right, timeout=30).status_code == 429
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_five_guessed_keys_throttle_the_client_on_every_worker(serve: Serve) -> None:
+    (served,) = serve()
+
+    def guess(index: int) -> int:
+        key = f"gwk_guessedKey{index:02d}AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+        return httpx.post(f"{served.anthropic_url}/v1/messages", headers={"x-api-key": key}, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        assert list(pool.map(guess, range(5))) == [401] * 5
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(guess, range(5, 13))) == [429] * 8
+
+
 @pytest.mark.parametrize("limit", LIMITS)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_two_workers_hold_a_quota_and_a_budget_under_50_calls_at_once(
