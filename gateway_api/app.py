@@ -17,6 +17,7 @@ from gateway_api.core.log_config import configure_logging
 from gateway_api.core.settings import Settings, load_settings
 from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
+from gateway_api.limits.owner_client import failure_throttle
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.crash_row import spool_start
 from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
@@ -26,7 +27,6 @@ from gateway_api.proxy.routes import PROXY_PREFIX, proxy_error_body
 from gateway_api.proxy.upstream import UpstreamClient
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.keys import key_pepper
-from gateway_api.security.throttle import FailureThrottle
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
 from gateway_api.server.lifespan import serve_lifespan
 from gateway_api.server.request_context import RequestContext, api_error_body
@@ -130,7 +130,7 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         catalog=catalog,
         recorder=UsageRecorder(engine, settings.usage_flush_interval, spool.acknowledge),
         spool=spool,
-        login_throttle=FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds),
+        login_throttle=failure_throttle(settings, "login"),
         limits=Limiter(settings, engine),
         metrics=metrics,
         sso=SsoRuntime.from_settings(settings),

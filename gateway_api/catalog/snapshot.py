@@ -212,6 +212,7 @@ def _limit_overrides(session: Session) -> tuple[dict[int, LimitValues], dict[int
             requests_per_minute=row.requests_per_minute,
             daily_budget_usd=row.daily_budget_usd,
             monthly_budget_usd=row.monthly_budget_usd,
+            max_concurrent_calls=row.max_concurrent_calls,
         )
         if values.empty:
             continue

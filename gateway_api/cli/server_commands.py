@@ -22,6 +22,7 @@ from gateway_api.core.settings import Settings, SettingsError, ensure_secret_key
 from gateway_api.db.engine import make_engine, session_scope, upgrade_database
 from gateway_api.db.models import ApiKey, Role, Scope, User
 from gateway_api.distribution.cli_wheel import CliWheel, CliWheelUnavailable
+from gateway_api.limits.owner import OwnerThread, socket_path
 from gateway_api.security.keys import key_pepper
 from gateway_api.startup.bootstrap import prepare
 from gateway_api.startup.config_file import ConfigError
@@ -45,8 +46,6 @@ def _database(settings: Settings) -> Engine:
 
 
 def serve(host: str, port: int, workers: int, config: Path | None) -> None:
-    import uvicorn
-
     if config is not None:
         os.environ["GATEWAY_CONFIG"] = str(config)
     settings = _settings()
@@ -55,17 +54,38 @@ def serve(host: str, port: int, workers: int, config: Path | None) -> None:
     except ConfigError as exc:
         raise fail(str(exc)) from None
     os.environ["GATEWAY_BOOTSTRAP"] = "false"
+    worker_count = workers or os.cpu_count() or 1
+    owner = start_counter_owner(settings) if worker_count > 1 and not settings.redis_url else None
     # Build the CLI wheel (GET /cli/...) while the workers start, so the first download does not wait for it.
     threading.Thread(target=warm_cli_wheel, args=(CliWheel(settings.data_dir),), daemon=True).start()
     # uvicorn re-raises the signal it stopped on once shutdown is done; SIGTERM is the orderly stop of a
     # deployment, so after the graceful drain it must end with status 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        _run_uvicorn(settings, host, port, worker_count)
+    finally:
+        if owner is not None:
+            owner.stop()
+
+
+def start_counter_owner(settings: Settings) -> OwnerThread:
+    """Without Redis, the workers of one machine share their limit counters and sign-in throttles through this
+    process (gateway_api/limits/owner.py); each worker finds its socket in GATEWAY_LIMITS_SOCKET."""
+    owner = OwnerThread(socket_path(settings.data_dir.resolve()))
+    owner.start()
+    os.environ["GATEWAY_LIMITS_SOCKET"] = str(owner.path)
+    return owner
+
+
+def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         "gateway_api.app:create_asgi_app",
         factory=True,
         host=host,
         port=port,
-        workers=workers or os.cpu_count() or 1,
+        workers=workers,
         loop="uvloop",
         # uvicorn's httptools protocol, sending a response head with the body part after it in one system call.
         http="gateway_api.server.protocol:CombinedWritesHttpProtocol",

@@ -59,7 +59,18 @@ class Settings(BaseSettings):
     default_requests_per_minute: int | None = Field(default=None, ge=0)
     default_daily_budget_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     default_monthly_budget_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    # Calls in flight at once per user (or per key with an override); unset = unlimited.
+    default_max_concurrent_calls: int | None = Field(default=None, ge=0)
     token_quota_window_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+    # Admission reserves a call's expected cost against token quotas and budgets before forwarding it; the output
+    # side is the request's max_tokens (or max_output_tokens / max_completion_tokens), capped at this, and this
+    # when the request sets none.
+    reservation_max_output_tokens: int = Field(default=4096, ge=0)
+    # A concurrent-call slot held in Redis or the counter owner expires after this unless renewed (the process
+    # holding it renews every third of it), so a crashed replica's slots come back.
+    concurrency_lease_seconds: float = Field(default=60.0, ge=3)
+    # Set by `gateway serve --workers N` without Redis: the Unix socket of the counter owner all workers share.
+    limits_socket: str = ""
     # Redis keys of the limit counters start with this (several gateways may share one Redis).
     limits_redis_prefix: str = "gateway:limits:"
     # How long a call waits on Redis for its limit counters before counting in this process alone (retried later).

@@ -65,6 +65,14 @@ class RedisCounters:
         self._client = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._prefix = prefix
 
+    @property
+    def client(self) -> aioredis.Redis:
+        return self._client
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
     def key(self, subject: str, metric: str, bucket: int) -> str:
         return f"{self._prefix}{subject}:{metric}:{bucket}"
 
@@ -97,13 +105,6 @@ class RedisCounters:
                 reading.append((current, counted - 1))
             admitted.append(reading)
         return readings, admitted
-
-    async def uncount(self, admitted: list[tuple[str, Window]], now: float) -> None:
-        """Take back requests counted by `read` that were then refused."""
-        pipe = self._client.pipeline(transaction=False)
-        for subject, window in admitted:
-            pipe.incrbyfloat(self.key(subject, window.metric, window.current(now)), -1)
-        await pipe.execute()
 
     async def add(self, increments: Iterable[tuple[str, float, int]]) -> None:
         """(key, amount, ttl seconds) in one pipeline."""

@@ -1,25 +1,34 @@
-"""The limits service: asked before a call is forwarded (`plan_for` + `admit`), told after it (`count`).
+"""The limits service: asked before a call is forwarded (`plan_for` + `admit`), told after it (`count`, `end`).
 
 Hot path: `plan_for` is one identity check and one dict lookup, and None (nothing to check) for every key without
-a limit. With limits, `admit` reads the counters (one Redis round trip, or local dicts) and counts the request
-against a per-minute rate. `count` tallies a finished call's tokens and cost per (user, key); the tallies reach the
-local counters before anything reads them and Redis in batches (every FLUSH_DELAY_SECONDS).
-A failing Redis never fails a call: the local counts answer until it is back (retried every few seconds).
+a limit. With limits, `admit` asks one store, atomically, to check every limit and then count the request against
+its per-minute rate, reserve the call's expected cost (reservations.py) and take its concurrency slots: this
+process's LocalStore without an await, else one Redis script or one message to the counter owner of a
+multi-worker `gateway serve` (owner.py). `count` tallies a finished call's tokens and cost per (user, key) and takes
+its reservation back; the tallies reach the local counters before anything reads them and the shared store in
+batches (every FLUSH_DELAY_SECONDS). `end` gives a call's concurrency slots back.
+A failing Redis never fails a call: the local counts answer until it is back (retried every few seconds). A
+counter owner that cannot be reached fails closed (LimitsUnavailable: the proxy answers 503).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import math
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import redis.exceptions
 from sqlalchemy import Engine
 
 from gateway_api.catalog.snapshot import KeyEntry, Snapshot
 from gateway_api.core.settings import Settings
-from gateway_api.limits.counters import Increment, LocalCounters, Reading, RedisCounters
+from gateway_api.limits.admission import Ask, Check, Refused
+from gateway_api.limits.counters import Increment, Reading
+from gateway_api.limits.local_store import LocalStore
+from gateway_api.limits.reservations import RESERVED_KINDS, Expected, Ticket, reservation, taken_back
 from gateway_api.limits.rules import (
     NO_LIMITS,
     LimitKind,
@@ -31,6 +40,7 @@ from gateway_api.limits.rules import (
     effective_rules,
 )
 from gateway_api.limits.seeding import SeedRow, load_seed
+from gateway_api.limits.shared_link import SHARED_ERRORS, shared_link
 from gateway_api.limits.windows import (
     DAILY_SPEND_WINDOW,
     MONTHLY_SPEND_WINDOW,
@@ -46,10 +56,9 @@ from gateway_api.usage.rows import UsageRow
 
 log = logging.getLogger("gateway.limits")
 
-REDIS_ERRORS = (redis.exceptions.RedisError, OSError, TimeoutError)
-REDIS_RETRY_SECONDS = 5.0
-FLUSH_DELAY_SECONDS = 0.05  # batches the counts of calls finishing together into one Redis pipeline
 Plan = tuple[LimitRule, ...]
+MAX_RESERVATIONS = 100_000  # calls in flight per process, far beyond any real load
+MAX_SHAPES = 10_000  # plans are memoised per snapshot; this bounds callers that build their own
 # What `count` adds, in the order of its tallies: input tokens, output tokens, and the cost twice (day and month).
 _COUNTED_KINDS = (LimitKind.input_tokens, LimitKind.output_tokens, LimitKind.daily_spend, LimitKind.monthly_spend)
 
@@ -61,6 +70,10 @@ class Exceeded:
     message: str
     retry_after: float
     limit: LimitKind
+
+
+class LimitsUnavailable(Exception):
+    """The shared counters of a multi-worker gateway cannot be reached: calls with limits are refused (503)."""
 
 
 class Limiter:
@@ -76,16 +89,14 @@ class Limiter:
             LimitKind.daily_spend: DAILY_SPEND_WINDOW,
             LimitKind.monthly_spend: MONTHLY_SPEND_WINDOW,
         }
-        self._local = LocalCounters()
-        self._redis = (
-            RedisCounters(settings.redis_url, settings.limits_redis_prefix, settings.limits_redis_timeout_seconds)
-            if settings.redis_url
-            else None
-        )
-        self._redis_down_until = 0.0  # monotonic
-        self._redis_healthy = True
-        self._pending: dict[str, tuple[float, float]] = {}  # Redis key -> (amount, when it stops counting)
-        self._flush_task: asyncio.Task[None] | None = None
+        self._local = LocalStore()
+        self._link = shared_link(settings, self._fold)
+        self._output_cap = settings.reservation_max_output_tokens
+        self._lease_seconds = settings.concurrency_lease_seconds
+        self._lease_ids = itertools.count()
+        self._lease_prefix = f"{os.getpid()}.{os.urandom(4).hex()}."
+        self._reserved: dict[str, Ticket] = {}  # call id -> the ticket whose reservation its usage row takes back
+        self._shapes: dict[int, tuple[Plan, _PlanShape]] = {}  # id(plan) -> what admitting under it asks
         self._planned_snapshot: Snapshot | None = None
         self._plans: dict[int, Plan | None] = {}
         # (user id, key id) -> [input tokens, output tokens, cost] of calls not yet in the counters (see count()).
@@ -94,12 +105,16 @@ class Limiter:
         self._fold_before = 0.0
         self._counted_windows = [self.windows[kind] for kind in _COUNTED_KINDS]
 
+    @property
+    def output_cap(self) -> int:
+        return self._output_cap
+
     # --- before the call -------------------------------------------------------------------------------------
 
     def plan_for(self, snapshot: Snapshot, key: KeyEntry) -> Plan | None:
         """The limits a call with `key` is held to, None when there are none (memoised per catalog snapshot)."""
         if snapshot is not self._planned_snapshot:
-            self._planned_snapshot, self._plans = snapshot, {}
+            self._planned_snapshot, self._plans, self._shapes = snapshot, {}, {}
         try:
             return self._plans[key.id]
         except KeyError:
@@ -119,28 +134,56 @@ class Limiter:
             key_limits,
         )
 
-    async def admit(self, plan: Plan) -> Exceeded | None:
-        """None if the call may go ahead (it is then counted against its request rate), else why not."""
+    async def admit(
+        self,
+        plan: Plan,
+        user_id: int = 0,
+        key_id: int | None = None,
+        expected: Expected | None = None,
+        call_id: str | None = None,
+    ) -> Exceeded | Ticket | None:
+        """Exceeded if a limit refuses the call; else what it holds until its usage is counted (a reservation of
+        `expected`, taken back by `count` of the row with `call_id`) and until it ends (slots, given back by
+        `end`), None when it holds nothing. Raises LimitsUnavailable when the shared counters cannot answer."""
         self._fold()
         now = time.time()
-        reads = [rule for rule in plan if rule.kind is not LimitKind.requests]
-        rates = [rule for rule in plan if rule.kind is LimitKind.requests]
-        read_specs = [(r.subject, self.windows[r.kind]) for r in reads]
-        rate_specs: list[tuple[str, Window]] = [(r.subject, REQUEST_WINDOW) for r in rates]
-        readings, rate_readings, counted_in_redis = await self._read(read_specs, rate_specs, now)
-        for rule, reading in zip([*reads, *rates], [*readings, *rate_readings], strict=True):
-            used = sum(value for _, value in reading)
-            if used >= rule.limit:
-                if counted_in_redis and rate_specs:
-                    await self._take_back(rate_specs, now)
-                wait = seconds_until_below(self.windows[rule.kind], reading, rule.limit, now)
-                log.info("call refused by a limit", extra={"limit": rule.kind.value, "subject": rule.subject})
-                return Exceeded(
-                    f"{self.describe(rule)} exceeded{_whose(rule)}; resets in {format_duration(wait)}", wait, rule.kind
-                )
-        for subject, window in rate_specs:
-            self._local.add(Increment(subject, window, window.current(now), 1), now)
-        return None
+        known = self._shapes.get(id(plan))
+        if known is None or known[0] is not plan:
+            if len(self._shapes) > MAX_SHAPES:
+                self._shapes.clear()
+            known = self._shapes[id(plan)] = (plan, _shape(plan, self.windows))
+        checks, rates, slots, reserves = known[1]
+        adds = [Increment(subject, REQUEST_WINDOW, REQUEST_WINDOW.current(now), 1.0) for subject in rates]
+        reserved = (
+            reservation(expected, user_id, key_id, self.windows, now)
+            if reserves and expected is not None and call_id is not None
+            else ()
+        )
+        lease = f"{self._lease_prefix}{next(self._lease_ids)}"
+        lease_until = math.inf if self._link is None else now + self._lease_seconds
+        ask = Ask(checks, (*adds, *reserved), slots, lease, lease_until)
+        refused, shared = await self._ask(ask, now)
+        if refused is not None:
+            return self._exceeded(plan[refused.check], refused.reading, now)
+        if not reserved and not slots:
+            return None
+        ticket = Ticket(lease, reserved, slots, shared)
+        if reserved and call_id is not None:
+            if len(self._reserved) >= MAX_RESERVATIONS:  # rows that never came (a bug): forget the oldest
+                del self._reserved[next(iter(self._reserved))]
+            self._reserved[call_id] = ticket
+        if slots and shared and self._link is not None:
+            self._link.hold(ticket)
+        return ticket
+
+    def end(self, ticket: Ticket) -> None:
+        """The call of `ticket` is over: its concurrency slots come back (its reservation waits for its row)."""
+        if not ticket.slots:
+            return
+        if ticket.shared and self._link is not None:
+            self._link.release(ticket)
+        else:
+            self._local.release(ticket.lease, ticket.slots)
 
     def describe(self, rule: LimitRule) -> str:
         limit = rule.limit
@@ -154,16 +197,51 @@ class Limiter:
                 return f"daily spend budget of {_usd(limit)}"
             case LimitKind.monthly_spend:
                 return f"monthly spend budget of {_usd(limit)}"
+            case LimitKind.concurrent_calls:
+                return f"limit of {int(limit)} concurrent calls"
+
+    def _exceeded(self, rule: LimitRule, reading: Reading, now: float) -> Exceeded:
+        log.info("call refused by a limit", extra={"limit": rule.kind.value, "subject": rule.subject})
+        if rule.kind is LimitKind.concurrent_calls:
+            return Exceeded(
+                f"{self.describe(rule)} reached{_whose(rule)}; try again when one of them has finished", 1.0, rule.kind
+            )
+        wait = seconds_until_below(self.windows[rule.kind], reading, rule.limit, now)
+        return Exceeded(
+            f"{self.describe(rule)} exceeded{_whose(rule)}; resets in {format_duration(wait)}", wait, rule.kind
+        )
+
+    async def _ask(self, ask: Ask, now: float) -> tuple[Refused | None, bool]:
+        """The store's answer, and whether the shared store gave it (else this process's, which never awaits)."""
+        link = self._link
+        if link is not None and link.usable():
+            try:
+                refused = await link.store.admit(ask, now)
+            except SHARED_ERRORS as exc:
+                if link.fails_closed:
+                    raise LimitsUnavailable(str(exc)) from None
+                link.failed(exc)
+            else:
+                link.recovered()
+                return refused, True
+        if ask.lease_until != math.inf:  # this process's slots are never lost to a crash of another
+            ask = replace(ask, lease_until=math.inf)
+        return self._local.admit(ask, now), False
 
     # --- after the call ------------------------------------------------------------------------------------
 
     def count(self, row: UsageRow) -> None:
-        """Note a usage row's tokens and cost for its user's and key's counters. Never raises into the caller.
+        """Note a usage row's tokens and cost for its user's and key's counters, and take back the reservation
+        its call made. Never raises into the caller.
 
         This runs after every call, so it only adds to a per-(user, key) tally; the tallies go into the counters
-        (eight bucket updates per call, and Redis increments) when something reads or flushes them, and before
-        the first call that finishes past a bucket boundary, so every call is still counted in the buckets of
-        the moment it finished."""
+        (eight bucket updates per call, and shared-store increments) when something reads or flushes them, and
+        before the first call that finishes past a bucket boundary, so every call is still counted in the buckets
+        of the moment it finished."""
+        if self._reserved and row.call_id is not None:
+            ticket = self._reserved.pop(row.call_id, None)
+            if ticket is not None:
+                self._take_back(ticket)
         user_id = row.user_id
         if user_id is None:
             return
@@ -181,7 +259,18 @@ class Limiter:
             tally[1] += output_tokens
             tally[2] += cost
         self._uncounted_at = now
-        self._schedule_flush()
+        if self._link is not None:
+            self._link.schedule_flush()
+
+    def _take_back(self, ticket: Ticket) -> None:
+        now = time.time()
+        link = self._link
+        if not ticket.shared or link is None:
+            self._local.add(taken_back(ticket.reserved), now)
+            return
+        for increment in taken_back(ticket.reserved):
+            link.queue(increment.subject, increment.window, increment.bucket, increment.amount, now)
+        link.schedule_flush()
 
     def _fold(self) -> None:
         """Add the tallies of `count` to the counters, in the buckets of the moment the last of them finished
@@ -204,78 +293,64 @@ class Limiter:
         """Current use per subject and limit kind (what `admit` would compare against the limits)."""
         self._fold()
         now = time.time()
-        pairs = [(subject, kind) for subject in subjects for kind in LimitKind]
-        readings, _, _ = await self._read([(s, self.windows[k]) for s, k in pairs], [], now)
+        pairs = [(subject, kind) for subject in subjects for kind in LimitKind if kind in self.windows]
+        specs = [(s, self.windows[k]) for s, k in pairs]
+        readings: list[Reading] | None = None
+        held: list[int] | None = None
+        link = self._link
+        if link is not None and link.usable():
+            try:
+                readings, held = await link.store.read(specs, now), await link.store.held(subjects, now)
+            except SHARED_ERRORS as exc:
+                if link.fails_closed:
+                    raise LimitsUnavailable(str(exc)) from None
+                link.failed(exc)
+        if readings is None or held is None:
+            readings = [self._local.read(s, w, now) for s, w in specs]
+            held = [self._local.held(s, now) for s in subjects]
         result: dict[str, dict[LimitKind, float]] = {subject: {} for subject in subjects}
         for (subject, kind), reading in zip(pairs, readings, strict=True):
             result[subject][kind] = sum(value for _, value in reading)
+        for subject, count in zip(subjects, held, strict=True):
+            result[subject][LimitKind.concurrent_calls] = float(count)
         return result
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Seed the counters of the open windows from the usage table (and Redis, if it has none yet)."""
+        """Seed the counters of the open windows from the usage table (and the shared store, if it has none)."""
         now = time.time()
         seed = await asyncio.to_thread(load_seed, self._engine, self._token_window, now)
         increments: list[Increment] = []
         for row in seed:
             for subject in counted_subjects(row.user_id, row.api_key_id):
                 increments += self._seed_increments(subject, row, now)
-        for increment in increments:
-            self._local.add(increment, now)
-        if self._redis is None:
+        self._local.add(increments, now)
+        link = self._link
+        if link is None:
             return
         try:
-            if await self._redis.claim_seeding():
-                await self._redis.add(self._redis_increment(i, now) for i in increments)
-                log.info("limit counters seeded in Redis from %d usage aggregates", len(seed))
-        except REDIS_ERRORS as exc:
-            self._redis_failed(exc)
+            if await link.store.claim_seeding():
+                await link.store.add((i, keep_seconds(i.window, i.bucket, now)) for i in increments)
+                log.info("shared limit counters seeded from %d usage aggregates", len(seed))
+        except SHARED_ERRORS as exc:
+            link.failed(exc)
 
     async def close(self) -> None:
-        if self._flush_task is not None:
-            self._flush_task.cancel()
-            await asyncio.gather(self._flush_task, return_exceptions=True)
-        if self._redis is not None:
-            await self.flush()
-            await self._redis.close()
+        if self._link is not None:
+            await self._link.close()
 
     async def flush(self) -> bool:
-        """Send the queued counts to Redis; False (they stay queued) if it is away."""
+        """Send the queued counts to the shared store; False (they stay queued) if it is away."""
         self._fold()
-        if self._redis is None or not self._pending:
-            return True
-        batch, self._pending = self._pending, {}
-        now = time.time()
-        live = [(key, amount, keep_until) for key, (amount, keep_until) in batch.items() if keep_until > now]
-        try:
-            await self._redis.add((key, amount, int(keep_until - now) + 1) for key, amount, keep_until in live)
-        except REDIS_ERRORS as exc:
-            self._redis_failed(exc)
-            for key, amount, keep_until in live:
-                queued, _ = self._pending.get(key, (0.0, keep_until))
-                self._pending[key] = (queued + amount, keep_until)
-            return False
-        self._redis_recovered()
-        return True
+        return True if self._link is None else await self._link.flush()
 
     # --- internals -----------------------------------------------------------------------------------------
 
     def _add(self, subject: str, window: Window, bucket: int, amount: float, now: float) -> None:
-        self._local.add_amount(subject, window, bucket, amount, now)
-        if self._redis is not None:
-            key, ttl = self._redis_slot(subject, window, bucket, now)
-            queued, _ = self._pending.get(key, (0.0, 0.0))
-            self._pending[key] = (queued + amount, now + ttl)
-
-    def _redis_increment(self, increment: Increment, now: float) -> tuple[str, float, int]:
-        key, ttl = self._redis_slot(increment.subject, increment.window, increment.bucket, now)
-        return key, increment.amount, ttl
-
-    def _redis_slot(self, subject: str, window: Window, bucket: int, now: float) -> tuple[str, int]:
-        """A bucket's Redis key and how many more seconds it must be kept."""
-        assert self._redis is not None
-        return self._redis.key(subject, window.metric, bucket), keep_seconds(window, bucket, now)
+        self._local.counters.add_amount(subject, window, bucket, amount, now)
+        if self._link is not None:
+            self._link.queue(subject, window, bucket, amount, now)
 
     def _seed_increments(self, subject: str, row: SeedRow, now: float) -> list[Increment]:
         if row.input_bucket is not None:
@@ -295,56 +370,26 @@ class Limiter:
             if amount
         ]
 
-    def _schedule_flush(self) -> None:
-        if self._redis is not None and (self._flush_task is None or self._flush_task.done()):
-            self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 
-    async def _flush_soon(self) -> None:
-        while self._pending or self._uncounted:
-            await asyncio.sleep(FLUSH_DELAY_SECONDS if self._redis_usable() else REDIS_RETRY_SECONDS)
-            await self.flush()
+# A plan's checks, the subjects whose request rate it counts, the subjects whose slots it takes, and whether it
+# has a quota or budget a reservation must be made against: the same for every call under the plan.
+_PlanShape = tuple[tuple[Check, ...], tuple[str, ...], tuple[str, ...], bool]
 
-    async def _read(
-        self, reads: list[tuple[str, Window]], rates: list[tuple[str, Window]], now: float
-    ) -> tuple[list[Reading], list[Reading], bool]:
-        if self._redis is not None and self._redis_usable():
-            try:
-                readings, rate_readings = await self._redis.read(reads, rates, now)
-            except REDIS_ERRORS as exc:
-                self._redis_failed(exc)
-            else:
-                self._redis_recovered()
-                return readings, rate_readings, True
-        local = self._local
-        return (
-            [local.read(s, w, now) for s, w in reads],
-            [local.read(s, w, now) for s, w in rates],
-            False,
-        )
 
-    async def _take_back(self, rates: list[tuple[str, Window]], now: float) -> None:
-        assert self._redis is not None
-        try:
-            await self._redis.uncount(rates, now)
-        except REDIS_ERRORS as exc:
-            self._redis_failed(exc)
-
-    def _redis_usable(self) -> bool:
-        return time.monotonic() >= self._redis_down_until
-
-    def _redis_failed(self, exc: BaseException) -> None:
-        if self._redis_healthy:
-            log.warning(
-                "limit counters: Redis unavailable (%s); counting in this process only until it answers",
-                type(exc).__name__,
-            )
-        self._redis_healthy = False
-        self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-
-    def _redis_recovered(self) -> None:
-        if not self._redis_healthy:
-            log.warning("limit counters: Redis answers again; queued counts sent")
-            self._redis_healthy = True
+def _shape(plan: Plan, windows: dict[LimitKind, Window]) -> _PlanShape:
+    checks: list[Check] = []
+    rates: list[str] = []
+    slots: list[str] = []
+    for rule in plan:
+        if rule.kind is LimitKind.concurrent_calls:
+            checks.append(Check(rule.subject, None, rule.limit))
+            slots.append(rule.subject)
+            continue
+        checks.append(Check(rule.subject, windows[rule.kind], rule.limit))
+        if rule.kind is LimitKind.requests:
+            rates.append(rule.subject)
+    reserves = any(rule.kind in RESERVED_KINDS for rule in plan)
+    return tuple(checks), tuple(rates), tuple(slots), reserves
 
 
 def _whose(rule: LimitRule) -> str:

@@ -19,6 +19,7 @@ class LimitKind(StrEnum):
     requests = "requests_per_minute"
     daily_spend = "daily_budget_usd"
     monthly_spend = "monthly_budget_usd"
+    concurrent_calls = "max_concurrent_calls"  # calls in flight at once (no time window)
 
 
 class LimitSource(StrEnum):
@@ -36,6 +37,7 @@ class LimitValues:
     requests_per_minute: int | None = None
     daily_budget_usd: float | None = None
     monthly_budget_usd: float | None = None
+    max_concurrent_calls: int | None = None
 
     def get(self, kind: LimitKind) -> float | None:
         return cast("float | None", getattr(self, kind.value))
@@ -80,6 +82,7 @@ def default_limits(settings: Settings) -> LimitValues:
         requests_per_minute=settings.default_requests_per_minute,
         daily_budget_usd=settings.default_daily_budget_usd,
         monthly_budget_usd=settings.default_monthly_budget_usd,
+        max_concurrent_calls=settings.default_max_concurrent_calls,
     )
 
 

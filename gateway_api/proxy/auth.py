@@ -19,9 +19,9 @@ from sqlmodel import Session
 from gateway_api.accounts.api_keys import find_valid_key
 from gateway_api.catalog.snapshot import KeyEntry, UserEntry
 from gateway_api.db.models import Scope
+from gateway_api.limits.owner_client import failure_throttle
 from gateway_api.proxy.refusal import Refusal
 from gateway_api.security.keys import KEY_PREFIX
-from gateway_api.security.throttle import FailureThrottle
 from gateway_api.services import AppServices
 
 log = logging.getLogger("gateway.proxy.auth")
@@ -72,7 +72,7 @@ class KeyAuthenticator:
         self._digest = KeyDigester(services.key_pepper)
         settings = services.settings
         # Its own throttle: failed key guesses must not lock the same address out of the login form.
-        self._throttle = FailureThrottle(settings.login_max_failures, settings.login_failure_window_seconds)
+        self._throttle = failure_throttle(settings, "proxy-keys")
 
     async def authenticate(self, secret: str, client_address: str) -> Caller:
         """The caller behind a live key of an active user with the llm scope; raises the Refusal otherwise."""
@@ -100,13 +100,14 @@ class KeyAuthenticator:
         """Returns when the database knows the key (the snapshot is then reloaded); raises why it is refused."""
         if not secret.startswith(KEY_PREFIX) or len(secret) > MAX_KEY_LENGTH:
             raise Refusal(401, "invalid API key")
-        wait = self._throttle.retry_after(client_address)
+        # In a thread: with several workers the throttle is a round trip to the counter owner.
+        wait = await asyncio.to_thread(self._throttle.retry_after, client_address)
         if wait > 0:
             log.warning("proxy key guessing throttled", extra={"client_address": client_address})
             raise Refusal(429, "too many invalid API keys from this address; try again later", retry_after=wait)
         found = await asyncio.to_thread(self._find_in_database, secret)
         if not found:
-            self._throttle.record_failure(client_address)
+            await asyncio.to_thread(self._throttle.record_failure, client_address)
             log.info("proxy call with an unknown or revoked API key", extra={"client_address": client_address})
             raise Refusal(401, "invalid API key")
         await asyncio.to_thread(self._refresh_catalog)

@@ -15,9 +15,11 @@ import logging
 from gateway_api.catalog.snapshot import ModelEntry, Snapshot
 from gateway_api.core.log_config import request_id_var
 from gateway_api.db.models import Outcome
+from gateway_api.limits.limiter import Exceeded, LimitsUnavailable
+from gateway_api.limits.reservations import Ticket, expected_cost
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind, error_body, join_base_url
-from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger
+from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger, model_price
 from gateway_api.proxy.accounting.usage_opt_in import UsageChunkHider, with_usage_requested
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.proxy.asgi_io import (
@@ -34,7 +36,7 @@ from gateway_api.proxy.content_decoding import StreamDecoder, UnsupportedEncodin
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.refusal import Refusal
-from gateway_api.proxy.request_model import read_request
+from gateway_api.proxy.request_model import RequestFacts, read_request
 from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, resolve, split_target
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
@@ -89,7 +91,7 @@ class ProxyApp:
             if isinstance(request, Refusal):
                 raise request
             model, credential = _authorised_model(snapshot, caller, provider, request.model)
-            await self._admit(snapshot, caller)
+            ticket = await self._admit(snapshot, caller, model, request, len(body), endpoint.usage_accounted)
         except Refusal as refusal:
             await _refuse(send, provider, refusal)
             return
@@ -106,9 +108,13 @@ class ProxyApp:
         )
         if trace is not None:
             self._ledger.begin(trace, len(forwarded))
-        await self._forward(
-            scope, receive, send, provider, endpoint, model, credential, forwarded, trace, opted_in is not None
-        )
+        try:
+            await self._forward(
+                scope, receive, send, provider, endpoint, model, credential, forwarded, trace, opted_in is not None
+            )
+        finally:
+            if ticket is not None:
+                self._services.limits.end(ticket)  # its concurrency slots; the reservation waits for its row
 
     # --- the steps, in the order __call__ takes them ------------------------------------------------------------
 
@@ -155,16 +161,27 @@ class ProxyApp:
         except BodyTooLarge:
             raise Refusal(413, f"request body is larger than {limit} bytes") from None
 
-    async def _admit(self, snapshot: Snapshot, caller: Caller) -> None:
-        """Quotas, request rate, spend budgets: one dict lookup when no limit applies to this key."""
+    async def _admit(
+        self, snapshot: Snapshot, caller: Caller, model: ModelEntry, request: RequestFacts, size: int, accounted: bool
+    ) -> Ticket | None:
+        """Quotas, request rate, spend budgets, concurrent calls: one dict lookup when no limit applies to this key.
+        An accounted call reserves its expected cost (limits/reservations.py) until its usage row is counted."""
         limits = self._services.limits
         plan = limits.plan_for(snapshot, caller.key)
         if plan is None:
-            return
-        exceeded = await limits.admit(plan)
-        if exceeded is not None:
-            self._services.metrics.quota_refusals.labels(limit=exceeded.limit.value).inc()
-            raise Refusal(429, exceeded.message, exceeded.retry_after)
+            return None
+        key = caller.key
+        expected = (
+            expected_cost(size, request.max_output_tokens, limits.output_cap, model_price(model)) if accounted else None
+        )
+        try:
+            admitted = await limits.admit(plan, key.user_id, key.id, expected, request_id_var.get())
+        except LimitsUnavailable:
+            raise Refusal(503, "the gateway cannot reach its limit counters; try again shortly", 5.0) from None
+        if isinstance(admitted, Exceeded):
+            self._services.metrics.quota_refusals.labels(limit=admitted.limit.value).inc()
+            raise Refusal(429, admitted.message, admitted.retry_after)
+        return admitted
 
     # --- forward and relay -------------------------------------------------------------------------------------
 

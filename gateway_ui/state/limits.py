@@ -22,6 +22,7 @@ LIMIT_FIELDS: tuple[tuple[str, str], ...] = (
     ("requests_per_minute", "Requests per minute"),
     ("daily_budget_usd", "Daily budget (USD)"),
     ("monthly_budget_usd", "Monthly budget (USD)"),
+    ("max_concurrent_calls", "Concurrent calls"),
 )
 FIELD_NAMES = tuple(name for name, _label in LIMIT_FIELDS)
 SUBJECT_USER = "user"

@@ -76,13 +76,13 @@ def gateway_environment(
     return env
 
 
-def serve_gateway(env: dict[str, str], log_path: Path) -> ServedGateway:
-    """Start `gateway serve --workers 1` and wait until /healthz answers."""
+def serve_gateway(env: dict[str, str], log_path: Path, workers: int = 1) -> ServedGateway:
+    """Start `gateway serve --workers N` (1 by default) and wait until /healthz answers."""
     port = free_port()
     command = [sys.executable, "-m", "gateway_api.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*command, "--workers", "1"], env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
+            [*command, "--workers", str(workers)], env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
         )
     served = ServedGateway(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS

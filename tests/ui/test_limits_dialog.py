@@ -58,6 +58,7 @@ def test_admin_sets_and_clears_a_users_limits(page: Page, ui_server: UiServer) -
 
     dialog.get_by_label("Requests per minute").fill("30")
     dialog.get_by_label("Input token quota").fill("50000")
+    dialog.get_by_label("Concurrent calls").fill("4")
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOT)
@@ -69,6 +70,7 @@ def test_admin_sets_and_clears_a_users_limits(page: Page, ui_server: UiServer) -
     assert stored["overrides"]["requests_per_minute"] == 30
     assert stored["overrides"]["input_token_quota"] == 50000
     assert stored["overrides"]["output_token_quota"] is None
+    assert stored["overrides"]["max_concurrent_calls"] == 4
     effective = {entry["kind"]: entry for entry in stored["effective"]}
     assert (effective["requests_per_minute"]["limit"], effective["requests_per_minute"]["source"]) == (30, "user")
 

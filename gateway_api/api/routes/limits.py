@@ -33,6 +33,7 @@ router = APIRouter(tags=["limits"])
 MAX_TOKENS = 10**15
 MAX_REQUESTS_PER_MINUTE = 10**9
 MAX_USD = 1e12
+MAX_CONCURRENT_CALLS = 10**6
 
 
 class LimitsBody(BaseModel):
@@ -45,6 +46,9 @@ class LimitsBody(BaseModel):
     requests_per_minute: int | None = Field(default=None, ge=0, le=MAX_REQUESTS_PER_MINUTE)
     daily_budget_usd: float | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     monthly_budget_usd: float | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
+    max_concurrent_calls: int | None = Field(
+        default=None, ge=0, le=MAX_CONCURRENT_CALLS, description="in flight at once"
+    )
 
     def values(self) -> LimitValues:
         return LimitValues(**self.model_dump())

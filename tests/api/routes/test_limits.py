@@ -14,6 +14,7 @@ EMPTY = {
     "requests_per_minute": None,
     "daily_budget_usd": None,
     "monthly_budget_usd": None,
+    "max_concurrent_calls": None,
 }
 
 
@@ -46,6 +47,7 @@ def test_admin_sets_a_users_limits_and_the_rest_come_from_the_defaults(
         "requests_per_minute": (5, "user"),
         "daily_budget_usd": (10.0, "default"),
         "monthly_budget_usd": (None, None),
+        "max_concurrent_calls": (None, None),
     }
     assert api_client.get(url, headers=admin_headers).json() == response.json()
     [event] = audit_events(api_client, admin_headers, action="limits.update")
@@ -71,6 +73,7 @@ def test_admins_get_no_defaults(api_client: TestClient, admin_headers: dict) -> 
         ("requests_per_minute", "many"),
         ("daily_budget_usd", -0.01),
         ("monthly_budget_usd", 1e300),
+        ("max_concurrent_calls", -1),
         ("hourly_budget_usd", 1),
     ],
 )
@@ -132,6 +135,13 @@ def test_me_limits_shows_my_limits_and_keys_with_their_own(api_client: TestClien
         "remaining": 1000,
     }
     assert account["requests_per_minute"]["used"] is None  # not counted where nothing limits it
+    assert account["max_concurrent_calls"] == {
+        "kind": "max_concurrent_calls",
+        "limit": None,
+        "source": None,
+        "used": 0,
+        "remaining": None,
+    }
     [own] = mine["keys"]
     assert (own["id"], own["prefix"]) == (key["id"], key["prefix"])
     limits = {item["kind"]: (item["limit"], item["source"]) for item in own["limits"]}
