@@ -11,9 +11,10 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
 from gateway_api.accounts.api_keys import find_valid_key
+from gateway_api.accounts.key_rules import REST_API_REFUSAL, opens_rest_api
 from gateway_api.accounts.sessions import touch
 from gateway_api.core.settings import Settings
-from gateway_api.db.models import ApiKey, Role, Scope, User, utcnow
+from gateway_api.db.models import ApiKey, Role, User, utcnow
 from gateway_api.services import AppServices
 
 log = logging.getLogger("gateway.api")
@@ -85,7 +86,8 @@ class Principal:
 
 
 def get_principal(request: Request, services: ServicesDep, session: SessionDep) -> Principal:
-    """A ``ui`` key of any active user, or any key of an admin (automation)."""
+    """A ``ui`` (browser session) or ``api`` (automation) key of an active user; an ``llm`` key is refused, also
+    an admin's (it sits in tool configs)."""
     client = client_address(request)
     refuse_if_throttled(services, client, "too many failed attempts", "API token guessing throttled")
     token = bearer_token(request)
@@ -97,8 +99,8 @@ def get_principal(request: Request, services: ServicesDep, session: SessionDep) 
             status.HTTP_401_UNAUTHORIZED, "missing, invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
         )
     key, user = found
-    if Scope.ui not in key.scope_set and user.role != Role.admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this key cannot use the REST API; sign in for a ui token")
+    if not opens_rest_api(key):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, REST_API_REFUSAL)
     # The proxy records its keys' use; REST calls record theirs here (the API Keys page shows a session's last use).
     touch(session, key, utcnow())
     return Principal(user=user, key=key)

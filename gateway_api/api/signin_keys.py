@@ -8,8 +8,9 @@ from sqlmodel import Session
 
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.key_rules import may_mint_non_expiring
 from gateway_api.api.routes.auth import LoginResponse
-from gateway_api.db.models import Role, Scope, User
+from gateway_api.db.models import Scope, User
 from gateway_api.services import AppServices
 
 
@@ -24,7 +25,7 @@ class KeyWish(BaseModel):
 def issue_signin_key(
     session: Session, services: AppServices, user: User, wish: KeyWish, *, method: str, default_name: str
 ) -> LoginResponse:
-    if wish.no_expiration and user.role != Role.admin:
+    if wish.no_expiration and not may_mint_non_expiring(user, services.settings):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             "only administrators may create keys that never expire; sign in without --no-expiration",

@@ -37,8 +37,11 @@ class ProviderKind(StrEnum):
 
 
 class Scope(StrEnum):
+    """What a key opens: ``llm`` the proxy only; ``ui`` (browser sessions) and ``api`` (automation) the REST API."""
+
     llm = "llm"
     ui = "ui"
+    api = "api"
 
 
 class Outcome(StrEnum):
