@@ -21,9 +21,10 @@ from gateway_api.accounts.users import create_user, ensure_groups, find_user, se
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, Role, saved_id, utcnow
+from gateway_api.providers.credential_binding import credential_bound_here, move_provider, set_credential
 from gateway_api.providers.pricing import default_price
 from gateway_api.providers.spec import PROVIDERS
-from gateway_api.security.crypto import CredentialCipher, last4
+from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.passwords import verify_password
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -163,12 +164,12 @@ def _apply_provider(session: Session, spec: ProviderSpec, cipher: CredentialCiph
     if provider is None:
         provider = Provider(name=spec.name, kind=spec.kind, base_url=base_url)
     provider.kind = spec.kind
-    provider.base_url = base_url
+    # A credential stays with the host it was saved for; the file's api_key (if any) is saved for the new one.
+    move_provider(provider, base_url)
     if spec.api_key is not None:
         current = cipher.decrypt(provider.credential_encrypted) if provider.credential_encrypted else None
-        if current != spec.api_key:
-            provider.credential_encrypted = cipher.encrypt(spec.api_key)
-            provider.credential_last4 = last4(spec.api_key)
+        if current != spec.api_key or not credential_bound_here(provider):
+            set_credential(provider, cipher, spec.api_key)
     provider.updated_at = utcnow()
     session.add(provider)
     session.flush()

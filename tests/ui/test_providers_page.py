@@ -172,6 +172,13 @@ def test_failures_are_shown_and_validation_errors_sit_by_their_field(
     edit.get_by_label("Base URL").fill(unreachable)
     edit.get_by_role("button", name="Save base URL").click()
     expect(card.get_by_test_id("provider-base-url")).to_have_text(unreachable)
+    # Another host: the key bound to the old one is gone, and the page says it must be entered again (issue 15).
+    expect(page.get_by_text("Enter the API key again")).to_be_visible()
+    expect(card.get_by_test_id("credential-status")).to_have_text("Not configured")
+    card.get_by_role("button", name="Edit", exact=True).click()
+    edit.get_by_label("Credential for the new host (optional)").fill(CREDENTIAL)
+    edit.get_by_role("button", name="Save base URL").click()
+    expect(card.get_by_test_id("credential-status")).not_to_have_text("Not configured")
     card.get_by_role("button", name="Test connection").click()
     result = card.get_by_test_id("connection-result")
     expect(result).to_have_attribute("data-ok", "false")
