@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway_api.app import create_asgi_app
 from gateway_api.core.settings import load_settings
 from gateway_ui.api_connection import API
+from gateway_ui.origins import socket_origin_check
 from gateway_ui.pages import PAGES
 
 API_PATH_PREFIX = "/api/"
@@ -39,9 +40,12 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
     return transform
 
 
-gateway = create_asgi_app(load_settings())
+settings = load_settings()
+gateway = create_asgi_app(settings)
 
 app = rx.App(api_transformer=gateway_api_first(gateway))
+if app.sio is not None:
+    app.sio.eio.cors_allowed_origins = socket_origin_check(settings)
 for page in PAGES:
     page.add_to(app)
 # Reflex runs its own app's lifespan and never forwards it, so the gateway starts and stops as one of its tasks.

@@ -59,7 +59,7 @@ def serve(host: str, port: int, workers: int, config: Path | None) -> None:
     # deployment, so after the graceful drain it must end with status 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
-        "gateway_api.app:create_asgi_app",
+        "gateway_api.app:create_served_app",
         factory=True,
         host=host,
         port=port,
