@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, cast
@@ -15,6 +16,12 @@ from gateway_api.accounts.key_rules import REST_API_REFUSAL, opens_rest_api
 from gateway_api.accounts.sessions import touch
 from gateway_api.core.settings import Settings
 from gateway_api.db.models import ApiKey, Role, User, utcnow
+from gateway_api.security.forwarding import (
+    BROWSER_ADDRESS_HEADER,
+    BROWSER_SEAL_HEADER,
+    BrowserAddressSeal,
+    ClientAddresses,
+)
 from gateway_api.services import AppServices
 
 log = logging.getLogger("gateway.api")
@@ -42,21 +49,19 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-LOOPBACK_PEERS = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
 def client_address(request: Request) -> str:
-    """The caller's address for throttling.
-
-    ``X-Forwarded-For`` is believed only from a loopback peer: the UI server (same host) and a local reverse
-    proxy pass the browser's address there, so one user's failed sign-ins do not lock out everyone else.
-    """
+    """The caller's address for throttling (security/forwarding.py): the browser's when the UI server vouches for
+    it with a valid seal, else the peer, or what GATEWAY_TRUSTED_PROXIES say in X-Forwarded-For."""
+    services = get_services(request)
+    if BROWSER_ADDRESS_HEADER in request.headers:
+        sealed = BrowserAddressSeal(services.key_pepper).opened(
+            request.headers.get(BROWSER_ADDRESS_HEADER), request.headers.get(BROWSER_SEAL_HEADER), time.time()
+        )
+        if sealed is not None:
+            return sealed
     peer = request.client.host if request.client else "unknown"
-    if peer in LOOPBACK_PEERS:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return peer
+    trusted = ClientAddresses(services.settings.trusted_proxy_networks)
+    return trusted.resolve(peer, request.headers.getlist("x-forwarded-for"))
 
 
 def bearer_token(request: Request) -> str | None:

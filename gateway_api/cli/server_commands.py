@@ -69,6 +69,9 @@ def serve(host: str, port: int, workers: int, config: Path | None) -> None:
         http="gateway_api.server.protocol:CombinedWritesHttpProtocol",
         lifespan="on",
         access_log=False,
+        # The gateway reads X-Forwarded-For itself, believing only GATEWAY_TRUSTED_PROXIES (security/forwarding.py);
+        # uvicorn's own rewriting would believe any loopback peer.
+        proxy_headers=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
 
