@@ -3,9 +3,11 @@
 from collections.abc import Callable
 
 import reflex as rx
+from reflex.utils.prerequisites import get_states_dir
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway_api.app import create_asgi_app
+from gateway_api.core.private_files import make_private
 from gateway_api.core.settings import load_settings
 from gateway_ui.api_connection import API
 from gateway_ui.origins import socket_origin_check
@@ -41,6 +43,9 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
 
 
 settings = load_settings()
+# Before Reflex creates its state directory: pickled sessions and the data directory stay owner-only.
+make_private(settings.data_dir)
+make_private(get_states_dir())
 gateway = create_asgi_app(settings)
 
 app = rx.App(api_transformer=gateway_api_first(gateway))

@@ -6,14 +6,15 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
-from gateway_api.accounts.api_keys import find_valid_key
+from gateway_api.accounts.api_keys import find_valid_key, revoke_key
 from gateway_api.accounts.key_rules import REST_API_REFUSAL, opens_rest_api
-from gateway_api.accounts.sessions import touch
+from gateway_api.accounts.sessions import idle_too_long, touch
 from gateway_api.core.settings import Settings
 from gateway_api.db.models import ApiKey, Role, User, utcnow
 from gateway_api.security.forwarding import (
@@ -84,6 +85,30 @@ def refuse_if_throttled(services: AppServices, client: str, message: str, log_me
         )
 
 
+def presented_key(request: Request, services: AppServices, session: Session, client: str) -> tuple[ApiKey, User]:
+    """The live key the request carries and its owner; 401 otherwise. A browser session idle for longer than
+    GATEWAY_SESSION_IDLE_TIMEOUT_MINUTES is ended here (revoked), and is no guess: it does not feed the throttle."""
+    token = bearer_token(request)
+    found = find_valid_key(session, services.key_pepper, token) if token else None
+    if found is None:
+        if token:
+            services.login_throttle.record_failure(client)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing, invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    key, user = found
+    idle_timeout = timedelta(minutes=services.settings.session_idle_timeout_minutes)
+    if idle_too_long(key, utcnow(), idle_timeout):
+        revoke_key(session, key)
+        session.commit()
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this session ended after a time without use; sign in again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return key, user
+
+
 @dataclass(frozen=True)
 class Principal:
     user: User
@@ -95,15 +120,7 @@ def get_principal(request: Request, services: ServicesDep, session: SessionDep) 
     an admin's (it sits in tool configs)."""
     client = client_address(request)
     refuse_if_throttled(services, client, "too many failed attempts", "API token guessing throttled")
-    token = bearer_token(request)
-    found = find_valid_key(session, services.key_pepper, token) if token else None
-    if found is None:
-        if token:
-            services.login_throttle.record_failure(client)
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing, invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    key, user = found
+    key, user = presented_key(request, services, session, client)
     if not opens_rest_api(key):
         raise HTTPException(status.HTTP_403_FORBIDDEN, REST_API_REFUSAL)
     # The proxy records its keys' use; REST calls record theirs here (the API Keys page shows a session's last use).

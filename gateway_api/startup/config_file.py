@@ -17,7 +17,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from gateway_api.accounts.access import validate_policy
-from gateway_api.accounts.users import create_user, ensure_groups, find_user, set_password, set_user_groups
+from gateway_api.accounts.users import (
+    create_user,
+    ensure_groups,
+    find_user,
+    set_active,
+    set_password,
+    set_user_groups,
+)
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, Role, saved_id, utcnow
@@ -200,7 +207,7 @@ def _apply_user(session: Session, spec: UserSpec) -> None:
     elif spec.password and not verify_password(spec.password, user.password_hash):
         set_password(session, user, spec.password)
     user.role = spec.role
-    user.active = spec.active
+    set_active(session, user, spec.active)
     if spec.name:
         user.name = spec.name
     session.add(user)

@@ -14,6 +14,7 @@ from gateway_ui.api.keys import ApiKey
 from gateway_ui.state.api_session import UiEvent, failure_event, session_api, short_timestamp
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.base import ConfirmState, FormState
+from gateway_ui.state.unpickled import without_secrets
 
 NO_EXPIRY = "never"
 # (value, label): the expiry choices offered when creating a key.
@@ -97,6 +98,10 @@ class KeysState(FormState, ConfirmState, rx.State):
     revoke_is_this_session: bool = False
     revoke_is_session: bool = False
     confirm_failure: ClassVar[str] = "Could not revoke the key"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without new_secret (state/unpickled.py)."""
+        return without_secrets(super().__getstate__(), ("new_secret",))
 
     @rx.var
     def expiry_error(self) -> str:
