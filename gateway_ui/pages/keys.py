@@ -13,7 +13,20 @@ from gateway_ui.components.limits_dialog import limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.key_list import UNNAMED, key_list, pager
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.keys import EXPIRY_CHOICES, KeysState
+from gateway_ui.state.keys import EXPIRY_CHOICES, NO_EXPIRY, KeysState
+
+
+def _expiry_choice(value: str, label: str) -> rx.Component:
+    choice = rx.el.label(
+        rx.hstack(
+            rx.radio_group.item(value=value, aria_label=label),
+            rx.text(label, size="2"),
+            align="center",
+            spacing="2",
+        ),
+    )
+    # Only admins may mint keys that never expire (GATEWAY_ALLOW_USER_NON_EXPIRING_KEYS; the API decides).
+    return rx.cond(AuthState.is_admin, choice) if value == NO_EXPIRY else choice
 
 
 def _toolbar() -> rx.Component:
@@ -65,17 +78,7 @@ def _create_form() -> rx.Component:
                 "Expires",
                 rx.radio_group.root(
                     rx.hstack(
-                        *[
-                            rx.el.label(
-                                rx.hstack(
-                                    rx.radio_group.item(value=value, aria_label=label),
-                                    rx.text(label, size="2"),
-                                    align="center",
-                                    spacing="2",
-                                ),
-                            )
-                            for value, label in EXPIRY_CHOICES
-                        ],
+                        *[_expiry_choice(value, label) for value, label in EXPIRY_CHOICES],
                         spacing="4",
                         wrap="wrap",
                     ),

@@ -92,11 +92,20 @@ def test_create_shows_the_secret_once_and_the_list_never(owner_page: Page, ui_se
     assert secret not in owner_page.content()
 
 
-def test_a_key_without_expiry(owner_page: Page) -> None:
-    secret = create_key(owner_page, f"ci {unique_tag()}", "No expiry")
-    owner_page.get_by_role("button", name="Done").click()
+def test_only_admins_create_a_key_without_expiry(
+    owner_page: Page, new_page: Callable[..., Page], ui_server: UiServer
+) -> None:
+    owner_page.get_by_role("button", name="Create key").click()
+    dialog = owner_page.get_by_test_id("create-key-dialog")
+    expect(dialog.get_by_role("radio", name="90 days")).to_be_visible()
+    expect(dialog.get_by_role("radio", name="No expiry")).to_have_count(0)
 
-    row = key_row(owner_page, secret)
+    admin_page = new_page()
+    open_signed_in(admin_page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    secret = create_key(admin_page, f"ci {unique_tag()}", "No expiry")
+    admin_page.get_by_role("button", name="Done").click()
+
+    row = key_row(admin_page, secret)
     expect(row.get_by_test_id("key-status")).to_have_text("active")
     expect(row.get_by_test_id("key-expires")).to_have_text("Never")
 
