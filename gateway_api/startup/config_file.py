@@ -25,6 +25,7 @@ from gateway_api.accounts.users import (
     set_password,
     set_user_groups,
 )
+from gateway_api.core.names import Name, OptionalName, ProviderName
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, Role, saved_id, utcnow
@@ -53,14 +54,14 @@ class PriceSpec(_Strict):
 
 
 class ModelSpec(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     display_name: str | None = None
     active: bool = True
     price: PriceSpec | None = None
 
 
 class ProviderSpec(_Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: ProviderName
     kind: ProviderKind
     base_url: str | None = None
     api_key: str | None = None
@@ -76,22 +77,22 @@ class ProviderSpec(_Strict):
 
 class UserSpec(_Strict):
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    name: str = ""
+    name: OptionalName = ""
     password: str | None = None
     role: Role = Role.user
     active: bool = True
-    groups: list[str] = []
+    groups: list[Name] = []
 
 
 class PolicySpec(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     subjects: list[str]
     models: list[str]
 
 
 class ConfigSpec(_Strict):
     providers: list[ProviderSpec] = []
-    groups: list[str] = []
+    groups: list[Name] = []
     users: list[UserSpec] = []
     policies: list[PolicySpec] = []
 

@@ -109,13 +109,13 @@ def test_add_and_delete_a_model_with_confirmation_and_texts_stay_text(
 
     card.get_by_role("button", name="Add model").click()
     add = page.get_by_test_id("add-model-dialog")
-    add.get_by_label("Model name (as the provider spells it)").fill("not a valid name")
+    add.get_by_label("Model name (as the provider spells it)").fill("not <a> valid name")
     add.get_by_label("Input (USD / 1M tokens)").fill("-1")
     add.get_by_label("Output (USD / 1M tokens)").fill("ten")
     add.get_by_role("button", name="Add model").click()
     # Every problem at once, each beside its field, in words: no field names, no patterns, no toast.
     expect(add.get_by_test_id("field-name-error")).to_have_text(
-        "Use the model id as the provider spells it: letters, digits and the characters . _ : / @ - only."
+        "Start with a letter or digit; then letters, digits, spaces and . _ - : / @ + ( ) , ' & # only."
     )
     expect(add.get_by_test_id("field-price_input-error")).to_have_text("Must be 0 or more.")
     expect(add.get_by_test_id("field-price_output-error")).to_have_text("Enter a number.")

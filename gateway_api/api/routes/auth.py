@@ -15,6 +15,7 @@ from gateway_api.accounts.sessions import end_sessions
 from gateway_api.accounts.sso.identity import password_sign_in_allowed
 from gateway_api.accounts.users import find_user
 from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address, refuse_if_throttled
+from gateway_api.core.names import OptionalName
 from gateway_api.db.models import Scope
 from gateway_api.security.passwords import verify_password
 
@@ -27,7 +28,7 @@ class LoginRequest(BaseModel):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
     scope: Scope = Scope.ui
-    name: str = Field(default="", max_length=200)
+    name: OptionalName = ""
     no_expiration: bool = False
 
 

@@ -16,6 +16,7 @@ from gateway_api.accounts.key_rules import MINTABLE_SCOPES, NON_EXPIRING_REFUSAL
 from gateway_api.api.crud import MAX_ID, IdPath, commit_config_change
 from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
 from gateway_api.api.errors import field_error, not_found
+from gateway_api.core.names import OptionalName
 from gateway_api.db.models import ApiKey, Role, Scope, User, utcnow
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -30,7 +31,7 @@ class KeyStatus(StrEnum):
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(default="", max_length=200)
+    name: OptionalName = ""
     scope: Scope = Field(
         default=Scope.llm,
         description="llm: call the proxy; api: the REST API (automation). ui keys are browser sessions: sign in",

@@ -15,6 +15,7 @@ from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict
+from gateway_api.core.names import ProviderName
 from gateway_api.db.models import Model, Provider, ProviderKind, saved_id, utcnow
 from gateway_api.providers.admin_client import UpstreamProblem, list_upstream_models
 from gateway_api.providers.credential_binding import credential_bound_here, move_provider, origin_of, set_credential
@@ -41,7 +42,7 @@ def _check_base_url(value: str | None) -> str | None:
 
 
 class ProviderCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    name: ProviderName
     kind: ProviderKind
     base_url: str | None = Field(default=None, max_length=500, description="default: the provider's public API")
     credential: str | None = Field(default=None, min_length=1, max_length=2000, pattern=CREDENTIAL_PATTERN)
@@ -50,7 +51,7 @@ class ProviderCreate(BaseModel):
 
 
 class ProviderUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    name: ProviderName | None = None
     base_url: str | None = Field(default=None, max_length=500)
     credential: str | None = Field(
         default=None,

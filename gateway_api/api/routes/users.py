@@ -21,6 +21,7 @@ from gateway_api.accounts.users import (
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict, field_error
+from gateway_api.core.names import OptionalName
 from gateway_api.db.models import Group, Role, User, utcnow
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(require_admin)])
@@ -32,14 +33,14 @@ Password = Annotated[str, Field(min_length=8, max_length=1024)]
 
 class UserCreate(BaseModel):
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
-    name: str = Field(default="", max_length=200)
+    name: OptionalName = ""
     password: Password | None = Field(default=None, description="none: the user cannot sign in with a password")
     role: Role = Role.user
     groups: list[GroupName] = Field(default_factory=list, max_length=200)
 
 
 class UserUpdate(BaseModel):
-    name: str | None = Field(default=None, max_length=200)
+    name: OptionalName | None = None
     role: Role | None = None
     active: bool | None = None
     groups: list[GroupName] | None = Field(default=None, max_length=200)
