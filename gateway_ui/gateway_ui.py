@@ -12,6 +12,7 @@ from gateway_api.core.settings import load_settings
 from gateway_ui.api_connection import API
 from gateway_ui.origins import socket_origin_check
 from gateway_ui.pages import PAGES
+from gateway_ui.security_headers import with_security_headers
 
 API_PATH_PREFIX = "/api/"
 # The gateway's own CLI wheel (GET /cli/...), served by the gateway app.
@@ -30,12 +31,14 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
     """
 
     def transform(reflex_asgi: ASGIApp) -> ASGIApp:
+        pages = with_security_headers(reflex_asgi)  # the UI's responses: CSP, no framing, nosniff
+
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
             path = scope["path"] if scope["type"] == "http" else ""
             if path.startswith((API_PATH_PREFIX, CLI_PATH_PREFIX)) or path in OPS_PATHS:
                 await gateway(scope, receive, send)
             else:
-                await reflex_asgi(scope, receive, send)
+                await pages(scope, receive, send)
 
         return dispatch
 

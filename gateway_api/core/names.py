@@ -21,6 +21,8 @@ _BODY = r"[\w .:/@+(),'&#-]"
 _LAST = r"[\w.:/@+(),'&#-]"
 NAME_PATTERN = rf"^\w(?:{_BODY}*{_LAST})?$"
 OPTIONAL_NAME_PATTERN = rf"^(?:\w(?:{_BODY}*{_LAST})?)?$"
+# What a name may start with (a policy's "prefix*" pattern): the rule without its last-character condition.
+NAME_PREFIX_PATTERN = rf"\w{_BODY}*"
 NAME_RULE = (
     "start with a letter or digit; then letters, digits, spaces and . _ - : / @ + ( ) , ' & # only; no space at the end"
 )

@@ -75,7 +75,8 @@ def test_create_edit_and_delete_a_policy_through_the_form(
 
     dialog.get_by_test_id("pattern-input").fill("bad pattern!")
     expect(dialog.get_by_role("alert").filter(has_text="can never match a model")).to_contain_text(
-        '"bad pattern!" can never match a model: model names use letters, digits and the characters . _ : / @ - only.'
+        '"bad pattern!" can never match a model: model names use letters, digits, spaces and the characters '
+        ". _ - : / @ + ( ) , ' & # only."
     )
     dialog.get_by_role("button", name="Add", exact=True).click()
     expect(dialog.get_by_test_id("chosen-model")).to_have_count(0)

@@ -1,5 +1,6 @@
 """The UI server (`make serve`, Reflex) against hostile pages (issue 15): CORS off unless GATEWAY_CORS_ORIGINS lists
-origins, on the pages, the REST API, the proxy and the UI's websocket alike."""
+origins, on the pages, the REST API, the proxy and the UI's websocket alike; a CSP, no framing and nosniff on its
+responses, with every page still working in Chromium; stored names rendered as text."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine
+from sqlmodel import Session
 
+from gateway_api.db.config_version import bump_config_version
+from gateway_api.db.models import Model
+from gateway_ui import routes
+from tests.support.fakes.upstream import FakeUpstream
 from tests.ui.conftest import UiServer, serve_ui
-from tests.ui.seed import login_token
+from tests.ui.seed import AdminApi, login_token, open_signed_in, unique_tag
 
 EVIL = "https://evil.example.net"
 TOOLS = "https://tools.example.com"
@@ -65,3 +73,60 @@ def test_listed_origins_only_and_never_a_wildcard(tools_allowed: UiServer) -> No
     assert socket_refused(tools_allowed.url, EVIL)
     assert not socket_refused(tools_allowed.url, tools_allowed.url)
     assert Path(tools_allowed.log_path).exists()
+
+
+def test_pages_carry_a_csp_and_work_under_it_in_chromium(page: Page, ui_server: UiServer) -> None:
+    """CSP, no framing, nosniff, referrer policy on the UI's responses; Chromium reports no violation while every
+    page loads, signs in, talks over its websocket and renders."""
+    complaints: list[str] = []
+    page.on("console", lambda m: complaints.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda error: complaints.append(str(error)))
+    first = page.goto("/login/")
+    assert first is not None
+    headers = first.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    asset = httpx.get(ui_server.url + "/favicon.ico", timeout=30)
+    assert asset.headers.get("x-content-type-options") == "nosniff"
+
+    open_signed_in(page, routes.HOME, ui_server.admin_email, ui_server.admin_password)
+    for route in (routes.MODELS, routes.KEYS, routes.USAGE, routes.PROVIDERS, routes.POLICIES, routes.USERS):
+        page.goto(route)
+        expect(page.get_by_test_id("sidebar")).to_be_visible()
+        expect(page.locator("h1, h2").first).to_be_visible()
+    assert complaints == []
+
+
+def test_any_stored_name_renders_as_text(page: Page, ui_server: UiServer, fake_upstream_server: FakeUpstream) -> None:
+    """A model name with a quote (allowed by the name rule) and one written behind the API's back with markup and
+    template syntax both show as plain text on the Models page, which keeps working."""
+    tag = unique_tag()
+    api = AdminApi(ui_server)
+    provider_id = api.create_provider(f"Quotes {tag}", "anthropic", fake_upstream_server.anthropic_base_url)
+    quoted = f"claude-o'brien-{tag}"
+    api.create_models(provider_id, [quoted])
+    user = api.create_user(f"names-{tag}@example.com", "names-user-password-1", name="Zoë O'Brien")
+    hostile = f"""claude-x{tag}'"<b>bold</b>${{1}}{{{{2}}}}`"""
+    engine = create_engine(ui_server.database_url)
+    with Session(engine) as session:
+        session.add(Model(provider_id=provider_id, name=hostile, display_name=hostile, active=True))
+        bump_config_version(session)
+        session.commit()
+    engine.dispose()
+    # A policy cannot name it (no model name the rule allows looks like it), but a prefix reaches it.
+    api.grant(f"names {tag}", f"user:{user.email}", [quoted, f"claude-x{tag}'*"])
+    api.close()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    open_signed_in(page, routes.MODELS, user.email, user.password)
+
+    card = page.get_by_test_id("provider-anthropic")
+    names = card.get_by_test_id("model-name")
+    expect(names.filter(has_text=quoted)).to_have_count(1)
+    expect(names.filter(has_text=hostile)).to_have_count(1)
+    assert page.locator("b", has_text="bold").count() == 0, "markup in a name is not markup"
+    assert errors == []
