@@ -1,7 +1,8 @@
 """Headers every UI response carries: a Content-Security-Policy, no framing, no MIME sniffing, a referrer policy.
 
-The pages are Reflex's built React app: scripts and styles from the same origin, Radix's inline styles, and one
-websocket back to the same server (`connect-src 'self'` covers ws:// and wss:// to it). Nothing may frame a page
+The pages are Reflex's built React app: scripts and styles from the same origin (Reflex needs inline scripts and
+eval, so the policy's worth is in what it forbids besides: other origins, plugins, framing, base and form
+targets), Radix's inline styles, and one websocket back to the same server (`connect-src 'self'` covers ws:// and wss:// to it). Nothing may frame a page
 (clickjacking), nothing loads from elsewhere, forms post only here.
 """
 
@@ -11,8 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP_DIRECTIVES = [
     "default-src 'self'",
-    # Reflex's HTML boots with a small inline script (the router's hydration data).
-    "script-src 'self' 'unsafe-inline'",
+    # Reflex's HTML boots with a small inline script (the router's hydration data), and its client runs the
+    # scripts the server sends (toasts, clipboard, rx.call_script) with eval.
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self' data:",
