@@ -13,11 +13,11 @@ from gateway_ui.components.limits_dialog import limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.key_list import UNNAMED, key_list, pager
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.keys import EXPIRY_CHOICES, NO_EXPIRY, KeysState
+from gateway_ui.state.keys import EXPIRY_CHOICES, KEY_SCOPE_CHOICES, NO_EXPIRY, KeysState
 
 
-def _expiry_choice(value: str, label: str) -> rx.Component:
-    choice = rx.el.label(
+def _choice(value: str, label: str) -> rx.Component:
+    return rx.el.label(
         rx.hstack(
             rx.radio_group.item(value=value, aria_label=label),
             rx.text(label, size="2"),
@@ -25,6 +25,10 @@ def _expiry_choice(value: str, label: str) -> rx.Component:
             spacing="2",
         ),
     )
+
+
+def _expiry_choice(value: str, label: str) -> rx.Component:
+    choice = _choice(value, label)
     # Only admins may mint keys that never expire (GATEWAY_ALLOW_USER_NON_EXPIRING_KEYS; the API decides).
     return rx.cond(AuthState.is_admin, choice) if value == NO_EXPIRY else choice
 
@@ -90,7 +94,23 @@ def _create_form() -> rx.Component:
                 test_id="key-expiry",
             ),
             form_error(KeysState.form_error),
-            rx.text("The key can call the gateway's models (scope llm).", size="1", color_scheme="gray"),
+            form_field(
+                "Use",
+                rx.radio_group.root(
+                    rx.hstack(
+                        *[_choice(value, label) for value, label in KEY_SCOPE_CHOICES],
+                        spacing="4",
+                        wrap="wrap",
+                    ),
+                    value=KeysState.new_scope,
+                    on_change=KeysState.set_new_scope,
+                    aria_label="Use",
+                ),
+                "",
+                hint="llm keys call the models (tools such as Claude Code); api keys automate the REST API with "
+                "your rights and never call models.",
+                test_id="key-scope",
+            ),
             rx.hstack(
                 rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
                 rx.button("Create key", type="submit", loading=KeysState.submitting),
