@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
+from gateway_api.accounts.sso.identity import identity_from_claims
 from gateway_api.core.names import Name, check_name
+from gateway_api.core.settings import Settings
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.startup.config_file import ConfigError, apply_config_file
 
@@ -86,3 +88,16 @@ def test_the_cli_follows_it(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 1 and "name" in done.stderr
+
+
+def test_single_sign_on_claims_follow_it(settings: Settings) -> None:
+    claims = {
+        "sub": "s-1",
+        "email": "zoe@example.com",
+        "name": "Zoë O'Brien",
+        "groups": ["/eng/platform", "<b>ops</b>", "R&D (EU)"],
+    }
+    identity = identity_from_claims(claims, settings)
+    assert identity.name == "Zoë O'Brien" and identity.groups == ("R&D (EU)", "eng/platform")
+    marked_up = identity_from_claims({**claims, "name": "<script>x</script>"}, settings)
+    assert marked_up.name == "", "a name outside the rule is not stored"
