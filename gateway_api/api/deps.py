@@ -12,7 +12,7 @@ from typing import Annotated, cast
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
-from gateway_api.accounts.api_keys import find_valid_key, revoke_key
+from gateway_api.accounts.api_keys import find_valid_key, revoke_key, was_issued
 from gateway_api.accounts.key_rules import REST_API_REFUSAL, opens_rest_api
 from gateway_api.accounts.sessions import idle_too_long, touch
 from gateway_api.core.settings import Settings
@@ -87,11 +87,13 @@ def refuse_if_throttled(services: AppServices, client: str, message: str, log_me
 
 def presented_key(request: Request, services: AppServices, session: Session, client: str) -> tuple[ApiKey, User]:
     """The live key the request carries and its owner; 401 otherwise. A browser session idle for longer than
-    GATEWAY_SESSION_IDLE_TIMEOUT_MINUTES is ended here (revoked), and is no guess: it does not feed the throttle."""
+    GATEWAY_SESSION_IDLE_TIMEOUT_MINUTES is ended here (revoked). Only unknown secrets feed the guessing throttle."""
     token = bearer_token(request)
     found = find_valid_key(session, services.key_pepper, token) if token else None
     if found is None:
-        if token:
+        # Only guesses feed the throttle: a browser's expired session, presented by the UI server for it, must not
+        # lock the UI server's address out for everyone.
+        if token and not was_issued(session, services.key_pepper, token):
             services.login_throttle.record_failure(client)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing, invalid or expired token", headers={"WWW-Authenticate": "Bearer"}

@@ -78,3 +78,17 @@ def test_an_idle_session_ends(api_client: TestClient, admin_headers: dict[str, s
     assert ended.status_code == 401 and "without use" in ended.json()["detail"]
     assert api_client.get("/api/auth/key", headers=session).status_code == 401, "revoked, not only refused"
     assert api_client.get("/api/auth/key", headers=llm).status_code == 200, "an idle llm key is no session"
+
+
+def test_ended_sessions_are_no_guesses(api_client: TestClient, admin_headers: dict[str, str]) -> None:
+    """Behind the UI server every browser shares one address: six expired sessions must not lock it out."""
+    ended = []
+    for n in range(6):
+        make_user(api_client, admin_headers, f"gone{n}@example.com")
+        session = sign_in(api_client, f"gone{n}@example.com")
+        api_client.post("/api/auth/logout", headers=session)
+        ended.append(session)
+    assert [api_client.get("/api/me", headers=headers).status_code for headers in ended] == [401] * 6
+    assert works(api_client, admin_headers)
+    guesses = [api_client.get("/api/me", headers={"Authorization": f"Bearer gwk_guess{n}"}) for n in range(6)]
+    assert guesses[-1].status_code == 429, "unknown secrets still are"
