@@ -1,6 +1,7 @@
 """Reflex configuration for the gateway UI (served together with the API on one port)."""
 
 import logging
+import os
 from pathlib import Path
 
 import reflex as rx
@@ -28,7 +29,15 @@ logging.getLogger("reflex.reflex").addFilter(_Dropped("Initialized gateway_ui"))
 # `make install` puts bun here: Reflex's own bun download does not work offline.
 PROJECT_BUN = Path(__file__).resolve().parent / ".tools" / "node_modules" / ".bin" / "bun"
 
+# CORS off unless GATEWAY_CORS_ORIGINS lists origins (Reflex's default, "*" with credentials, would let any web page
+# drive the gateway from a user's browser). The gateway app validates the setting (no "*") when it loads; the UI's
+# websocket accepts its own origin besides these (gateway_ui/origins.py).
+CORS_ORIGINS = tuple(
+    sorted(o.strip().rstrip("/") for o in os.environ.get("GATEWAY_CORS_ORIGINS", "").split(",") if o.strip())
+)
+
 config = rx.Config(
+    cors_allowed_origins=CORS_ORIGINS,
     app_name="gateway_ui",
     telemetry_enabled=False,
     show_built_with_reflex=False,

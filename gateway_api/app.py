@@ -27,7 +27,8 @@ from gateway_api.proxy.routes import PROXY_PREFIX, proxy_error_body
 from gateway_api.proxy.upstream import UpstreamClient
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.keys import key_pepper
-from gateway_api.server.asgi import Receive, Scope, Send, send_whole
+from gateway_api.server.asgi import ASGIApp, Receive, Scope, Send, send_whole
+from gateway_api.server.cors import with_cors
 from gateway_api.server.lifespan import serve_lifespan
 from gateway_api.server.request_context import RequestContext, api_error_body
 from gateway_api.services import AppServices
@@ -114,6 +115,13 @@ def create_asgi_app(settings: Settings | None = None) -> GatewayApp:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     return GatewayApp(settings)
+
+
+def create_served_app() -> ASGIApp:
+    """`gateway serve`'s factory: the app, behind CORS only for GATEWAY_CORS_ORIGINS (the UI server has Reflex's
+    CORS layer, configured from the same setting in rxconfig.py)."""
+    app = create_asgi_app()
+    return with_cors(app, app.settings.cors_origin_list)
 
 
 async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServices:

@@ -6,5 +6,6 @@ connections are opened per event loop on first use and closed by the lifespan ta
 """
 
 from gateway_ui.api import GatewayApi, api_base_url
+from gateway_ui.api.browser_hop import BrowserHop
 
-API = GatewayApi(api_base_url())
+API = GatewayApi(api_base_url(), browser_hop=BrowserHop())

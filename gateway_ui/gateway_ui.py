@@ -3,12 +3,16 @@
 from collections.abc import Callable
 
 import reflex as rx
+from reflex.utils.prerequisites import get_states_dir
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway_api.app import create_asgi_app
+from gateway_api.core.private_files import make_private
 from gateway_api.core.settings import load_settings
 from gateway_ui.api_connection import API
+from gateway_ui.origins import socket_origin_check
 from gateway_ui.pages import PAGES
+from gateway_ui.security_headers import with_security_headers
 
 API_PATH_PREFIX = "/api/"
 # The gateway's own CLI wheel (GET /cli/...), served by the gateway app.
@@ -27,21 +31,29 @@ def gateway_api_first(gateway: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
     """
 
     def transform(reflex_asgi: ASGIApp) -> ASGIApp:
+        pages = with_security_headers(reflex_asgi)  # the UI's responses: CSP, no framing, nosniff
+
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
             path = scope["path"] if scope["type"] == "http" else ""
             if path.startswith((API_PATH_PREFIX, CLI_PATH_PREFIX)) or path in OPS_PATHS:
                 await gateway(scope, receive, send)
             else:
-                await reflex_asgi(scope, receive, send)
+                await pages(scope, receive, send)
 
         return dispatch
 
     return transform
 
 
-gateway = create_asgi_app(load_settings())
+settings = load_settings()
+# Before Reflex creates its state directory: pickled sessions and the data directory stay owner-only.
+make_private(settings.data_dir)
+make_private(get_states_dir())
+gateway = create_asgi_app(settings)
 
 app = rx.App(api_transformer=gateway_api_first(gateway))
+if app.sio is not None:
+    app.sio.eio.cors_allowed_origins = socket_origin_check(settings)
 for page in PAGES:
     page.add_to(app)
 # Reflex runs its own app's lifespan and never forwards it, so the gateway starts and stops as one of its tasks.

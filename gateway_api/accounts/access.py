@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from gateway_api.core.names import NAME_PREFIX_PATTERN
+
 EVERYONE = "*"
 # What a model name may contain (the REST API's rule for model names): a pattern's text before its "*" must be the
 # start of such a name, or the pattern could never match one.
-MODEL_NAME_START = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]*")
-MODEL_NAME_CHARACTERS = "letters, digits and the characters . _ : / @ - only"
+# What a model name may start with (the one name rule, core/names.py): a pattern outside it matches nothing.
+MODEL_NAME_START = re.compile(NAME_PREFIX_PATTERN)
+MODEL_NAME_CHARACTERS = "letters, digits, spaces and the characters . _ - : / @ + ( ) , ' & # only"
 
 
 def subject_tokens(email: str, groups: Iterable[str]) -> frozenset[str]:
@@ -67,6 +70,6 @@ def _unmatchable(entry: str) -> str | None:
     text = entry.removesuffix("*")
     if entry == EVERYONE or not text or MODEL_NAME_START.fullmatch(text):
         return None
-    if not text[0].isascii() or not text[0].isalnum():
+    if not re.match(r"\w", text[0]):
         return f'"{entry}" can never match a model: model names start with a letter or a digit'
     return f'"{entry}" can never match a model: model names use {MODEL_NAME_CHARACTERS}'

@@ -57,6 +57,11 @@ def find_valid_key(session: Session, pepper: bytes, secret: str) -> tuple[ApiKey
     return key, user
 
 
+def was_issued(session: Session, pepper: bytes, secret: str) -> bool:
+    """Whether the secret names a key the gateway issued (live or not): a revoked or expired one is no guess."""
+    return session.exec(select(ApiKey.id).where(ApiKey.digest == digest_key(secret, pepper))).first() is not None
+
+
 def revoke_key(session: Session, key: ApiKey) -> None:
     if key.revoked_at is None:
         key.revoked_at = utcnow()

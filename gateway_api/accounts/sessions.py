@@ -18,6 +18,12 @@ def is_session(key: ApiKey) -> bool:
     return Scope.ui in key.scope_set
 
 
+def idle_too_long(key: ApiKey, now: datetime, idle_timeout: timedelta) -> bool:
+    """A browser session unused for longer than GATEWAY_SESSION_IDLE_TIMEOUT_MINUTES has ended (other keys are
+    not sessions: they live until they expire or are revoked). Uses are recorded to the minute (`touch`)."""
+    return is_session(key) and now - (key.last_used_at or key.created_at) > idle_timeout
+
+
 def touch(session: Session, key: ApiKey, now: datetime) -> None:
     """Record that `key` was used now (unless that was recorded less than TOUCH_INTERVAL ago), committed."""
     if key.last_used_at is not None and now - key.last_used_at < TOUCH_INTERVAL:

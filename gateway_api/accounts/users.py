@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
+from gateway_api.accounts.sessions import end_sessions
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.models import Group, Role, User, UserGroup, saved_id, utcnow
 from gateway_api.security.passwords import hash_password
@@ -62,7 +63,20 @@ def create_user(session: Session, email: str, password: str | None, role: Role =
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def set_password(session: Session, user: User, password: str) -> int:
+    """A new password ends every browser session of the user (whoever knew the old one is signed out); returns
+    how many ended."""
     user.password_hash = hash_password(password)
+    user.updated_at = utcnow()
+    session.add(user)
+    return end_sessions(session, user)
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Deactivating ends the user's browser sessions for good: reactivating does not bring them back (their other
+    keys stop working while deactivated and work again after)."""
+    if user.active and not active:
+        end_sessions(session, user)
+    user.active = active
     user.updated_at = utcnow()
     session.add(user)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
-from gateway_api.accounts.api_keys import find_valid_key
-from gateway_api.accounts.sessions import touch
+from gateway_api.accounts.api_keys import find_valid_key, revoke_key, was_issued
+from gateway_api.accounts.key_rules import REST_API_REFUSAL, opens_rest_api
+from gateway_api.accounts.sessions import idle_too_long, touch
 from gateway_api.core.settings import Settings
-from gateway_api.db.models import ApiKey, Role, Scope, User, utcnow
+from gateway_api.db.models import ApiKey, Role, User, utcnow
+from gateway_api.security.forwarding import (
+    BROWSER_ADDRESS_HEADER,
+    BROWSER_SEAL_HEADER,
+    BrowserAddressSeal,
+    ClientAddresses,
+)
 from gateway_api.services import AppServices
 
 log = logging.getLogger("gateway.api")
@@ -41,21 +50,19 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-LOOPBACK_PEERS = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
 def client_address(request: Request) -> str:
-    """The caller's address for throttling.
-
-    ``X-Forwarded-For`` is believed only from a loopback peer: the UI server (same host) and a local reverse
-    proxy pass the browser's address there, so one user's failed sign-ins do not lock out everyone else.
-    """
+    """The caller's address for throttling (security/forwarding.py): the browser's when the UI server vouches for
+    it with a valid seal, else the peer, or what GATEWAY_TRUSTED_PROXIES say in X-Forwarded-For."""
+    services = get_services(request)
+    if BROWSER_ADDRESS_HEADER in request.headers:
+        sealed = BrowserAddressSeal(services.key_pepper).opened(
+            request.headers.get(BROWSER_ADDRESS_HEADER), request.headers.get(BROWSER_SEAL_HEADER), time.time()
+        )
+        if sealed is not None:
+            return sealed
     peer = request.client.host if request.client else "unknown"
-    if peer in LOOPBACK_PEERS:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return peer
+    trusted = ClientAddresses(services.settings.trusted_proxy_networks)
+    return trusted.resolve(peer, request.headers.getlist("x-forwarded-for"))
 
 
 def bearer_token(request: Request) -> str | None:
@@ -78,6 +85,32 @@ def refuse_if_throttled(services: AppServices, client: str, message: str, log_me
         )
 
 
+def presented_key(request: Request, services: AppServices, session: Session, client: str) -> tuple[ApiKey, User]:
+    """The live key the request carries and its owner; 401 otherwise. A browser session idle for longer than
+    GATEWAY_SESSION_IDLE_TIMEOUT_MINUTES is ended here (revoked). Only unknown secrets feed the guessing throttle."""
+    token = bearer_token(request)
+    found = find_valid_key(session, services.key_pepper, token) if token else None
+    if found is None:
+        # Only guesses feed the throttle: a browser's expired session, presented by the UI server for it, must not
+        # lock the UI server's address out for everyone.
+        if token and not was_issued(session, services.key_pepper, token):
+            services.login_throttle.record_failure(client)
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing, invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    key, user = found
+    idle_timeout = timedelta(minutes=services.settings.session_idle_timeout_minutes)
+    if idle_too_long(key, utcnow(), idle_timeout):
+        revoke_key(session, key)
+        session.commit()
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this session ended after a time without use; sign in again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return key, user
+
+
 @dataclass(frozen=True)
 class Principal:
     user: User
@@ -85,20 +118,13 @@ class Principal:
 
 
 def get_principal(request: Request, services: ServicesDep, session: SessionDep) -> Principal:
-    """A ``ui`` key of any active user, or any key of an admin (automation)."""
+    """A ``ui`` (browser session) or ``api`` (automation) key of an active user; an ``llm`` key is refused, also
+    an admin's (it sits in tool configs)."""
     client = client_address(request)
     refuse_if_throttled(services, client, "too many failed attempts", "API token guessing throttled")
-    token = bearer_token(request)
-    found = find_valid_key(session, services.key_pepper, token) if token else None
-    if found is None:
-        if token:
-            services.login_throttle.record_failure(client)
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing, invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    key, user = found
-    if Scope.ui not in key.scope_set and user.role != Role.admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this key cannot use the REST API; sign in for a ui token")
+    key, user = presented_key(request, services, session, client)
+    if not opens_rest_api(key):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, REST_API_REFUSAL)
     # The proxy records its keys' use; REST calls record theirs here (the API Keys page shows a session's last use).
     touch(session, key, utcnow())
     return Principal(user=user, key=key)

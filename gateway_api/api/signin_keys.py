@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.key_rules import may_mint_non_expiring
 from gateway_api.api.routes.auth import LoginResponse
-from gateway_api.db.models import Role, Scope, User
+from gateway_api.core.names import OptionalName
+from gateway_api.db.models import Scope, User
 from gateway_api.services import AppServices
 
 
@@ -17,14 +19,14 @@ class KeyWish(BaseModel):
     """What the signing-in program asks for."""
 
     scope: Scope = Scope.llm
-    name: str = Field(default="", max_length=200)
+    name: OptionalName = ""
     no_expiration: bool = False
 
 
 def issue_signin_key(
     session: Session, services: AppServices, user: User, wish: KeyWish, *, method: str, default_name: str
 ) -> LoginResponse:
-    if wish.no_expiration and user.role != Role.admin:
+    if wish.no_expiration and not may_mint_non_expiring(user, services.settings):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             "only administrators may create keys that never expire; sign in without --no-expiration",

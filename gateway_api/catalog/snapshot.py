@@ -32,6 +32,7 @@ from gateway_api.db.models import (
     utcnow,
 )
 from gateway_api.limits.rules import LimitValues
+from gateway_api.providers.credential_binding import credential_bound_here
 from gateway_api.security.crypto import CredentialCipher
 
 log = logging.getLogger("gateway.catalog")
@@ -225,7 +226,8 @@ def _limit_overrides(session: Session) -> tuple[dict[int, LimitValues], dict[int
 
 def _provider_entry(provider: Provider, cipher: CredentialCipher) -> ProviderEntry:
     credential: str | None = None
-    if provider.credential_encrypted:
+    # A credential saved for another host than the base URL's is never sent (providers/credential_binding.py).
+    if provider.credential_encrypted and credential_bound_here(provider):
         try:
             credential = cipher.decrypt(provider.credential_encrypted)
         except ValueError:

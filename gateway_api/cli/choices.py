@@ -8,6 +8,7 @@ from enum import StrEnum
 class KeyScope(StrEnum):
     llm = "llm"
     ui = "ui"
+    api = "api"
 
 
 class UserRole(StrEnum):

@@ -63,7 +63,9 @@ def serve(
 @app.command()
 def login(
     url: Annotated[str, typer.Option(help="The gateway's URL, e.g. http://localhost:8080.")],
-    scope: Annotated[KeyScope, typer.Option(help="llm: call the proxy; ui: a browser session.")] = KeyScope.llm,
+    scope: Annotated[
+        KeyScope, typer.Option(help="llm: call the proxy; api: the REST API (automation); ui: a browser session.")
+    ] = KeyScope.llm,
     email: Annotated[str | None, typer.Option(help="Sign in with a password as this email (or GATEWAY_EMAIL).")] = None,
     print_token: Annotated[bool, typer.Option("--print-token", help="Print only the key.")] = False,
     no_expiration: Annotated[bool, typer.Option("--no-expiration", help="A key that never expires.")] = False,
@@ -112,7 +114,7 @@ def logout(
 @keys_app.command("create")
 def keys_create(
     user: Annotated[str, typer.Option(help="Owner's email.")],
-    scope: Annotated[list[KeyScope], typer.Option(help="llm and/or ui; repeat for both.")] = [KeyScope.llm],  # noqa: B006
+    scope: Annotated[list[KeyScope], typer.Option(help="llm, api and/or ui; repeat for several.")] = [KeyScope.llm],  # noqa: B006
     name: Annotated[str, typer.Option(help="A name to recognise the key by.")] = "",
     expires_in: Annotated[str | None, typer.Option(help="e.g. 30d, 12h (default: 7 days).")] = None,
     no_expiration: Annotated[bool, typer.Option("--no-expiration", help="A key that never expires.")] = False,

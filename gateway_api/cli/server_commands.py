@@ -18,6 +18,7 @@ from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_ke
 from gateway_api.accounts.users import create_user, find_user, set_user_groups, user_group_names
 from gateway_api.cli.durations import parse_duration_days
 from gateway_api.cli.terminal import fail
+from gateway_api.core.names import check_name
 from gateway_api.core.settings import Settings, SettingsError, ensure_secret_key, load_settings
 from gateway_api.db.engine import make_engine, session_scope, upgrade_database
 from gateway_api.db.models import ApiKey, Role, Scope, User
@@ -81,7 +82,7 @@ def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None
     import uvicorn
 
     uvicorn.run(
-        "gateway_api.app:create_asgi_app",
+        "gateway_api.app:create_served_app",
         factory=True,
         host=host,
         port=port,
@@ -91,6 +92,9 @@ def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None
         http="gateway_api.server.protocol:CombinedWritesHttpProtocol",
         lifespan="on",
         access_log=False,
+        # The gateway reads X-Forwarded-For itself, believing only GATEWAY_TRUSTED_PROXIES (security/forwarding.py);
+        # uvicorn's own rewriting would believe any loopback peer.
+        proxy_headers=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
 
@@ -105,6 +109,7 @@ def warm_cli_wheel(wheel: CliWheel) -> None:
 def keys_create(user: str, scopes: list[str], name: str, expires_in: str | None, no_expiration: bool) -> None:
     if expires_in and no_expiration:
         raise fail("use either --expires-in or --no-expiration")
+    _check_names([("name", name, True)])
     settings = _settings()
     days = (
         None if no_expiration else parse_duration_days(expires_in) if expires_in else settings.default_key_expiry_days
@@ -154,6 +159,7 @@ def keys_revoke(key_id: int) -> None:
 def users_create(email: str, role: str, name: str, groups: list[str], password: str) -> None:
     if len(password) < 8:
         raise fail("the password must be at least 8 characters")
+    _check_names([("name", name, True), *(("group", group, False) for group in groups)])
     settings = _settings()
     with session_scope(_database(settings)) as session:
         if find_user(session, email):
@@ -162,6 +168,15 @@ def users_create(email: str, role: str, name: str, groups: list[str], password: 
         if groups:
             set_user_groups(session, user, groups)
     typer.echo(f"created {role} {email.strip().lower()}")
+
+
+def _check_names(names: list[tuple[str, str, bool]]) -> None:
+    """The names the CLI writes follow the API's one rule (core/names.py): (what, value, may be empty)."""
+    for what, value, optional in names:
+        try:
+            check_name(value, what, optional=optional)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
 
 
 def users_list() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -90,6 +91,16 @@ class Settings(BaseSettings):
     password_login: bool = True
     break_glass_admin: str = ""
 
+    # Least privilege (issue 15, core/trust.py). Comma-separated origins allowed to call across origins (CORS);
+    # empty: no cross-origin access at all.
+    cors_origins: str = ""
+    # Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none.
+    trusted_proxies: str = ""
+    # A browser session (ui key) unused this long ends.
+    session_idle_timeout_minutes: float = Field(default=120.0, gt=0)
+    # false: only admins may mint keys that never expire.
+    allow_user_non_expiring_keys: bool = False
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -111,6 +122,24 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (or http:// for a local test provider)")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in _comma_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or CIDR") from None
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in _comma_list(value):
+            if origin == "*" or not origin.startswith(("http://", "https://")) or origin.rstrip("/").count("/") != 2:
+                raise ValueError(f"{origin!r} is not an origin like https://tools.example.com (no * allowed)")
+        return value
 
     @model_validator(mode="after")
     def _sign_in_possible(self) -> Settings:
@@ -141,6 +170,14 @@ class Settings(BaseSettings):
     @property
     def oidc_allowed_domain_names(self) -> frozenset[str]:
         return frozenset(domain.lower().lstrip("@") for domain in _comma_list(self.oidc_allowed_domains))
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return sorted(origin.rstrip("/") for origin in _comma_list(self.cors_origins))
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in sorted(_comma_list(self.trusted_proxies)))
 
     @property
     def resolved_database_url(self) -> str:

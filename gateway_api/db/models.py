@@ -37,8 +37,11 @@ class ProviderKind(StrEnum):
 
 
 class Scope(StrEnum):
+    """What a key opens: ``llm`` the proxy only; ``ui`` (browser sessions) and ``api`` (automation) the REST API."""
+
     llm = "llm"
     ui = "ui"
+    api = "api"
 
 
 class Outcome(StrEnum):
@@ -102,6 +105,9 @@ class Provider(SQLModel, table=True):
     base_url: str = Field(max_length=500)
     credential_encrypted: str | None = Field(default=None, max_length=4000)
     credential_last4: str | None = Field(default=None, max_length=4)
+    # `scheme://host:port` the credential was saved for: it is used only while base_url has this origin
+    # (providers/credential_binding.py).
+    credential_origin: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

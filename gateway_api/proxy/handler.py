@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 
 from gateway_api.catalog.snapshot import ModelEntry, Snapshot
 from gateway_api.core.log_config import request_id_var
@@ -39,6 +40,7 @@ from gateway_api.proxy.refusal import Refusal
 from gateway_api.proxy.request_model import RequestFacts, read_request
 from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, resolve, split_target
 from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
+from gateway_api.security.forwarding import ClientAddresses
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
 from gateway_api.services import AppServices
 
@@ -68,6 +70,7 @@ class ProxyApp:
         self._upstream = upstream
         self._auth = auth
         self._ledger = ledger
+        self._client_addresses = ClientAddresses(services.settings.trusted_proxy_networks)
         self._routes: dict[tuple[bytes, str], tuple[ProviderName, Endpoint]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,7 +152,9 @@ class ProxyApp:
         secret = presented_key([(n, v) for n, v in scope["headers"] if n in _AUTH_HEADERS])
         if isinstance(secret, Refusal):
             raise secret
-        return await self._auth.authenticate(secret, _client_address(scope))
+        return await self._auth.authenticate(
+            secret, self._client_addresses.resolve(_peer(scope), _forwarded_for(scope))
+        )
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self._settings.max_body_bytes
@@ -399,9 +404,14 @@ def _trace(
     )
 
 
-def _client_address(scope: Scope) -> str:
+def _peer(scope: Scope) -> str:
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+def _forwarded_for(scope: Scope) -> Iterator[str]:
+    """Lazy: read only when the peer is a trusted proxy (GATEWAY_TRUSTED_PROXIES)."""
+    return (value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for")
 
 
 def _callable(model: ModelEntry, provider: ProviderName) -> bool:

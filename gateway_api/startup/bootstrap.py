@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from gateway_api.accounts.users import create_user
+from gateway_api.core.private_files import make_private
 from gateway_api.core.settings import Settings, ensure_secret_key
 from gateway_api.db.engine import make_engine, session_scope, upgrade_database
 from gateway_api.db.models import Role, User
@@ -21,6 +22,7 @@ log = logging.getLogger("gateway.bootstrap")
 
 def prepare(settings: Settings) -> tuple[Engine, str]:
     """Open and migrate the database, apply the config file and make sure an admin exists."""
+    make_private(settings.data_dir)
     secret_key = ensure_secret_key(settings)
     engine = make_engine(settings.resolved_database_url)
     if settings.bootstrap:

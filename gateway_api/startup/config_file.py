@@ -17,13 +17,22 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from gateway_api.accounts.access import validate_policy
-from gateway_api.accounts.users import create_user, ensure_groups, find_user, set_password, set_user_groups
+from gateway_api.accounts.users import (
+    create_user,
+    ensure_groups,
+    find_user,
+    set_active,
+    set_password,
+    set_user_groups,
+)
+from gateway_api.core.names import Name, OptionalName, ProviderName
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, Role, saved_id, utcnow
+from gateway_api.providers.credential_binding import credential_bound_here, move_provider, set_credential
 from gateway_api.providers.pricing import default_price
 from gateway_api.providers.spec import PROVIDERS
-from gateway_api.security.crypto import CredentialCipher, last4
+from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.passwords import verify_password
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -45,14 +54,14 @@ class PriceSpec(_Strict):
 
 
 class ModelSpec(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     display_name: str | None = None
     active: bool = True
     price: PriceSpec | None = None
 
 
 class ProviderSpec(_Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: ProviderName
     kind: ProviderKind
     base_url: str | None = None
     api_key: str | None = None
@@ -68,22 +77,22 @@ class ProviderSpec(_Strict):
 
 class UserSpec(_Strict):
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    name: str = ""
+    name: OptionalName = ""
     password: str | None = None
     role: Role = Role.user
     active: bool = True
-    groups: list[str] = []
+    groups: list[Name] = []
 
 
 class PolicySpec(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     subjects: list[str]
     models: list[str]
 
 
 class ConfigSpec(_Strict):
     providers: list[ProviderSpec] = []
-    groups: list[str] = []
+    groups: list[Name] = []
     users: list[UserSpec] = []
     policies: list[PolicySpec] = []
 
@@ -163,12 +172,12 @@ def _apply_provider(session: Session, spec: ProviderSpec, cipher: CredentialCiph
     if provider is None:
         provider = Provider(name=spec.name, kind=spec.kind, base_url=base_url)
     provider.kind = spec.kind
-    provider.base_url = base_url
+    # A credential stays with the host it was saved for; the file's api_key (if any) is saved for the new one.
+    move_provider(provider, base_url)
     if spec.api_key is not None:
         current = cipher.decrypt(provider.credential_encrypted) if provider.credential_encrypted else None
-        if current != spec.api_key:
-            provider.credential_encrypted = cipher.encrypt(spec.api_key)
-            provider.credential_last4 = last4(spec.api_key)
+        if current != spec.api_key or not credential_bound_here(provider):
+            set_credential(provider, cipher, spec.api_key)
     provider.updated_at = utcnow()
     session.add(provider)
     session.flush()
@@ -199,7 +208,7 @@ def _apply_user(session: Session, spec: UserSpec) -> None:
     elif spec.password and not verify_password(spec.password, user.password_hash):
         set_password(session, user, spec.password)
     user.role = spec.role
-    user.active = spec.active
+    set_active(session, user, spec.active)
     if spec.name:
         user.name = spec.name
     session.add(user)

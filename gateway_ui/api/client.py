@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from gateway_ui.api.browser_hop import BrowserHop
 from gateway_ui.api.errors import ApiError
 from gateway_ui.api.keys import KeysApi
 from gateway_ui.api.limits import LimitsApi
@@ -45,9 +46,13 @@ class GatewayApi:
     loop's. Nothing here belongs to a user: `as_user` gives the per-session view that carries a token.
     """
 
-    def __init__(self, base_url: str, *, timeout_seconds: float = REQUEST_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, base_url: str, *, timeout_seconds: float = REQUEST_TIMEOUT_SECONDS, browser_hop: BrowserHop | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout_seconds = timeout_seconds
+        # Passes the browser's address on the sign-ins (throttled per browser); None: the API sees this process.
+        self._browser_hop = browser_hop
         # Weak keys: a loop that ends without `aclose` (a finished test) takes its client along.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -101,26 +106,31 @@ class GatewayApi:
             raise ApiError.from_response(response)
         return response
 
-    async def login(self, email: str, password: str, client_ip: str = "") -> str:
+    async def login(self, email: str, password: str, peer: str = "", forwarded_for: str = "") -> str:
         """Exchange email and password for a UI session token.
 
-        ``client_ip`` is the browser's address: the API trusts X-Forwarded-For from this loopback caller, so failed
-        sign-ins are throttled per browser rather than for everyone behind the UI server.
+        ``peer`` and ``forwarded_for``: the browser's websocket peer and X-Forwarded-For, so failed sign-ins are
+        throttled per browser rather than for everyone behind the UI server (browser_hop.py).
         """
-        forwarded = {"X-Forwarded-For": client_ip} if client_ip else None
         response = await self.send(
-            "POST", "/api/auth/login", json={"email": email, "password": password}, headers=forwarded
+            "POST",
+            "/api/auth/login",
+            json={"email": email, "password": password},
+            headers=self._browser_headers(peer, forwarded_for),
         )
         return str(response.json()["token"])
+
+    def _browser_headers(self, peer: str, forwarded_for: str) -> dict[str, str] | None:
+        return self._browser_hop.headers(peer, forwarded_for) if self._browser_hop and peer else None
 
     async def sign_in_methods(self) -> SignInMethods:
         """Whether passwords are open to everyone and whether single sign-on is configured."""
         return SignInMethods.model_validate((await self.send("GET", "/api/auth/methods")).json())
 
-    async def exchange_sso_code(self, code: str, client_ip: str = "") -> str:
+    async def exchange_sso_code(self, code: str, peer: str = "", forwarded_for: str = "") -> str:
         """Turn the one-time code a single sign-on ended with into a UI session token (throttled per browser)."""
-        forwarded = {"X-Forwarded-For": client_ip} if client_ip else None
-        response = await self.send("POST", "/api/auth/oidc/exchange", json={"code": code}, headers=forwarded)
+        headers = self._browser_headers(peer, forwarded_for)
+        response = await self.send("POST", "/api/auth/oidc/exchange", json={"code": code}, headers=headers)
         return str(response.json()["token"])
 
     def as_user(self, token: str) -> UserApi:

@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from gateway_ui.api.client import UserApi
 
 LLM_SCOPE = "llm"
+# Automation on the REST API (never the proxy); `ui` keys are browser sessions and come from signing in.
+API_SCOPE = "api"
 
 
 class ApiKey(ApiModel):
@@ -37,12 +39,12 @@ class KeysApi:
         params = {"all": all_users, "include_inactive": include_inactive}
         return ApiKey.list_from(await self._user.call("GET", "/api/keys", params=params))
 
-    async def create(self, name: str, expires_in_days: int | None) -> NewApiKey:
-        """A new llm key (None: it never expires); the answer is the only time its secret is ever seen."""
+    async def create(self, name: str, expires_in_days: int | None, scope: str = LLM_SCOPE) -> NewApiKey:
+        """A new key (None: it never expires; scope llm or api); the answer is the only time its secret is seen."""
         expiry: dict[str, Any] = (
             {"no_expiration": True} if expires_in_days is None else {"expires_in_days": expires_in_days}
         )
-        body = {"name": name, "scope": LLM_SCOPE, **expiry}
+        body = {"name": name, "scope": scope, **expiry}
         return NewApiKey.model_validate(await self._user.call("POST", "/api/keys", json=body))
 
     async def revoke(self, key_id: int) -> ApiKey:

@@ -17,6 +17,8 @@ PATTERN_HINTS = {
 }
 # Patterns the API uses, recognised by a piece of their text, with what they ask for.
 PATTERN_TEXT_HINTS = (
+    # The one name rule (gateway_api/core/names.py), recognised by the end of its character list.
+    ("&#-", "Start with a letter or digit; then letters, digits, spaces and . _ - : / @ + ( ) , ' & # only."),
     ("._:/@-", "Use the model id as the provider spells it: letters, digits and the characters . _ : / @ - only."),
     ("._-", "Start with a letter or digit; then letters, digits, spaces and . _ - only."),
 )

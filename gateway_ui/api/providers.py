@@ -24,6 +24,8 @@ class Provider(ApiModel):
     credential_last4: str | None
     model_count: int
     active_model_count: int
+    # The change moved the provider to another host, so the API removed its credential (it is bound to its host).
+    credential_cleared: bool = False
 
 
 class ConnectionCheck(ApiModel):
@@ -67,8 +69,10 @@ class ProvidersApi:
         """Replace the stored credential; None removes it."""
         return await self._update(provider_id, {"credential": credential})
 
-    async def set_base_url(self, provider_id: int, base_url: str) -> Provider:
-        return await self._update(provider_id, {"base_url": base_url})
+    async def set_base_url(self, provider_id: int, base_url: str, credential: str | None = None) -> Provider:
+        """Another host drops the stored credential unless `credential` brings the one for the new host."""
+        changes = {"base_url": base_url} | ({"credential": credential} if credential else {})
+        return await self._update(provider_id, changes)
 
     async def _update(self, provider_id: int, changes: Mapping[str, str | None]) -> Provider:
         return Provider.model_validate(await self._user.call("PATCH", f"/api/providers/{provider_id}", json=changes))

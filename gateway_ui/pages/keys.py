@@ -13,7 +13,24 @@ from gateway_ui.components.limits_dialog import limits_dialog
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.key_list import UNNAMED, key_list, pager
 from gateway_ui.state.auth import AuthState
-from gateway_ui.state.keys import EXPIRY_CHOICES, KeysState
+from gateway_ui.state.keys import EXPIRY_CHOICES, KEY_SCOPE_CHOICES, NO_EXPIRY, KeysState
+
+
+def _choice(value: str, label: str) -> rx.Component:
+    return rx.el.label(
+        rx.hstack(
+            rx.radio_group.item(value=value, aria_label=label),
+            rx.text(label, size="2"),
+            align="center",
+            spacing="2",
+        ),
+    )
+
+
+def _expiry_choice(value: str, label: str) -> rx.Component:
+    choice = _choice(value, label)
+    # Only admins may mint keys that never expire (GATEWAY_ALLOW_USER_NON_EXPIRING_KEYS; the API decides).
+    return rx.cond(AuthState.is_admin, choice) if value == NO_EXPIRY else choice
 
 
 def _toolbar() -> rx.Component:
@@ -65,17 +82,7 @@ def _create_form() -> rx.Component:
                 "Expires",
                 rx.radio_group.root(
                     rx.hstack(
-                        *[
-                            rx.el.label(
-                                rx.hstack(
-                                    rx.radio_group.item(value=value, aria_label=label),
-                                    rx.text(label, size="2"),
-                                    align="center",
-                                    spacing="2",
-                                ),
-                            )
-                            for value, label in EXPIRY_CHOICES
-                        ],
+                        *[_expiry_choice(value, label) for value, label in EXPIRY_CHOICES],
                         spacing="4",
                         wrap="wrap",
                     ),
@@ -87,7 +94,23 @@ def _create_form() -> rx.Component:
                 test_id="key-expiry",
             ),
             form_error(KeysState.form_error),
-            rx.text("The key can call the gateway's models (scope llm).", size="1", color_scheme="gray"),
+            form_field(
+                "Use",
+                rx.radio_group.root(
+                    rx.hstack(
+                        *[_choice(value, label) for value, label in KEY_SCOPE_CHOICES],
+                        spacing="4",
+                        wrap="wrap",
+                    ),
+                    value=KeysState.new_scope,
+                    on_change=KeysState.set_new_scope,
+                    aria_label="Use",
+                ),
+                "",
+                hint="llm keys call the models (tools such as Claude Code); api keys automate the REST API with "
+                "your rights and never call models.",
+                test_id="key-scope",
+            ),
             rx.hstack(
                 rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
                 rx.button("Create key", type="submit", loading=KeysState.submitting),

@@ -173,8 +173,16 @@ def base_url_dialog() -> rx.Component:
                 _text_input("base_url", default_value=ProviderDialogsState.dialog_value, auto_focus=True),
                 _error("base_url"),
                 html_for="field-base_url",
-                hint="With or without a trailing /v1.",
+                hint="With or without a trailing /v1. The credential is bound to its host: another scheme, host or "
+                "port removes it unless you enter the key for the new host below.",
                 test_id="field-base_url",
+            ),
+            form_field(
+                "Credential for the new host (optional)",
+                _text_input("credential", type="password", auto_complete="off", placeholder="keep the stored one"),
+                _error("credential"),
+                html_for="field-credential",
+                test_id="field-credential",
             ),
             _form_error(),
             _buttons("Save base URL"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
@@ -11,6 +12,7 @@ from reflex.event import EventSpec
 from gateway_ui import routes
 from gateway_ui.api import ApiError
 from gateway_ui.api_connection import API
+from gateway_ui.state.unpickled import without_secrets
 
 TOKEN_STORAGE_KEY = "gateway_ui_token"
 
@@ -27,6 +29,10 @@ class AuthState(rx.State):
     token: str = rx.LocalStorage("", name=TOKEN_STORAGE_KEY, sync=True)
     user_email: str = ""
     user_role: str = ""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without token (state/unpickled.py)."""
+        return without_secrets(super().__getstate__(), ("token",))
 
     @rx.var
     def is_admin(self) -> bool:

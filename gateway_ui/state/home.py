@@ -129,11 +129,11 @@ class KeyLine:
 
 
 def my_keys(keys: list[ApiKey]) -> list[KeyLine]:
-    """The user's keys for calling models (browser sessions are not among them)."""
+    """The user's keys for calling models (browser sessions and automation keys are not among them)."""
     return [
         KeyLine(key.name or "Unnamed key", key.prefix, short_timestamp(key.expires_at, "never"))
         for key in keys
-        if "ui" not in key.scopes
+        if "llm" in key.scopes
     ]
 
 

@@ -10,10 +10,11 @@ from typing import Any, ClassVar
 import reflex as rx
 
 from gateway_ui.api import ApiError
-from gateway_ui.api.keys import ApiKey
+from gateway_ui.api.keys import API_SCOPE, LLM_SCOPE, ApiKey
 from gateway_ui.state.api_session import UiEvent, failure_event, session_api, short_timestamp
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.base import ConfirmState, FormState
+from gateway_ui.state.unpickled import without_secrets
 
 NO_EXPIRY = "never"
 # (value, label): the expiry choices offered when creating a key.
@@ -24,6 +25,12 @@ EXPIRY_CHOICES: tuple[tuple[str, str], ...] = (
     (NO_EXPIRY, "No expiry"),
 )
 DEFAULT_EXPIRY = "30"
+# (value, label): what a new key may open (key_rules.py on the API side).
+KEY_SCOPE_CHOICES: tuple[tuple[str, str], ...] = (
+    (LLM_SCOPE, "Call models (llm)"),
+    (API_SCOPE, "Automate the REST API (api)"),
+)
+KEY_SCOPES = frozenset(value for value, _ in KEY_SCOPE_CHOICES)
 # Request fields whose validation messages the create form shows by its inputs.
 CREATE_FORM_FIELDS = ("name", "expires_in_days", "no_expiration")
 PAGE_SIZE = 20
@@ -90,6 +97,7 @@ class KeysState(FormState, ConfirmState, rx.State):
     signing_out_others: bool = False
 
     new_expiry: str = DEFAULT_EXPIRY
+    new_scope: str = LLM_SCOPE
     # The one time a key's secret exists outside its owner's hands: cleared when the dialog closes.
     new_secret: str = ""
     new_secret_name: str = ""
@@ -97,6 +105,10 @@ class KeysState(FormState, ConfirmState, rx.State):
     revoke_is_this_session: bool = False
     revoke_is_session: bool = False
     confirm_failure: ClassVar[str] = "Could not revoke the key"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without new_secret (state/unpickled.py)."""
+        return without_secrets(super().__getstate__(), ("new_secret",))
 
     @rx.var
     def expiry_error(self) -> str:
@@ -185,12 +197,17 @@ class KeysState(FormState, ConfirmState, rx.State):
 
     def _clear_inputs(self) -> None:
         self.new_expiry = DEFAULT_EXPIRY
+        self.new_scope = LLM_SCOPE
         self.new_secret = self.new_secret_name = ""
 
     @rx.event
     def open_create(self) -> None:
         self._clear_inputs()
         self._open_form()
+
+    @rx.event
+    def set_new_scope(self, value: str) -> None:
+        self.new_scope = value if value in KEY_SCOPES else LLM_SCOPE
 
     @rx.event
     def set_new_expiry(self, value: str) -> None:
@@ -205,7 +222,7 @@ class KeysState(FormState, ConfirmState, rx.State):
         name = str(form_data.get("name", "")).strip()
         api = await session_api(self)
         try:
-            created = await api.keys.create(name, expiry_days(self.new_expiry))
+            created = await api.keys.create(name, expiry_days(self.new_expiry), self.new_scope)
         except ApiError as exc:
             yield self._form_failed(exc, CREATE_FORM_FIELDS)
             return

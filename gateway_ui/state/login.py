@@ -36,6 +36,10 @@ class LoginState(AuthState, FormState):
     def _next_path(self) -> str:
         return safe_next_path(self.router.url.query_parameters.get("next", routes.HOME))
 
+    def _browser_address(self) -> tuple[str, str]:
+        """The websocket's peer and X-Forwarded-For: the API throttles sign-ins per browser (api/browser_hop.py)."""
+        return self.router.session.client_ip, self.router.headers.raw_headers.get("x-forwarded-for", "")
+
     @rx.event
     async def redirect_if_signed_in(self) -> EventSpec | None:
         """Login page on_load: a still-valid session skips the form."""
@@ -63,7 +67,7 @@ class LoginState(AuthState, FormState):
         self._start_submit()
         yield
         try:
-            self.token = await API.login(email, password, client_ip=self.router.session.client_ip)
+            self.token = await API.login(email, password, *self._browser_address())
         except ApiError as exc:
             self._show_errors(exc, fields=())  # the form has no per-field messages: the API's one says it all
             return
@@ -93,7 +97,7 @@ class LoginState(AuthState, FormState):
         self._start_submit()
         yield
         try:
-            self.token = await API.exchange_sso_code(codes[0], client_ip=self.router.session.client_ip)
+            self.token = await API.exchange_sso_code(codes[0], *self._browser_address())
         except ApiError as exc:
             self._show_errors(exc, fields=())
             return

@@ -21,6 +21,7 @@ from gateway_ui.state.api_session import UiEvent, failure_event, session_api, sh
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.base import FormState
 from gateway_ui.state.keys import DEFAULT_EXPIRY, expiry_days
+from gateway_ui.state.unpickled import without_secrets
 
 SNIPPET_KEY_NAME = "Models page snippets"
 # A page origin as browsers send it: scheme, host (name, IPv4 or [IPv6]) and port, nothing else.
@@ -153,6 +154,10 @@ class ModelsState(FormState, rx.State):
     snippet_key: str = ""
     snippet_key_prefix: str = ""
     snippet_key_expires: str = ""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without snippet_key (state/unpickled.py)."""
+        return without_secrets(super().__getstate__(), ("snippet_key",))
 
     @rx.var
     def cards(self) -> list[ProviderCard]:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, TypeVar
 import reflex as rx
 
 from gateway_ui.api import ApiError, UserApi
-from gateway_ui.api.providers import ImportedModels
+from gateway_ui.api.providers import ImportedModels, Provider
 from gateway_ui.state.api_session import UiEvent, session_api
 from gateway_ui.state.base import ConfirmState, FormState
 from gateway_ui.state.providers import PRICE_FIELDS, UNKNOWN_PRICE, ProvidersState, find_card, form_prices
@@ -33,6 +33,12 @@ Answer = TypeVar("Answer")
 
 def _models(count: int) -> str:
     return f"{count} model{'' if count == 1 else 's'}"
+
+
+def base_url_saved(provider: Provider) -> str:
+    if provider.credential_cleared:
+        return "Base URL saved. The credential was removed: it belongs to the old host. Enter the API key again."
+    return "Base URL saved"
 
 
 def import_summary(imported: ImportedModels, activated: bool) -> str:
@@ -178,8 +184,9 @@ class ProviderDialogsState(FormState, ConfirmState, rx.State):
     async def submit_base_url(self, form: dict[str, Any]) -> AsyncIterator[UiEvent]:
         provider_id = self.target_id
         base_url = str(form.get("base_url", "")).strip()
+        credential = str(form.get("credential", "")).strip() or None
         async for update in self._submit(
-            lambda api: api.providers.set_base_url(provider_id, base_url), lambda _provider: "Base URL saved"
+            lambda api: api.providers.set_base_url(provider_id, base_url, credential), base_url_saved
         ):
             yield update
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -13,6 +13,7 @@ from gateway_ui.api.users import Group, User
 from gateway_ui.state.api_session import UiEvent, failure_event, session_api
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.base import ConfirmState, FormState
+from gateway_ui.state.unpickled import without_secrets
 
 ROLES = ("user", "admin")
 DEFAULT_ROLE = "user"
@@ -68,9 +69,14 @@ class UsersState(FormState, ConfirmState, rx.State):
     form_password: str = ""
     form_role: str = DEFAULT_ROLE
     form_groups: list[str] = rx.field(default_factory=list)
+
     form_active: bool = True
 
     confirm_failure: ClassVar[str] = "Could not deactivate the user"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without form_password (state/unpickled.py)."""
+        return without_secrets(super().__getstate__(), ("form_password",))
 
     @rx.var
     def group_names(self) -> list[str]:

@@ -46,11 +46,11 @@ def test_a_valid_policy_has_no_problems() -> None:
 @pytest.mark.parametrize(
     ("entry", "reason"),
     [
-        ("bad pattern!", "model names use letters, digits and the characters . _ : / @ - only"),
-        ("claude opus*", "the characters . _ : / @ - only"),
-        ("gpt-5;rm*", "the characters . _ : / @ - only"),
+        ("bad pattern!", "model names use letters, digits, spaces and the characters . _ - : / @ + ( ) , ' & # only"),
+        ("claude<opus*", "the characters . _ - : / @ + ( ) , ' & # only"),
+        ("gpt-5;rm*", "the characters . _ - : / @ + ( ) , ' & # only"),
         (".hidden*", "model names start with a letter or a digit"),
-        ("ü*", "model names start with a letter or a digit"),
+        ("¿*", "model names start with a letter or a digit"),
     ],
 )
 def test_patterns_no_model_name_can_match_are_refused_with_the_reason(entry: str, reason: str) -> None:

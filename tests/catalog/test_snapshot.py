@@ -24,6 +24,7 @@ def seed(engine: Engine) -> dict[str, str]:
             kind=ProviderKind.anthropic,
             base_url="http://x",
             credential_encrypted=CIPHER.encrypt("sk-1"),
+            credential_origin="http://x:80",
         )
         session.add(provider)
         session.flush()

@@ -120,8 +120,18 @@ def test_login_prints_only_a_working_llm_key(live_gateway: LiveGateway) -> None:
     assert code == 0
     token = out.strip()
     assert token.startswith("gwk_") and "\n" not in token
+    itself = httpx.get(f"{live_gateway.url}/api/auth/key", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert itself.status_code == 200 and itself.json()["user_email"] == ADMIN_EMAIL
+    assert itself.json()["scopes"] == ["llm"]
     me = httpx.get(f"{live_gateway.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    assert me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL
+    assert me.status_code == 403, "an llm key, even an admin's, does not open the REST API"
+
+    code, out, _ = invoke(
+        "login", "--url", live_gateway.url, "--email", ADMIN_EMAIL, "--scope", "api", "--print-token", env=env
+    )
+    api_key = out.strip()
+    me = httpx.get(f"{live_gateway.url}/api/me", headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+    assert code == 0 and me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL
 
     wrong = {"GATEWAY_PASSWORD": "wrong"}
     code, _, err = invoke("login", "--url", live_gateway.url, "--email", ADMIN_EMAIL, "--new", env=wrong)

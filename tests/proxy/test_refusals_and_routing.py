@@ -16,6 +16,7 @@ from gateway_api.accounts.users import find_user
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import ApiKey, Provider, Scope, utcnow
+from gateway_api.providers.credential_binding import origin_of
 from gateway_api.security.keys import digest_key, new_api_key
 from tests.proxy.conftest import ALICE, BOB, CAROL, SLASHED_ANTHROPIC_MODEL, SONNET, ProxyEnv
 
@@ -224,6 +225,7 @@ def _set_base_urls(env: ProxyEnv, anthropic: str, openai: str) -> None:
         for name, url in (("anthropic", anthropic), ("openai", openai)):
             provider = session.exec(select(Provider).where(Provider.name == name)).one()
             provider.base_url = url
+            provider.credential_origin = origin_of(url)  # moved with its key (credentials are bound to a host)
             session.add(provider)
         bump_config_version(session)
     env.services.catalog.reload()

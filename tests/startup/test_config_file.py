@@ -138,3 +138,22 @@ def test_duplicate_model_names_across_providers_are_refused(tmp_path: Path) -> N
     )
     with pytest.raises(ConfigError, match=r"providers\[1\]\.models\[0\]\.name"):
         load_config_file(write(tmp_path, text))
+
+
+def test_a_provider_moved_by_the_file_keeps_its_key_only_if_the_file_brings_it(engine: Engine, tmp_path: Path) -> None:
+    """Issue 15: a credential is bound to its host, also when the YAML file moves the provider."""
+
+    def apply(base_url: str, api_key: str | None) -> Provider:
+        key_line = f"\n    api_key: {api_key}" if api_key else ""
+        text = f"providers:\n  - name: p\n    kind: openai\n    base_url: {base_url}{key_line}\n"
+        apply_config_file(engine, write(tmp_path, text), CIPHER)
+        with Session(engine) as session:
+            return session.exec(select(Provider).where(Provider.name == "p")).one()
+
+    first = apply("https://one.example.com/v1", "sk-one-0000-1111")
+    assert first.credential_origin == "https://one.example.com:443" and first.credential_last4 == "1111"
+    assert apply("https://ONE.example.com:443/other", None).credential_last4 == "1111", "same origin: kept"
+    moved = apply("https://two.example.com/v1", None)
+    assert moved.credential_encrypted is None and moved.credential_origin is None
+    rebound = apply("https://two.example.com/v1", "sk-one-0000-1111")
+    assert rebound.credential_origin == "https://two.example.com:443" and rebound.credential_last4 == "1111"

@@ -55,6 +55,7 @@ def start_live_gateway(settings: Settings, port: int | None = None) -> Iterator[
         lifespan="on",
         loop="asyncio",
         http=CombinedWritesHttpProtocol,
+        proxy_headers=False,  # as `gateway serve`: X-Forwarded-For is the gateway's to read (trusted proxies)
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from gateway_api.core.settings import Settings
 from gateway_ui.api import API_URL_ENV, ApiError, GatewayApi, api_base_url
+from gateway_ui.api.browser_hop import BrowserHop
 from gateway_ui.state.auth import safe_next_path
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.live import LiveGateway, free_port
@@ -43,15 +45,35 @@ async def test_wrong_password_raises_the_api_message(api: GatewayApi) -> None:
 
 
 @pytest.mark.asyncio
-async def test_failed_sign_ins_are_throttled_per_browser_address(api: GatewayApi) -> None:
+async def test_failed_sign_ins_are_throttled_per_browser_address(live_gateway: LiveGateway, settings: Settings) -> None:
+    """The UI vouches for the browser's address with a seal keyed with the secret key (issue 15)."""
+    api = GatewayApi(live_gateway.url, browser_hop=BrowserHop(lambda: settings))
     for _ in range(5):
         with pytest.raises(ApiError):
-            await api.login(ADMIN_EMAIL, "not-the-password", client_ip="203.0.113.9")
+            await api.login(ADMIN_EMAIL, "not-the-password", peer="203.0.113.9")
     with pytest.raises(ApiError) as throttled:
-        await api.login(ADMIN_EMAIL, ADMIN_PASSWORD, client_ip="203.0.113.9")
+        await api.login(ADMIN_EMAIL, ADMIN_PASSWORD, peer="203.0.113.9")
     assert throttled.value.status_code == 429
+    assert await api.login(ADMIN_EMAIL, ADMIN_PASSWORD, peer="198.51.100.4")
+    # The browser's own X-Forwarded-For is not believed: its websocket peer is no trusted proxy.
+    with pytest.raises(ApiError) as rotated:
+        await api.login(ADMIN_EMAIL, ADMIN_PASSWORD, peer="203.0.113.9", forwarded_for="192.0.2.1")
+    assert rotated.value.status_code == 429
 
-    assert await api.login(ADMIN_EMAIL, ADMIN_PASSWORD, client_ip="198.51.100.4")
+    # A seal made without the secret key vouches for nothing: the API sees this process, which is not throttled.
+    forger = GatewayApi(
+        live_gateway.url,
+        browser_hop=BrowserHop(lambda: settings.model_copy(update={"secret_key": "not-the-gateways-secret-key-42"})),
+    )
+    assert await forger.login(ADMIN_EMAIL, ADMIN_PASSWORD, peer="203.0.113.9")
+    for _ in range(5):
+        with pytest.raises(ApiError):
+            await forger.login(ADMIN_EMAIL, "not-the-password", peer=f"198.51.100.{_ + 10}")
+    with pytest.raises(ApiError) as everyone_here:
+        await forger.login(ADMIN_EMAIL, ADMIN_PASSWORD, peer="198.51.100.99")
+    assert everyone_here.value.status_code == 429, "forged seals all count as this process's address"
+    await api.aclose()
+    await forger.aclose()
 
 
 @pytest.mark.asyncio

@@ -92,11 +92,20 @@ def test_create_shows_the_secret_once_and_the_list_never(owner_page: Page, ui_se
     assert secret not in owner_page.content()
 
 
-def test_a_key_without_expiry(owner_page: Page) -> None:
-    secret = create_key(owner_page, f"ci {unique_tag()}", "No expiry")
-    owner_page.get_by_role("button", name="Done").click()
+def test_only_admins_create_a_key_without_expiry(
+    owner_page: Page, new_page: Callable[..., Page], ui_server: UiServer
+) -> None:
+    owner_page.get_by_role("button", name="Create key").click()
+    dialog = owner_page.get_by_test_id("create-key-dialog")
+    expect(dialog.get_by_role("radio", name="90 days")).to_be_visible()
+    expect(dialog.get_by_role("radio", name="No expiry")).to_have_count(0)
 
-    row = key_row(owner_page, secret)
+    admin_page = new_page()
+    open_signed_in(admin_page, ROUTE, ui_server.admin_email, ui_server.admin_password)
+    secret = create_key(admin_page, f"ci {unique_tag()}", "No expiry")
+    admin_page.get_by_role("button", name="Done").click()
+
+    row = key_row(admin_page, secret)
     expect(row.get_by_test_id("key-status")).to_have_text("active")
     expect(row.get_by_test_id("key-expires")).to_have_text("Never")
 
@@ -243,3 +252,19 @@ def test_narrow_layout(new_page: Callable[..., Page], key_owner: Account) -> Non
     box = card.get_by_role("button", name="Revoke").bounding_box()
     assert box is not None and box["x"] + box["width"] <= NARROW_VIEWPORT["width"]
     assert fits_the_viewport(page)
+
+
+def test_a_key_for_automation_opens_the_rest_api_and_not_the_models(owner_page: Page, ui_server: UiServer) -> None:
+    """Issue 15: scope api for scripts on the REST API; the default llm key for tools that call models."""
+    owner_page.get_by_role("button", name="Create key").click()
+    dialog = owner_page.get_by_test_id("create-key-dialog")
+    dialog.get_by_label("Name").fill(f"automation {unique_tag()}")
+    dialog.get_by_role("radio", name="Automate the REST API (api)").click()
+    dialog.get_by_role("button", name="Create key").click()
+    shown = dialog.get_by_test_id("new-key-secret")
+    expect(shown).to_have_text(SECRET_PATTERN)
+    secret = shown.inner_text()
+
+    me = httpx.get(f"{ui_server.url}/api/me", headers={"Authorization": f"Bearer {secret}"}, timeout=30)
+    assert me.status_code == 200
+    assert proxy_status(ui_server, secret) == 403

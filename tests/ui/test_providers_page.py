@@ -109,13 +109,13 @@ def test_add_and_delete_a_model_with_confirmation_and_texts_stay_text(
 
     card.get_by_role("button", name="Add model").click()
     add = page.get_by_test_id("add-model-dialog")
-    add.get_by_label("Model name (as the provider spells it)").fill("not a valid name")
+    add.get_by_label("Model name (as the provider spells it)").fill("not <a> valid name")
     add.get_by_label("Input (USD / 1M tokens)").fill("-1")
     add.get_by_label("Output (USD / 1M tokens)").fill("ten")
     add.get_by_role("button", name="Add model").click()
     # Every problem at once, each beside its field, in words: no field names, no patterns, no toast.
     expect(add.get_by_test_id("field-name-error")).to_have_text(
-        "Use the model id as the provider spells it: letters, digits and the characters . _ : / @ - only."
+        "Start with a letter or digit; then letters, digits, spaces and . _ - : / @ + ( ) , ' & # only."
     )
     expect(add.get_by_test_id("field-price_input-error")).to_have_text("Must be 0 or more.")
     expect(add.get_by_test_id("field-price_output-error")).to_have_text("Enter a number.")
@@ -172,6 +172,13 @@ def test_failures_are_shown_and_validation_errors_sit_by_their_field(
     edit.get_by_label("Base URL").fill(unreachable)
     edit.get_by_role("button", name="Save base URL").click()
     expect(card.get_by_test_id("provider-base-url")).to_have_text(unreachable)
+    # Another host: the key bound to the old one is gone, and the page says it must be entered again (issue 15).
+    expect(page.get_by_text("Enter the API key again")).to_be_visible()
+    expect(card.get_by_test_id("credential-status")).to_have_text("Not configured")
+    card.get_by_role("button", name="Edit", exact=True).click()
+    edit.get_by_label("Credential for the new host (optional)").fill(CREDENTIAL)
+    edit.get_by_role("button", name="Save base URL").click()
+    expect(card.get_by_test_id("credential-status")).not_to_have_text("Not configured")
     card.get_by_role("button", name="Test connection").click()
     result = card.get_by_test_id("connection-result")
     expect(result).to_have_attribute("data-ok", "false")

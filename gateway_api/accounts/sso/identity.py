@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway_api.accounts.sso.errors import SsoError
+from gateway_api.core.names import NAME_PATTERN
 from gateway_api.core.settings import Settings
 
 log = logging.getLogger("gateway.sso")
 
-# The names groups may have in the gateway (the REST API's rule). Keycloak sends full paths ("/eng/platform")
-# unless told otherwise: the leading slash goes.
-GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@/-]*$")
+# The names groups (and people) may have in the gateway: the one name rule (core/names.py). Keycloak sends full
+# paths ("/eng/platform") unless told otherwise: the leading slash goes.
+GROUP_NAME = re.compile(NAME_PATTERN)
 MAX_GROUP_NAME = 200
 # A claim with more groups than this is cut (sorted, so the same claim always keeps the same groups).
 MAX_GROUPS = 200
@@ -33,6 +34,16 @@ class SsoIdentity:
         return self.email.rpartition("@")[2]
 
 
+def _person_name(claim: object) -> str:
+    """The name claim if it follows the name rule; else none (the account is known by its email)."""
+    name = claim.strip() if isinstance(claim, str) else ""
+    if name and len(name) <= MAX_GROUP_NAME and GROUP_NAME.match(name):
+        return name
+    if name:
+        log.info("ignored a name claim that is no valid name", extra={"name_length": len(name)})
+    return ""
+
+
 def identity_from_claims(claims: dict[str, Any], settings: Settings) -> SsoIdentity:
     subject = claims.get("sub")
     email = claims.get("email")
@@ -42,11 +53,10 @@ def identity_from_claims(claims: dict[str, Any], settings: Settings) -> SsoIdent
         raise SsoError("the identity provider sent no email address: allow the email scope and claim for the gateway")
     if claims.get("email_verified") is False:
         raise SsoError("your email address is not verified at the identity provider", 403)
-    name = claims.get("name")
     return SsoIdentity(
         subject=subject,
         email=email.strip().lower(),
-        name=name[:200] if isinstance(name, str) else "",
+        name=_person_name(claims.get("name")),
         groups=groups_from_claim(claims.get(settings.oidc_groups_claim)),
     )
 

@@ -10,10 +10,12 @@ from pydantic import BaseModel, Field
 
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.key_rules import NON_EXPIRING_REFUSAL, may_mint_non_expiring
 from gateway_api.accounts.sessions import end_sessions
 from gateway_api.accounts.sso.identity import password_sign_in_allowed
 from gateway_api.accounts.users import find_user
 from gateway_api.api.deps import PrincipalDep, ServicesDep, SessionDep, client_address, refuse_if_throttled
+from gateway_api.core.names import OptionalName
 from gateway_api.db.models import Scope
 from gateway_api.security.passwords import verify_password
 
@@ -26,7 +28,7 @@ class LoginRequest(BaseModel):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
     scope: Scope = Scope.ui
-    name: str = Field(default="", max_length=200)
+    name: OptionalName = ""
     no_expiration: bool = False
 
 
@@ -39,7 +41,7 @@ class LoginResponse(BaseModel):
 
 @router.post("/login", response_model=LoginResponse)
 def login(body: LoginRequest, request: Request, services: ServicesDep, session: SessionDep) -> LoginResponse:
-    """Check the password and issue a key (``ui`` for the browser; ``llm`` for `gateway login`)."""
+    """Check the password and issue a key (``ui`` for the browser; ``llm`` or ``api`` for `gateway login`)."""
     client = client_address(request)
     refuse_if_throttled(
         services, client, "too many failed sign-in attempts", "sign-in throttled after repeated failures"
@@ -54,6 +56,8 @@ def login(body: LoginRequest, request: Request, services: ServicesDep, session: 
         log.info("failed sign-in", extra={"client_address": client})
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     services.login_throttle.reset(client)
+    if body.no_expiration and not may_mint_non_expiring(user, services.settings):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, NON_EXPIRING_REFUSAL)
     days = None if body.no_expiration else services.settings.default_key_expiry_days
     name = body.name or ("browser session" if body.scope == Scope.ui else "gateway login")
     key, secret = issue_key(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel
 
-from gateway_api.accounts.api_keys import find_valid_key, revoke_key
+from gateway_api.accounts.api_keys import revoke_key
 from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import commit_config_change
-from gateway_api.api.deps import ServicesDep, SessionDep, bearer_token, client_address, refuse_if_throttled
+from gateway_api.api.deps import ServicesDep, SessionDep, client_address, presented_key, refuse_if_throttled
 from gateway_api.db.models import ApiKey, Scope, User
 
 router = APIRouter(prefix="/auth/key", tags=["auth"])
@@ -29,15 +29,7 @@ class PresentedKey(BaseModel):
 def _presented_key(request: Request, services: ServicesDep, session: SessionDep) -> tuple[ApiKey, User]:
     client = client_address(request)
     refuse_if_throttled(services, client, "too many failed attempts", "API token guessing throttled")
-    token = bearer_token(request)
-    found = find_valid_key(session, services.key_pepper, token) if token else None
-    if found is None:
-        if token:
-            services.login_throttle.record_failure(client)
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing, invalid or expired key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return found
+    return presented_key(request, services, session, client)
 
 
 @router.get("", response_model=PresentedKey)

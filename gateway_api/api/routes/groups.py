@@ -12,22 +12,21 @@ from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict
+from gateway_api.core.names import Name
 from gateway_api.db.models import Group, Policy, User, UserGroup, utcnow
 
 router = APIRouter(prefix="/groups", tags=["groups"], dependencies=[Depends(require_admin)])
 
-GROUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._@-]*$"
-
 
 class GroupCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200, pattern=GROUP_NAME_PATTERN)
+    name: Name
     synced_from_sso: bool = Field(
         default=False, description="managed by single sign-on: members follow the groups claim at each sign-in"
     )
 
 
 class GroupUpdate(BaseModel):
-    name: str = Field(min_length=1, max_length=200, pattern=GROUP_NAME_PATTERN)
+    name: Name
 
 
 class GroupPublic(BaseModel):

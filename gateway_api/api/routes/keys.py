@@ -12,9 +12,11 @@ from sqlmodel import Session, col, select
 
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.key_rules import MINTABLE_SCOPES, NON_EXPIRING_REFUSAL, may_mint_non_expiring
 from gateway_api.api.crud import MAX_ID, IdPath, commit_config_change
 from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
 from gateway_api.api.errors import field_error, not_found
+from gateway_api.core.names import OptionalName
 from gateway_api.db.models import ApiKey, Role, Scope, User, utcnow
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -29,8 +31,11 @@ class KeyStatus(StrEnum):
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(default="", max_length=200)
-    scope: Scope = Field(default=Scope.llm, description="llm: call the proxy; ui: the REST API (admins only)")
+    name: OptionalName = ""
+    scope: Scope = Field(
+        default=Scope.llm,
+        description="llm: call the proxy; api: the REST API (automation). ui keys are browser sessions: sign in",
+    )
     expires_in_days: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_DAYS)
     no_expiration: bool = False
     user_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="admins: issue for another user")
@@ -134,8 +139,12 @@ def list_keys(
 def create_key(body: KeyCreate, user: CurrentUser, session: SessionDep, services: ServicesDep) -> KeyCreated:
     """Create a key; the response carries the secret, which is never shown again."""
     is_admin = user.role == Role.admin
-    if body.scope == Scope.ui and not is_admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins can create ui keys; use scope llm")
+    if body.scope not in MINTABLE_SCOPES:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "ui keys are browser sessions and come from signing in; use scope llm or api"
+        )
+    if body.no_expiration and not may_mint_non_expiring(user, services.settings):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, NON_EXPIRING_REFUSAL)
     owner = user
     if body.user_id is not None and body.user_id != user.id:
         if not is_admin:

@@ -13,19 +13,19 @@ from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import MAX_ID, IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict, field_error
+from gateway_api.core.names import Name
 from gateway_api.db.models import Model, Provider, ProviderKind, utcnow
 from gateway_api.providers.shipped_prices import PRICE_FIELDS, apply_shipped_price
 
 router = APIRouter(prefix="/models", tags=["models"], dependencies=[Depends(require_admin)])
 
 # Provider-native ids: letters, digits and . _ - : / @ (e.g. "claude-sonnet-4-5", "ft:gpt-4.1:org:x", "a/b").
-MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$"
 Price = Annotated[float | None, Field(default=None, ge=0, le=1_000_000)]
 
 
 class ModelCreate(BaseModel):
     provider_id: int = Field(ge=1, le=MAX_ID)
-    name: str = Field(min_length=1, max_length=200, pattern=MODEL_NAME_PATTERN)
+    name: Name
     display_name: str | None = Field(default=None, max_length=200)
     active: bool = True
     price_input: Price = None

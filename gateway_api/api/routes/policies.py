@@ -15,6 +15,7 @@ from gateway_api.accounts.users import find_user
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict, field_error, field_errors
+from gateway_api.core.names import Name
 from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, utcnow
 
 router = APIRouter(prefix="/policies", tags=["policies"], dependencies=[Depends(require_admin)])
@@ -23,13 +24,13 @@ Entry = Annotated[str, Field(min_length=1, max_length=400)]
 
 
 class PolicyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     subjects: list[Entry] = Field(max_length=1000, description='"*", "user:EMAIL" or "group:NAME"')
     models: list[Entry] = Field(max_length=1000, description='"*", a model name, or "prefix*"')
 
 
 class PolicyUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     subjects: list[Entry] | None = Field(default=None, max_length=1000)
     models: list[Entry] | None = Field(default=None, max_length=1000)
 

@@ -15,11 +15,12 @@ from gateway_api.accounts.audit import record_event
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict
+from gateway_api.core.names import ProviderName
 from gateway_api.db.models import Model, Provider, ProviderKind, saved_id, utcnow
 from gateway_api.providers.admin_client import UpstreamProblem, list_upstream_models
+from gateway_api.providers.credential_binding import credential_bound_here, move_provider, origin_of, set_credential
 from gateway_api.providers.shipped_prices import apply_shipped_price
 from gateway_api.providers.spec import PROVIDERS
-from gateway_api.security.crypto import last4
 from gateway_api.services import AppServices
 
 router = APIRouter(prefix="/providers", tags=["providers"], dependencies=[Depends(require_admin)])
@@ -41,7 +42,7 @@ def _check_base_url(value: str | None) -> str | None:
 
 
 class ProviderCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    name: ProviderName
     kind: ProviderKind
     base_url: str | None = Field(default=None, max_length=500, description="default: the provider's public API")
     credential: str | None = Field(default=None, min_length=1, max_length=2000, pattern=CREDENTIAL_PATTERN)
@@ -50,7 +51,7 @@ class ProviderCreate(BaseModel):
 
 
 class ProviderUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    name: ProviderName | None = None
     base_url: str | None = Field(default=None, max_length=500)
     credential: str | None = Field(
         default=None,
@@ -74,6 +75,9 @@ class ProviderPublic(BaseModel):
     active_model_count: int
     created_at: datetime
     updated_at: datetime
+    credential_cleared: bool = Field(
+        default=False, description="this change moved the provider to another host and removed its credential"
+    )
 
 
 class ProvidersPublic(BaseModel):
@@ -100,7 +104,7 @@ class ImportResult(BaseModel):
     )
 
 
-def provider_public(session: Session, provider: Provider) -> ProviderPublic:
+def provider_public(session: Session, provider: Provider, *, credential_cleared: bool = False) -> ProviderPublic:
     counts = session.exec(
         select(func.count(), func.coalesce(func.sum(case((col(Model.active), 1), else_=0)), 0)).where(
             Model.provider_id == provider.id
@@ -117,22 +121,20 @@ def provider_public(session: Session, provider: Provider) -> ProviderPublic:
         active_model_count=int(counts[1]),
         created_at=provider.created_at,
         updated_at=provider.updated_at,
+        credential_cleared=credential_cleared,
     )
 
 
 def _audit_view(session: Session, provider: Provider) -> dict[str, Any]:
-    return provider_public(session, provider).model_dump(mode="json", exclude={"created_at", "updated_at"})
+    return provider_public(session, provider).model_dump(
+        mode="json", exclude={"created_at", "updated_at", "credential_cleared"}
+    )
 
 
 def _ensure_unique_name(session: Session, name: str, own_id: int | None = None) -> None:
     existing = session.exec(select(Provider.id).where(Provider.name == name)).first()
     if existing is not None and existing != own_id:
         raise conflict(f'a provider named "{name}" already exists')
-
-
-def _set_credential(provider: Provider, services: AppServices, credential: str | None) -> None:
-    provider.credential_encrypted = services.cipher.encrypt(credential) if credential else None
-    provider.credential_last4 = last4(credential) if credential else None
 
 
 @router.get("", response_model=ProvidersPublic)
@@ -151,7 +153,7 @@ def create_provider(
     """Add a provider, optionally with its credential."""
     _ensure_unique_name(session, body.name)
     provider = Provider(name=body.name, kind=body.kind, base_url=body.base_url or PROVIDERS[body.kind].default_base_url)
-    _set_credential(provider, services, body.credential)
+    set_credential(provider, services.cipher, body.credential)
     session.add(provider)
     session.flush()
     record_event(session, admin, "provider.create", "provider", provider.id, after=_audit_view(session, provider))
@@ -175,18 +177,21 @@ def update_provider(
     if body.name is not None:
         _ensure_unique_name(session, body.name, provider.id)
         provider.name = body.name
-    if body.base_url is not None:
-        provider.base_url = body.base_url
+    # The credential is bound to its host: moving elsewhere removes it unless this request brings a new one.
+    cleared = body.base_url is not None and move_provider(provider, body.base_url)
     if "credential" in body.model_fields_set:
-        _set_credential(provider, services, body.credential)
+        set_credential(provider, services.cipher, body.credential)
+        cleared = False
     provider.updated_at = utcnow()
     session.add(provider)
     session.flush()
-    record_event(
-        session, admin, "provider.update", "provider", provider.id, before=before, after=_audit_view(session, provider)
-    )
+    after = _audit_view(session, provider)
+    record_event(session, admin, "provider.update", "provider", provider.id, before=before, after=after)
+    if cleared:
+        moved = {"from": origin_of(str(before["base_url"])), "to": origin_of(provider.base_url)}
+        record_event(session, admin, "provider.credential_cleared", "provider", provider.id, after=moved)
     commit_config_change(session, services, f'a provider named "{provider.name}" already exists')
-    return provider_public(session, provider)
+    return provider_public(session, provider, credential_cleared=cleared)
 
 
 @router.delete("/{provider_id}", response_model=ProviderPublic)
@@ -204,11 +209,12 @@ def delete_provider(
 
 
 def _audit_view_of(view: ProviderPublic) -> dict[str, Any]:
-    return view.model_dump(mode="json", exclude={"created_at", "updated_at"})
+    return view.model_dump(mode="json", exclude={"created_at", "updated_at", "credential_cleared"})
 
 
 def _credential_of(provider: Provider, services: AppServices) -> str | None:
-    if provider.credential_encrypted is None:
+    """The credential, only if it was saved for the host the provider points at now."""
+    if provider.credential_encrypted is None or not credential_bound_here(provider):
         return None
     try:
         return services.cipher.decrypt(provider.credential_encrypted)
@@ -222,11 +228,12 @@ def test_provider(provider_id: IdPath, session: SessionDep, services: ServicesDe
     provider = get_or_404(session, Provider, provider_id, "provider")
     credential = _credential_of(provider, services)
     if credential is None:
-        message = (
-            "no credential is configured"
-            if provider.credential_encrypted is None
-            else "the stored credential cannot be decrypted (was GATEWAY_SECRET_KEY changed?); set it again"
-        )
+        if provider.credential_encrypted is None:
+            message = "no credential is configured"
+        elif not credential_bound_here(provider):
+            message = "the stored credential was saved for another host than the base URL's; enter it again"
+        else:
+            message = "the stored credential cannot be decrypted (was GATEWAY_SECRET_KEY changed?); set it again"
         return ConnectionCheck(ok=False, message=message)
     try:
         found = list_upstream_models(provider.kind, provider.base_url, credential)

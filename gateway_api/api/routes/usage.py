@@ -20,6 +20,7 @@ from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
 from gateway_api.api.errors import field_error
 from gateway_api.db.models import Outcome, Role
 from gateway_api.usage import queries
+from gateway_api.usage.csv_cells import defuse_formula
 from gateway_api.usage.queries import BreakdownBy, Bucket, GroupBy, Metric, QueryError, Totals, UsageFilter
 
 router = APIRouter(prefix="/usage", tags=["usage"])
@@ -311,9 +312,9 @@ def _csv_lines(services_engine: Engine, usage: UsageFilter) -> Iterator[str]:
 
 
 def _csv_safe(value: object) -> object:
-    # A cell starting with = + - @ is a formula to spreadsheets; client strings come from callers, so defuse them.
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@"}:
-        return "'" + value
+    # Strings come from callers (client names, key names): a spreadsheet must not run them (usage/csv_cells.py).
+    if isinstance(value, str):
+        return defuse_formula(value)
     if isinstance(value, float):
         return plain_decimal(value)
     return "" if value is None else value

@@ -10,10 +10,18 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, func, or_, select
 
 from gateway_api.accounts.audit import record_event
-from gateway_api.accounts.users import create_user, find_user, set_password, set_user_groups, user_group_names
+from gateway_api.accounts.users import (
+    create_user,
+    find_user,
+    set_active,
+    set_password,
+    set_user_groups,
+    user_group_names,
+)
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict, field_error
+from gateway_api.core.names import OptionalName
 from gateway_api.db.models import Group, Role, User, utcnow
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[Depends(require_admin)])
@@ -25,14 +33,14 @@ Password = Annotated[str, Field(min_length=8, max_length=1024)]
 
 class UserCreate(BaseModel):
     email: str = Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)
-    name: str = Field(default="", max_length=200)
+    name: OptionalName = ""
     password: Password | None = Field(default=None, description="none: the user cannot sign in with a password")
     role: Role = Role.user
     groups: list[GroupName] = Field(default_factory=list, max_length=200)
 
 
 class UserUpdate(BaseModel):
-    name: str | None = Field(default=None, max_length=200)
+    name: OptionalName | None = None
     role: Role | None = None
     active: bool | None = None
     groups: list[GroupName] | None = Field(default=None, max_length=200)
@@ -143,7 +151,7 @@ def update_user(
     if body.role is not None:
         user.role = body.role
     if body.active is not None:
-        user.active = body.active
+        set_active(session, user, body.active)
     if body.password is not None:
         set_password(session, user, body.password)
     user.updated_at = utcnow()
@@ -164,9 +172,7 @@ def deactivate_user(user_id: IdPath, admin: AdminUser, session: SessionDep, serv
     if user.id == admin.id:
         raise conflict("you cannot deactivate yourself; ask another admin")
     before = _audit_view(session, user)
-    user.active = False
-    user.updated_at = utcnow()
-    session.add(user)
+    set_active(session, user, False)
     session.flush()
     record_event(session, admin, "user.deactivate", "user", user.id, before=before, after=_audit_view(session, user))
     commit_config_change(session, services)

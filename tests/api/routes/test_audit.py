@@ -19,7 +19,11 @@ def test_changes_are_audited_with_filters_and_no_secrets(api_client: TestClient,
     provider = client.post(
         "/api/providers", json={"name": "p", "kind": "openai", "credential": CREDENTIAL}, headers=admin_headers
     ).json()
-    client.patch(f"/api/providers/{provider['id']}", json={"base_url": "https://example.com"}, headers=admin_headers)
+    client.patch(  # another host: the credential comes along, or it is cleared (issue 15)
+        f"/api/providers/{provider['id']}",
+        json={"base_url": "https://example.com", "credential": CREDENTIAL},
+        headers=admin_headers,
+    )
     user, user_headers = user_with_headers(client, admin_headers, "audited@example.com", password=PASSWORD)
     seen_before_key = len(client.bodies)
     key = client.post("/api/keys", json={"name": "k"}, headers=user_headers).json()

@@ -20,8 +20,8 @@ def test_user_manages_own_keys_and_sees_the_secret_once(api_client: TestClient, 
     assert secret.startswith(key["prefix"])
     expires = datetime.fromisoformat(key["expires_at"])
     assert timedelta(days=6.9) < expires - datetime.now(UTC) <= timedelta(days=7), "default expiry is 7 days"
-    forever = client.post("/api/keys", json={"name": "ci", "no_expiration": True}, headers=headers).json()
-    assert forever["expires_at"] is None
+    forever = client.post("/api/keys", json={"name": "ci", "expires_in_days": 3650}, headers=headers).json()
+    assert datetime.fromisoformat(forever["expires_at"]) - datetime.now(UTC) > timedelta(days=3649)
     month = client.post("/api/keys", json={"name": "month", "expires_in_days": 30}, headers=headers).json()
     assert datetime.fromisoformat(month["expires_at"]) - datetime.now(UTC) > timedelta(days=29)
 
@@ -44,8 +44,8 @@ def test_user_manages_own_keys_and_sees_the_secret_once(api_client: TestClient, 
     ]
 
 
-def test_a_revoked_ui_key_stops_at_once(api_client: TestClient, admin_headers: dict) -> None:
-    ui_key = api_client.post("/api/keys", json={"name": "automation", "scope": "ui"}, headers=admin_headers).json()
+def test_a_revoked_api_key_stops_at_once(api_client: TestClient, admin_headers: dict) -> None:
+    ui_key = api_client.post("/api/keys", json={"name": "automation", "scope": "api"}, headers=admin_headers).json()
     ui_headers = {"Authorization": f"Bearer {ui_key['secret']}"}
     assert api_client.get("/api/me", headers=ui_headers).status_code == 200
     assert api_client.delete(f"/api/keys/{ui_key['id']}", headers=admin_headers).status_code == 200

@@ -64,9 +64,9 @@ def test_policy_lifecycle(api_client: TestClient, admin_headers: dict) -> None:
         (["*"], ["gpt-*-mini"], "models", "only have"),
         (["user:dev@example.com", "user:DEV@example.com"], ["*"], "subjects", "duplicates"),
         (["*"], ["bad pattern!"], "models", "can never match a model: model names use letters, digits"),
-        (["*"], ["gpt 5*"], "models", "can never match"),
+        (["*"], ["gpt<5*"], "models", "can never match"),
         (["*"], ["-gpt*"], "models", "start with a letter or a digit"),
-        (["*"], ["é*"], "models", "start with a letter or a digit"),
+        (["*"], ["¿*"], "models", "start with a letter or a digit"),
     ],
 )
 def test_invalid_policies_are_refused_naming_the_field(
@@ -84,7 +84,7 @@ def test_invalid_policies_are_refused_naming_the_field(
 def test_every_problem_is_named_at_once(api_client: TestClient, admin_headers: dict) -> None:
     response = api_client.post(
         "/api/policies",
-        json={"name": "p", "subjects": ["group:ghosts", "user:nobody@example.com"], "models": ["ok-*", "no way"]},
+        json={"name": "p", "subjects": ["group:ghosts", "user:nobody@example.com"], "models": ["ok-*", "no;way"]},
         headers=admin_headers,
     )
     assert response.status_code == 422
@@ -92,7 +92,10 @@ def test_every_problem_is_named_at_once(api_client: TestClient, admin_headers: d
     assert problems == [
         (
             "models",
-            'models: "no way" can never match a model: model names use letters, digits and the characters . _ : / @ - only',
+            (
+                'models: "no;way" can never match a model: model names use letters, digits, spaces and the characters '
+                ". _ - : / @ + ( ) , ' & # only"
+            ),
         )
     ], "shape problems first: the names are looked up once the shape is right"
     missing = api_client.post(

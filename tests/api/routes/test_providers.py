@@ -177,7 +177,9 @@ def test_connection_test_says_what_failed(
     fake_upstream.configure(error_status=None)
     closed_port = free_port()
     client.patch(
-        f"/api/providers/{provider['id']}", json={"base_url": f"http://127.0.0.1:{closed_port}"}, headers=admin_headers
+        f"/api/providers/{provider['id']}",
+        json={"base_url": f"http://127.0.0.1:{closed_port}", "credential": CREDENTIAL},  # another host: key again
+        headers=admin_headers,
     )
     unreachable = client.post(f"/api/providers/{provider['id']}/test", headers=admin_headers).json()
     assert unreachable["ok"] is False and unreachable["message"].startswith("unreachable")

@@ -58,7 +58,7 @@ def test_deactivating_a_user_stops_their_keys_at_once(api_client: TestClient, ad
     )
     restored = api_client.patch(f"/api/users/{user['id']}", json={"active": True}, headers=admin_headers).json()
     assert restored["active"] is True
-    assert api_client.get("/api/me", headers=user_headers).status_code == 200
+    assert api_client.get("/api/me", headers=user_headers).status_code == 401, "its sessions ended for good"
     assert audit_events(api_client, admin_headers, action="user.deactivate")[0]["target_id"] == str(user["id"])
 
 

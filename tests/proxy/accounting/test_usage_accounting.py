@@ -12,6 +12,7 @@ from sqlmodel import select
 from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Outcome, Provider, UsageRecord
+from gateway_api.providers.credential_binding import origin_of
 from tests.proxy.conftest import SONNET, ProxyEnv
 from tests.support.fakes.provider_bodies import FakeUsage
 
@@ -176,6 +177,7 @@ def _point_provider_at(env: ProxyEnv, name: str, base_url: str) -> None:
     with session_scope(env.engine) as session:
         provider = session.exec(select(Provider).where(Provider.name == name)).one()
         provider.base_url = base_url
+        provider.credential_origin = origin_of(base_url)  # moved with its key (credentials are bound to a host)
         session.add(provider)
         bump_config_version(session)
     env.services.catalog.reload()
