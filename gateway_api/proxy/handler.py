@@ -29,13 +29,26 @@ from gateway_api.proxy.asgi_io import (
     read_body,
 )
 from gateway_api.proxy.auth import Caller, KeyAuthenticator, presented_key
-from gateway_api.proxy.content_decoding import StreamDecoder, UnsupportedEncodingError, make_decoder
+from gateway_api.proxy.content_decoding import (
+    DecodedTooLarge,
+    DecodeLimits,
+    StreamDecoder,
+    UnsupportedEncodingError,
+    make_decoder,
+)
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.refusal import Refusal
+from gateway_api.proxy.request_guards import refuse_encoded_body
 from gateway_api.proxy.request_model import read_request
 from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, resolve, split_target
-from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
+from gateway_api.proxy.upstream import (
+    UpstreamClient,
+    forward_headers,
+    forwarded_query,
+    is_redirect,
+    relayed_headers,
+)
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
 from gateway_api.services import AppServices
 
@@ -66,6 +79,7 @@ class ProxyApp:
         self._auth = auth
         self._ledger = ledger
         self._routes: dict[tuple[bytes, str], tuple[ProviderName, Endpoint]] = {}
+        self._decode_limits = DecodeLimits(self._settings.max_decoded_bytes, self._settings.max_decode_ratio)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,6 +97,7 @@ class ProxyApp:
             if endpoint.kind is EndpointKind.LIST_MODELS or endpoint.kind is EndpointKind.GET_MODEL:
                 await send_whole(send, 200, _model_list(snapshot, caller, provider, endpoint, scope["query_string"]))
                 return
+            refuse_encoded_body(scope)
             body = await self._body(scope, receive)
             request = read_request(body)  # validated once; the original bytes are what goes upstream
             if isinstance(request, Refusal):
@@ -168,7 +183,8 @@ class ProxyApp:
         trace: CallTrace | None,
     ) -> None:
         settings, ledger, loop = self._settings, self._ledger, asyncio.get_running_loop()
-        url = join_base_url(model.provider.base_url, endpoint.upstream_path, scope["query_string"])
+        query = forwarded_query(provider, endpoint.kind, scope["query_string"])
+        url = join_base_url(model.provider.base_url, endpoint.upstream_path, query)
         headers = forward_headers(scope["headers"], provider, credential)
         scanner: UsageScanner | None = None
         task = asyncio.current_task()
@@ -192,15 +208,20 @@ class ProxyApp:
                 watch.stop()
                 await _upstream_failed(send, provider, trace, 502, f"could not reach the {provider} upstream")
                 return
+            if is_redirect(response.status):
+                response.close()
+                watch.stop()
+                await _upstream_failed(send, provider, trace, 502, f"the {provider} upstream answered with a redirect")
+                return
             try:
                 if trace is not None:
                     trace.status_code = response.status
                     trace.request_id = response.headers.get("request-id") or response.headers.get("x-request-id")
                     trace.streamed = response.content_type == "text/event-stream"
-                decoder = _decoder_for_client(scope, response)
+                decoder = _decoder_for_client(scope, response, self._decode_limits)
                 if trace is not None:
                     encoding = None if decoder else response.headers.get("content-encoding")
-                    scanner = UsageScanner(provider, trace.streamed, encoding)
+                    scanner = UsageScanner(provider, trace.streamed, encoding, self._decode_limits)
                 await self._relay(send, provider, response, decoder, scanner, trace, watch, first_byte_deadline)
             finally:
                 response.close()  # after a full read the connection is already back in the pool; else drop it
@@ -266,6 +287,11 @@ class ProxyApp:
         except OSError:
             watch.stop()
             await _ended_early(send, provider, trace, head_sent, Outcome.upstream_error, 502, "closed the connection")
+        except DecodedTooLarge as exc:
+            watch.stop()
+            log.warning("compressed reply refused: %s", exc)
+            what = "sent a compressed reply past the gateway's decoding limits"
+            await _ended_early(send, provider, trace, head_sent, Outcome.gateway_error, 502, what)
         else:
             if trace is not None:
                 trace.outcome = Outcome.ok if response.status < 400 else Outcome.upstream_error
@@ -364,7 +390,7 @@ def _callable(model: ModelEntry, provider: ProviderName) -> bool:
     return model.active and model.provider.kind == provider and bool(model.provider.credential)
 
 
-def _decoder_for_client(scope: Scope, response: UpstreamResponse) -> StreamDecoder | None:
+def _decoder_for_client(scope: Scope, response: UpstreamResponse, limits: DecodeLimits) -> StreamDecoder | None:
     """The upstream was asked for `identity`; if it encoded anyway with a coding the client did not accept, the
     gateway decodes. With no decoder for it the bytes go as they are, as a transparent proxy would."""
     coding = response.headers.get("content-encoding")
@@ -373,6 +399,6 @@ def _decoder_for_client(scope: Scope, response: UpstreamResponse) -> StreamDecod
     if accepts_encoding(header_value(scope, b"accept-encoding"), coding):
         return None
     try:
-        return make_decoder(coding)
+        return make_decoder(coding, limits)
     except UnsupportedEncodingError:
         return None
