@@ -37,18 +37,13 @@ from gateway_api.proxy.content_decoding import (
     make_decoder,
 )
 from gateway_api.proxy.http1 import UpstreamResponse
+from gateway_api.proxy.large_body import LARGE_BODY_BYTES, read_large_request
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.refusal import Refusal
-from gateway_api.proxy.request_guards import refuse_encoded_body
+from gateway_api.proxy.request_guards import ProviderAccess, refuse_encoded_body
 from gateway_api.proxy.request_model import read_request
 from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, resolve, split_target
-from gateway_api.proxy.upstream import (
-    UpstreamClient,
-    forward_headers,
-    forwarded_query,
-    is_redirect,
-    relayed_headers,
-)
+from gateway_api.proxy.upstream import UpstreamClient, forward_headers, forwarded_query, is_redirect, relayed_headers
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
 from gateway_api.services import AppServices
 
@@ -79,6 +74,7 @@ class ProxyApp:
         self._auth = auth
         self._ledger = ledger
         self._routes: dict[tuple[bytes, str], tuple[ProviderName, Endpoint]] = {}
+        self._access = ProviderAccess()
         self._decode_limits = DecodeLimits(self._settings.max_decoded_bytes, self._settings.max_decode_ratio)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,9 +93,11 @@ class ProxyApp:
             if endpoint.kind is EndpointKind.LIST_MODELS or endpoint.kind is EndpointKind.GET_MODEL:
                 await send_whole(send, 200, _model_list(snapshot, caller, provider, endpoint, scope["query_string"]))
                 return
+            self._access.require_any_grant(snapshot, caller.user, provider)  # before a byte of the body is read
             refuse_encoded_body(scope)
             body = await self._body(scope, receive)
-            request = read_request(body)  # validated once; the original bytes are what goes upstream
+            # Validated once; the original bytes are what goes upstream. A large body is scanned, not parsed whole.
+            request = read_request(body) if len(body) <= LARGE_BODY_BYTES else await read_large_request(body)
             if isinstance(request, Refusal):
                 raise request
             model, credential = _authorised_model(snapshot, caller, provider, request.model)
