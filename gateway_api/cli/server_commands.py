@@ -23,6 +23,7 @@ from gateway_api.db.engine import make_engine, session_scope, upgrade_database
 from gateway_api.db.models import ApiKey, Role, Scope, User
 from gateway_api.distribution.cli_wheel import CliWheel, CliWheelUnavailable
 from gateway_api.security.keys import key_pepper
+from gateway_api.server.connection_limits import raise_open_file_limit
 from gateway_api.startup.bootstrap import prepare
 from gateway_api.startup.config_file import ConfigError
 
@@ -53,6 +54,7 @@ def serve(host: str, port: int, workers: int, config: Path | None) -> None:
     except ConfigError as exc:
         raise fail(str(exc)) from None
     os.environ["GATEWAY_BOOTSTRAP"] = "false"
+    raise_open_file_limit()  # before the workers start: they inherit it
     # Build the CLI wheel (GET /cli/...) while the workers start, so the first download does not wait for it.
     threading.Thread(target=warm_cli_wheel, args=(CliWheel(settings.data_dir),), daemon=True).start()
     # uvicorn re-raises the signal it stopped on once shutdown is done; SIGTERM is the orderly stop of a

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,9 +22,15 @@ SECRET_KEY = "test-secret-key-0123456789abcdef"  # what gateway_environment sets
 
 
 @contextmanager
-def served_gateway(tmp_path: Path, database_url: str, fake: FakeUpstream, **settings: str) -> Iterator[ServedGateway]:
+def served_gateway(
+    tmp_path: Path,
+    database_url: str,
+    fake: FakeUpstream,
+    preexec_fn: Callable[[], None] | None = None,
+    **settings: str,
+) -> Iterator[ServedGateway]:
     env = gateway_environment(tmp_path / "data", database_url, fake, **settings)
-    served = serve_gateway(env, tmp_path / "gateway.log")
+    served = serve_gateway(env, tmp_path / "gateway.log", preexec_fn)
     try:
         yield served
     finally:
