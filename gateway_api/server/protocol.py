@@ -126,8 +126,9 @@ class CombinedWritesHttpProtocol(HttpToolsProtocol):
         self._enter(Phase.BUSY, None)
 
     def on_response_complete(self) -> None:
+        pipelined = bool(self.pipeline)  # uvicorn starts the next pipelined request in the call below
         super().on_response_complete()
-        if self.transport.is_closing() or self.pipeline or self.phase is not Phase.BUSY:
+        if self.transport.is_closing() or pipelined or self.phase is not Phase.BUSY:
             return  # closing, a pipelined request goes on, or its body is still arriving (an early answer)
         self._unset_keepalive_if_required()  # uvicorn's own idle timer: the policy's replaces it
         self._enter(Phase.IDLE, self._policy.keepalive_timeout)
@@ -139,9 +140,15 @@ class CombinedWritesHttpProtocol(HttpToolsProtocol):
     def _enter(self, phase: Phase, timeout: float | None) -> None:
         now = self.loop.time()
         self.phase, self.phase_since = phase, now
-        self._deadline = None if timeout is None else now + timeout
-        if self._deadline is not None and self._timer is None:
-            self._timer = self.loop.call_at(self._deadline, self._on_timer)
+        self._deadline = deadline = None if timeout is None else now + timeout
+        if deadline is None:
+            return  # a timer still armed finds no deadline and lapses
+        timer = self._timer
+        if timer is not None and timer.when() > deadline:  # armed for a later phase's deadline: too late for this one
+            timer.cancel()
+            timer = None
+        if timer is None:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None

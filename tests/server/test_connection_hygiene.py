@@ -18,7 +18,8 @@ from tests.proxy.conftest import SONNET
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.served_keys import issue_served_key, served_gateway
 
-TIMEOUT = 0.5  # each of the three timeouts, in the timed test
+TIMEOUT = 0.5  # the head and body timeouts, in the timed test
+KEEPALIVE = 2.0  # longer: a slow head after a kept-alive request must still be cut at TIMEOUT
 CLOSE_WITHIN = 5.0  # seconds a timed-out connection may take to be closed on a loaded machine
 IDLE_SOCKETS = 1100
 FILE_LIMIT = 1024
@@ -53,7 +54,7 @@ def seconds_until_closed(sock: socket.socket, drip: bytes = b"", every: float = 
 def test_idle_slow_head_slow_body_and_keep_alive_connections_are_closed(
     database_url: str, fake_upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    timeouts = {"http_header_timeout": str(TIMEOUT), "http_keepalive_timeout": str(TIMEOUT)}
+    timeouts = {"http_header_timeout": str(TIMEOUT), "http_keepalive_timeout": str(KEEPALIVE)}
     timeouts["http_body_timeout"] = str(TIMEOUT)
     with served_gateway(tmp_path, database_url, fake_upstream, **timeouts) as served:
         key = issue_served_key(database_url)
@@ -78,7 +79,14 @@ def test_idle_slow_head_slow_body_and_keep_alive_connections_are_closed(
             kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n")
             kept_alive.settimeout(5)
             assert kept_alive.recv(65536).startswith(b"HTTP/1.1 200")
-            assert seconds_until_closed(kept_alive) >= TIMEOUT * 0.8
+            assert seconds_until_closed(kept_alive) >= KEEPALIVE * 0.8
+
+        with socket.create_connection(target) as reused:  # a request, then a second head that never completes
+            reused.sendall(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n")
+            reused.settimeout(5)
+            assert reused.recv(65536).startswith(b"HTTP/1.1 200")
+            reused.sendall(b"GET /healthz HTTP/1.1\r\n")
+            assert seconds_until_closed(reused, drip=b"x-slow: 1\r\n") < KEEPALIVE * 0.9
 
         # A body arriving slowly but steadily, and an upstream slower than every timeout, are not cut.
         body = f'{{"model":"{SONNET}","max_tokens":8,"messages":[]}}'.encode()
