@@ -123,6 +123,9 @@ def test_health_answers_with_1100_idle_sockets_at_a_1024_file_limit(
         with served_gateway(tmp_path, database_url, fake_upstream, preexec_fn=limit_open_files) as served:
             limits = Path(f"/proc/{served.process.pid}/limits").read_text()
             assert any(line.startswith("Max open files") and f" {FILE_LIMIT} " in line for line in limits.splitlines())
+            # The CLI wheel is built in a thread at start; built during the flood it would fail for want of
+            # descriptors and free its own, leaving room for a health check by luck.
+            wheel_built(tmp_path / "data" / "cli")
             target = address(served.url)
             for _ in range(IDLE_SOCKETS):
                 sockets.append(socket.create_connection(target, timeout=10))
@@ -148,6 +151,13 @@ def test_health_answers_with_1100_idle_sockets_at_a_1024_file_limit(
     assert alive
     assert (health.status_code, ready.status_code) == (200, 200)
     assert closed >= IDLE_SOCKETS - FILE_LIMIT  # the newest were kept, the longest-waiting closed
+
+
+def wheel_built(cli_dir: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not list(cli_dir.glob("*/*.whl")):  # its final place (a build in progress writes deeper)
+        assert time.monotonic() < deadline, "the CLI wheel was not built"
+        time.sleep(0.2)
 
 
 def _closed_by_server(sock: socket.socket) -> bool:
