@@ -44,7 +44,7 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
     }
 )
 # CORS is the gateway's own decision (GATEWAY_CORS_ORIGINS), never the upstream's.
-_DROPPED_RESPONSE_PREFIXES = (b"access-control-",)
+_CORS_PREFIX = b"access-control-"
 _ENCODING_HEADERS = (b"content-encoding", b"content-length")
 
 
@@ -103,7 +103,7 @@ def relayed_headers(response: UpstreamResponse, *, drop_encoding: bool) -> list[
     relayed: list[tuple[bytes, bytes]] = []
     for raw_name, value in response.raw_headers:
         name = raw_name.lower()
-        if name in _DROPPED_RESPONSE_HEADERS or name.startswith(_DROPPED_RESPONSE_PREFIXES):
+        if name in _DROPPED_RESPONSE_HEADERS or name.startswith(_CORS_PREFIX):
             continue
         if drop_encoding and name in _ENCODING_HEADERS:
             continue
