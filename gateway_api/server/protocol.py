@@ -84,6 +84,9 @@ class CombinedWritesHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._policy = _policy_of(self.server_state)
+        # uvicorn's own timer closes a connection idle after a response (armed per response anyway): it gets the
+        # policy's keep-alive timeout, so that phase costs this class nothing.
+        self.timeout_keep_alive = self._policy.keepalive_timeout  # type: ignore[assignment]  # uvicorn types it int
         self.phase = Phase.IDLE
         self.phase_since = self.loop.time()
         self._deadline: float | None = None  # of the current phase (BODY: counted from the last body bytes)
@@ -127,11 +130,9 @@ class CombinedWritesHttpProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)  # uvicorn starts the next pipelined request in the call below
-        super().on_response_complete()
-        if self.transport.is_closing() or pipelined or self.phase is not Phase.BUSY:
-            return  # closing, a pipelined request goes on, or its body is still arriving (an early answer)
-        self._unset_keepalive_if_required()  # uvicorn's own idle timer: the policy's replaces it
-        self._enter(Phase.IDLE, self._policy.keepalive_timeout)
+        super().on_response_complete()  # arms uvicorn's keep-alive timer (with the policy's timeout) when idle
+        if not pipelined and self.phase is Phase.BUSY:  # else a pipelined request goes on, or its body is arriving
+            self.phase, self.phase_since = Phase.IDLE, self.loop.time()
 
     def evict(self) -> None:
         log.info("closing a %s connection to make room near the open-file limit", self.phase.value)
