@@ -108,7 +108,7 @@ class CombinedWritesHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def handle_websocket_upgrade(self) -> None:
-        self._enter(Phase.BUSY, None)  # the connection now belongs to the websocket protocol
+        self.phase, self._deadline = Phase.BUSY, None  # the connection now belongs to the websocket protocol
         super().handle_websocket_upgrade()
 
     def on_message_begin(self) -> None:
@@ -117,8 +117,7 @@ class CombinedWritesHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
-        self._body_seen_at = self.loop.time()
-        self._enter(Phase.BODY, self._policy.body_timeout)
+        self._body_seen_at = self._enter(Phase.BODY, self._policy.body_timeout)
 
     def on_body(self, body: bytes) -> None:
         self._body_seen_at = self.loop.time()
@@ -126,7 +125,8 @@ class CombinedWritesHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._enter(Phase.BUSY, None)
+        # Busy: no deadline (an armed timer finds none and lapses); eviction skips it, so no time is needed.
+        self.phase, self._deadline = Phase.BUSY, None
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)  # uvicorn starts the next pipelined request in the call below
@@ -138,18 +138,18 @@ class CombinedWritesHttpProtocol(HttpToolsProtocol):
         log.info("closing a %s connection to make room near the open-file limit", self.phase.value)
         self.transport.close()
 
-    def _enter(self, phase: Phase, timeout: float | None) -> None:
+    def _enter(self, phase: Phase, timeout: float) -> float:
+        """Start a phase with a deadline; returns the time it started."""
         now = self.loop.time()
         self.phase, self.phase_since = phase, now
-        self._deadline = deadline = None if timeout is None else now + timeout
-        if deadline is None:
-            return  # a timer still armed finds no deadline and lapses
+        self._deadline = deadline = now + timeout
         timer = self._timer
-        if timer is not None and timer.when() > deadline:  # armed for a later phase's deadline: too late for this one
-            timer.cancel()
-            timer = None
         if timer is None:
             self._timer = self.loop.call_at(deadline, self._on_timer)
+        elif timer.when() > deadline:  # armed for a later phase's deadline: too late for this one
+            timer.cancel()
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+        return now
 
     def _on_timer(self) -> None:
         self._timer = None
