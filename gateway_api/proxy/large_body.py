@@ -32,6 +32,7 @@ TIME_SLICE = 0.002
 _STEPS_PER_CLOCK_READ = 512
 _WINDOW = 64 * 1024  # bytes one step (brackets, a string's run, UTF-8) covers
 _WALKED_BYTES = 64  # a value's end is located by halving windows down to this, then walked
+MAX_REDUCING_PASSES = 32  # nesting levels one window's reduction undoes before the window is walked instead
 # Open levels a scan keeps track of (orjson's own limit): a body of nothing but '[' cannot grow the stack. Levels
 # opened and closed within one window are not counted, so deeper but balanced nesting is left to the provider.
 MAX_DEPTH = 1024
@@ -151,12 +152,19 @@ class _Scan:
                 self.pos = end
             elif end > self.pos:
                 reduced = _reduce(body[self.pos : end])
-                if _leading_closes(reduced) >= len(expected):
+                if reduced is None:  # deeply nested: walked, with pauses
+                    closed_at = await self._walk(end, expected)
+                    if closed_at >= 0:
+                        self.pos = closed_at
+                        return
+                    self.pos = end
+                elif _leading_closes(reduced) >= len(expected):
                     self.pos = await self._locate_end(end, expected)
                     return
-                _apply(reduced, expected)
-                self.pos = end
-                await self.pause_if_due_now()  # a window's reduction is a step of its own
+                else:
+                    _apply(reduced, expected)
+                    self.pos = end
+                await self.pause_if_due_now()  # a window's reduction (or walk) is a step of its own
             if self.pos >= size:
                 raise _Malformed
             if self.pos == next_quote:
@@ -171,15 +179,27 @@ class _Scan:
         while end - start > _WALKED_BYTES:
             middle = (start + end) // 2
             reduced = _reduce(body[start:middle])
+            if reduced is None:
+                break  # deeply nested: the rest is walked
             if _leading_closes(reduced) >= len(expected):
                 end = middle
             else:
                 _apply(reduced, expected)
                 start = middle
-        closed_at = _walk(body, start, end, expected)
+        self.pos = start
+        closed_at = await self._walk(end, expected)
         if closed_at < 0:
             raise _Malformed  # the reduction said the value ends here; only a mismatched bracket makes it not
         return closed_at
+
+    async def _walk(self, end: int, expected: list[int]) -> int:
+        """Bracket by bracket from `pos` to `end`, pausing between slices: where the value closes, or -1."""
+        for start in range(self.pos, end, _STEPS_PER_CLOCK_READ):
+            closed_at = _walk(self._body, start, min(start + _STEPS_PER_CLOCK_READ, end), expected)
+            if closed_at >= 0:
+                return closed_at
+            await self.pause_if_due_now()
+        return -1
 
     async def check_utf8(self) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -196,16 +216,19 @@ class _Scan:
         await self.pause_if_due()
 
 
-def _reduce(window: bytes) -> bytes:
+def _reduce(window: bytes) -> bytes | None:
     """The window's brackets with every matched pair removed: closers, then openers (or a mismatch remains)."""
     brackets = window.translate(None, _NOT_BRACKETS)
-    while True:
+    # Each pass removes one level of nesting; a window nested deeper than a few passes is walked instead (None),
+    # so a hostile window of deep brackets costs a bounded walk, not thousands of passes.
+    for _ in range(MAX_REDUCING_PASSES):
         shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
         if len(shorter) == len(brackets):
             if not _REDUCED_SHAPE.fullmatch(shorter):
                 raise _Malformed  # "[}" and the like
             return shorter
         brackets = shorter
+    return None
 
 
 def _walk(body: bytes, start: int, end: int, expected: list[int]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import orjson
@@ -98,6 +99,15 @@ def test_malformed_bodies_are_refused_as_not_json(body: bytes) -> None:
     ours = scan(body)
     assert isinstance(ours, Refusal) and ours.status == 400
     assert isinstance(facts_with_orjson(body), Refusal)
+
+
+def test_nesting_deeper_than_any_parser_accepts_is_refused_in_bounded_time() -> None:
+    deep = b"[" * 20_000 + b"]" * 20_000
+    body = b'{"x":[' + b",".join([deep] * 60) + b'],"model":"m"}'  # 2.4 MB of nesting 20,000 deep
+    started = time.perf_counter()
+    assert scan(body) == Refusal(400, "request body is not valid JSON")
+    assert isinstance(facts_with_orjson(body), Refusal)
+    assert time.perf_counter() - started < 10
 
 
 def test_a_hostile_30_mib_body_is_scanned_quickly_without_copies() -> None:
