@@ -25,6 +25,7 @@ from gateway_api.proxy.auth import KeyAuthenticator
 from gateway_api.proxy.handler import ProxyApp
 from gateway_api.proxy.routes import PROXY_PREFIX, proxy_error_body
 from gateway_api.proxy.upstream import UpstreamClient
+from gateway_api.proxy.websocket_refusal import refuse_websocket
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.keys import key_pepper
 from gateway_api.server.asgi import ASGIApp, Receive, Scope, Send, send_whole
@@ -66,6 +67,8 @@ class GatewayApp:
             await self._proxy(scope, receive, send)
         elif scope["type"] == "lifespan":
             await serve_lifespan(self.running, receive, send)
+        elif scope["type"] == "websocket" and scope["path"].startswith(_PROXY_PATH_PREFIX):
+            await refuse_websocket(scope, receive, send)
         else:
             await self._api(scope, receive, send)
 

@@ -25,6 +25,7 @@ from gateway_api.db.models import ApiKey, Role, Scope, User
 from gateway_api.distribution.cli_wheel import CliWheel, CliWheelUnavailable
 from gateway_api.limits.owner import OwnerThread, socket_path
 from gateway_api.security.keys import key_pepper
+from gateway_api.server.connection_limits import raise_open_file_limit
 from gateway_api.startup.bootstrap import prepare
 from gateway_api.startup.config_file import ConfigError
 from gateway_api.usage.batch_writes import BatchWriter
@@ -55,6 +56,7 @@ def serve(host: str, port: int, workers: int, config: Path | None) -> None:
     except ConfigError as exc:
         raise fail(str(exc)) from None
     os.environ["GATEWAY_BOOTSTRAP"] = "false"
+    raise_open_file_limit()  # before the workers start: they inherit it
     worker_count = workers or os.cpu_count() or 1
     owner = start_counter_owner(settings) if worker_count > 1 and not settings.redis_url else None
     # Build the CLI wheel (GET /cli/...) while the workers start, so the first download does not wait for it.

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = Field(default=10.0, gt=0)
     upstream_first_byte_timeout: float = Field(default=600.0, gt=0)
     upstream_idle_timeout: float = Field(default=600.0, gt=0)
+    # Decompression bombs: a compressed reply may decode to at most this much, and expand at most this many times.
+    max_decoded_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    max_decode_ratio: float = Field(default=100.0, gt=1)
+    # Client connections (`gateway serve`): the request head must arrive within http_header_timeout of its first
+    # byte, an idle keep-alive connection is closed after http_keepalive_timeout, and a request body that stops
+    # for http_body_timeout is abandoned.
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    http_keepalive_timeout: float = Field(default=20.0, gt=0)
+    http_body_timeout: float = Field(default=30.0, gt=0)
     usage_flush_interval: float = Field(default=0.5, gt=0)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     # How often each replica checks the config version row. Without Redis this alone bounds how long a revoked

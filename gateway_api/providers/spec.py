@@ -7,7 +7,7 @@ Code looks a provider's `ProviderSpec` up (`PROVIDERS[name]`) instead of branchi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -73,6 +73,12 @@ class ProviderSpec:
     # Whether cache writes have a price of their own (OpenAI bills them as ordinary input).
     bills_cache_writes: bool
     endpoints: Mapping[tuple[str, tuple[str, ...]], EndpointSpec]
+    # Client headers forwarded upstream (an allow-list: cookies, x-forwarded-*, organisation headers and anything
+    # unknown stay behind), by exact lower-case name or by prefix. Real clients' headers: reference/client-protocol.
+    forwarded_headers: frozenset[bytes] = frozenset()
+    forwarded_header_prefixes: tuple[bytes, ...] = ()
+    # Query parameters an endpoint defines, forwarded as received; any other parameter is dropped.
+    query_params: Mapping[EndpointKind, frozenset[bytes]] = field(default_factory=lambda: MappingProxyType({}))
 
     def credential_value(self, credential: str) -> str:
         return self.credential_scheme + credential
@@ -83,6 +89,10 @@ def _endpoints(
 ) -> Mapping[tuple[str, tuple[str, ...]], EndpointSpec]:
     return MappingProxyType({(method, segments): spec for method, segments, spec in entries})
 
+
+# Headers every client library sends, whatever the provider.
+_COMMON_FORWARDED_HEADERS = frozenset({b"content-type", b"accept", b"user-agent", b"idempotency-key"})
+_COMMON_FORWARDED_PREFIXES = (b"x-stainless-",)  # the official SDKs' telemetry (os, runtime, retry count, timeout)
 
 ANTHROPIC = ProviderSpec(
     name="anthropic",
@@ -114,6 +124,19 @@ ANTHROPIC = ProviderSpec(
             EndpointSpec(EndpointKind.COUNT_TOKENS, "/v1/messages/count_tokens", True, False),
         ),
         ("GET", ("models",), EndpointSpec(EndpointKind.LIST_MODELS, "/v1/models", False, False)),
+    ),
+    forwarded_headers=_COMMON_FORWARDED_HEADERS
+    | {
+        b"anthropic-version",
+        b"anthropic-beta",
+        b"anthropic-dangerous-direct-browser-access",
+        b"x-app",
+        b"x-claude-code-session-id",
+    },
+    forwarded_header_prefixes=_COMMON_FORWARDED_PREFIXES,
+    # Claude Code calls `/v1/messages?beta=true`.
+    query_params=MappingProxyType(
+        {EndpointKind.MESSAGES: frozenset({b"beta"}), EndpointKind.COUNT_TOKENS: frozenset({b"beta"})}
     ),
 )
 
@@ -154,6 +177,10 @@ OPENAI = ProviderSpec(
         ),
         ("GET", ("models",), EndpointSpec(EndpointKind.LIST_MODELS, "/v1/models", False, False)),
     ),
+    # Not openai-organization / openai-project: which organisation is billed is the provider's configuration.
+    forwarded_headers=_COMMON_FORWARDED_HEADERS
+    | {b"openai-beta", b"originator", b"session-id", b"thread-id", b"x-client-request-id", b"version"},
+    forwarded_header_prefixes=(*_COMMON_FORWARDED_PREFIXES, b"x-codex-"),
 )
 
 # In the order users see them (the Models page lists Anthropic first).

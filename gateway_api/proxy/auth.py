@@ -13,12 +13,13 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from gateway_api.accounts.api_keys import find_valid_key
 from gateway_api.catalog.snapshot import KeyEntry, UserEntry
-from gateway_api.db.models import Scope
+from gateway_api.db.models import ApiKey, Scope, utcnow
 from gateway_api.limits.owner_client import failure_throttle
 from gateway_api.proxy.refusal import Refusal
 from gateway_api.security.keys import KEY_PREFIX
@@ -27,6 +28,14 @@ from gateway_api.services import AppServices
 log = logging.getLogger("gateway.proxy.auth")
 
 MAX_KEY_LENGTH = 256
+# Expired keys seen recently, by digest: a client retrying one is answered without a database look-up each time.
+MAX_REMEMBERED_EXPIRED_KEYS = 10_000
+
+
+def expired_key_refusal(expires_at: float) -> Refusal:
+    """An expired key is a real key, not a guess: it gets its own message and never feeds the guessing throttle."""
+    when = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return Refusal(401, f"this key expired on {when}; create a new one with `gateway login --scope llm`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,7 @@ class KeyAuthenticator:
         settings = services.settings
         # Its own throttle: failed key guesses must not lock the same address out of the login form.
         self._throttle = failure_throttle(settings, "proxy-keys")
+        self._expired: dict[str, float] = {}  # digest -> expiry (POSIX seconds)
 
     async def authenticate(self, secret: str, client_address: str) -> Caller:
         """The caller behind a live key of an active user with the llm scope; raises the Refusal otherwise."""
@@ -81,14 +91,17 @@ class KeyAuthenticator:
         key = services.catalog.snapshot.keys_by_digest.get(digest)
         if key is None:
             services.metrics.key_cache_misses.inc()
-            await self._look_up_new_key(secret, client_address)
+            expired_at = self._expired.get(digest)
+            if expired_at is not None:
+                raise expired_key_refusal(expired_at)
+            await self._look_up_new_key(secret, digest, client_address)
             key = services.catalog.snapshot.keys_by_digest.get(digest)
             if key is None:
                 raise Refusal(401, "invalid API key")
         else:
             services.metrics.key_cache_hits.inc()
-        if key.expired(time.time()):
-            raise Refusal(401, "API key has expired; create a new one with `gateway login --scope llm`")
+        if key.expires_at is not None and key.expired(time.time()):
+            raise expired_key_refusal(key.expires_at)
         user = services.catalog.snapshot.users_by_id.get(key.user_id)
         if user is None or not user.active:
             raise Refusal(401, "the user of this API key is deactivated")
@@ -96,7 +109,7 @@ class KeyAuthenticator:
             raise Refusal(403, "this API key lacks the llm scope required to call models")
         return Caller(key=key, user=user)
 
-    async def _look_up_new_key(self, secret: str, client_address: str) -> None:
+    async def _look_up_new_key(self, secret: str, digest: str, client_address: str) -> None:
         """Returns when the database knows the key (the snapshot is then reloaded); raises why it is refused."""
         if not secret.startswith(KEY_PREFIX) or len(secret) > MAX_KEY_LENGTH:
             raise Refusal(401, "invalid API key")
@@ -105,7 +118,12 @@ class KeyAuthenticator:
         if wait > 0:
             log.warning("proxy key guessing throttled", extra={"client_address": client_address})
             raise Refusal(429, "too many invalid API keys from this address; try again later", retry_after=wait)
-        found = await asyncio.to_thread(self._find_in_database, secret)
+        found = await asyncio.to_thread(self._find_in_database, secret, digest)
+        if isinstance(found, float):
+            if len(self._expired) >= MAX_REMEMBERED_EXPIRED_KEYS:
+                self._expired.pop(next(iter(self._expired)))
+            self._expired[digest] = found
+            raise expired_key_refusal(found)
         if not found:
             await asyncio.to_thread(self._throttle.record_failure, client_address)
             log.info("proxy call with an unknown or revoked API key", extra={"client_address": client_address})
@@ -118,6 +136,19 @@ class KeyAuthenticator:
         if not catalog.reload_if_stale():
             catalog.reload()
 
-    def _find_in_database(self, secret: str) -> bool:
+    def _find_in_database(self, secret: str, digest: str) -> bool | float:
+        """True for a live key, its expiry (POSIX seconds) for an expired one, False for anything else."""
         with Session(self._services.engine) as session:
-            return find_valid_key(session, self._services.key_pepper, secret) is not None
+            if find_valid_key(session, self._services.key_pepper, secret) is not None:
+                return True
+            expires_at = session.exec(
+                select(ApiKey.expires_at).where(
+                    ApiKey.digest == digest, col(ApiKey.revoked_at).is_(None), col(ApiKey.expires_at) <= utcnow()
+                )
+            ).first()
+            return _posix(expires_at) if expires_at is not None else False
+
+
+def _posix(moment: datetime) -> float:
+    # Stored naive in UTC (SQLite drops the zone).
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

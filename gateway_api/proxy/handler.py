@@ -33,13 +33,21 @@ from gateway_api.proxy.asgi_io import (
     read_body,
 )
 from gateway_api.proxy.auth import Caller, KeyAuthenticator, presented_key
-from gateway_api.proxy.content_decoding import StreamDecoder, UnsupportedEncodingError, make_decoder
+from gateway_api.proxy.content_decoding import (
+    DecodedTooLarge,
+    DecodeLimits,
+    StreamDecoder,
+    UnsupportedEncodingError,
+    make_decoder,
+)
 from gateway_api.proxy.http1 import UpstreamResponse
+from gateway_api.proxy.large_body import LARGE_BODY_BYTES, read_large_request
 from gateway_api.proxy.model_lists import model_body, model_list_body
 from gateway_api.proxy.refusal import Refusal
+from gateway_api.proxy.request_guards import ProviderAccess, refuse_encoded_body
 from gateway_api.proxy.request_model import RequestFacts, read_request
 from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, resolve, split_target
-from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
+from gateway_api.proxy.upstream import UpstreamClient, forward_headers, forwarded_query, is_redirect, relayed_headers
 from gateway_api.security.forwarding import ClientAddresses
 from gateway_api.server.asgi import Receive, Scope, Send, send_whole
 from gateway_api.services import AppServices
@@ -72,6 +80,8 @@ class ProxyApp:
         self._ledger = ledger
         self._client_addresses = ClientAddresses(services.settings.trusted_proxy_networks)
         self._routes: dict[tuple[bytes, str], tuple[ProviderName, Endpoint]] = {}
+        self._access = ProviderAccess()
+        self._decode_limits = DecodeLimits(self._settings.max_decoded_bytes, self._settings.max_decode_ratio)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,8 +99,11 @@ class ProxyApp:
             if endpoint.kind is EndpointKind.LIST_MODELS or endpoint.kind is EndpointKind.GET_MODEL:
                 await send_whole(send, 200, _model_list(snapshot, caller, provider, endpoint, scope["query_string"]))
                 return
+            self._access.require_any_grant(snapshot, caller.user, provider)  # before a byte of the body is read
+            refuse_encoded_body(scope)
             body = await self._body(scope, receive)
-            request = read_request(body)  # validated once; the original bytes are what goes upstream
+            # Validated once; the original bytes are what goes upstream. A large body is scanned, not parsed whole.
+            request = read_request(body) if len(body) <= LARGE_BODY_BYTES else await read_large_request(body)
             if isinstance(request, Refusal):
                 raise request
             model, credential = _authorised_model(snapshot, caller, provider, request.model)
@@ -204,7 +217,8 @@ class ProxyApp:
         hide_usage: bool,
     ) -> None:
         settings, ledger, loop = self._settings, self._ledger, asyncio.get_running_loop()
-        url = join_base_url(model.provider.base_url, endpoint.upstream_path, scope["query_string"])
+        query = forwarded_query(provider, endpoint.kind, scope["query_string"])
+        url = join_base_url(model.provider.base_url, endpoint.upstream_path, query)
         headers = forward_headers(scope["headers"], provider, credential)
         scanner: UsageScanner | None = None
         task = asyncio.current_task()
@@ -228,6 +242,11 @@ class ProxyApp:
                 watch.stop()
                 await _upstream_failed(send, provider, trace, 502, f"could not reach the {provider} upstream")
                 return
+            if is_redirect(response.status):
+                response.close()
+                watch.stop()
+                await _upstream_failed(send, provider, trace, 502, f"the {provider} upstream answered with a redirect")
+                return
             try:
                 if trace is not None:
                     trace.status_code = response.status
@@ -235,12 +254,12 @@ class ProxyApp:
                     trace.streamed = response.content_type == "text/event-stream"
                 # What asking for usage added is taken out of a stream before it is relayed, so it is read decoded.
                 hider = UsageChunkHider() if hide_usage and response.content_type == "text/event-stream" else None
-                decoder = _decoder_for_client(scope, response, must_decode=hider is not None)
+                decoder = _decoder_for_client(scope, response, self._decode_limits, must_decode=hider is not None)
                 if hider is not None and decoder is None and _encoded(response):
                     hider = None  # a coding the gateway cannot decode: relayed as it is
                 if trace is not None:
                     encoding = None if decoder else response.headers.get("content-encoding")
-                    scanner = UsageScanner(provider, trace.streamed, encoding, endpoint.kind)
+                    scanner = UsageScanner(provider, trace.streamed, encoding, endpoint.kind, self._decode_limits)
                 await self._relay(send, provider, response, decoder, scanner, trace, watch, first_byte_deadline, hider)
             finally:
                 response.close()  # after a full read the connection is already back in the pool; else drop it
@@ -309,6 +328,11 @@ class ProxyApp:
         except OSError:
             watch.stop()
             await _ended_early(send, provider, trace, head_sent, Outcome.upstream_error, 502, "closed the connection")
+        except DecodedTooLarge as exc:
+            watch.stop()
+            log.warning("compressed reply refused: %s", exc)
+            what = "sent a compressed reply past the gateway's decoding limits"
+            await _ended_early(send, provider, trace, head_sent, Outcome.gateway_error, 502, what)
         else:
             if trace is not None:
                 trace.outcome = Outcome.ok if response.status < 400 else Outcome.upstream_error
@@ -423,7 +447,9 @@ def _encoded(response: UpstreamResponse) -> bool:
     return (response.headers.get("content-encoding") or "identity").strip().lower() != "identity"
 
 
-def _decoder_for_client(scope: Scope, response: UpstreamResponse, *, must_decode: bool) -> StreamDecoder | None:
+def _decoder_for_client(
+    scope: Scope, response: UpstreamResponse, limits: DecodeLimits, *, must_decode: bool
+) -> StreamDecoder | None:
     """The upstream was asked for `identity`; if it encoded anyway with a coding the client did not accept (or the
     gateway must read the relayed bytes), the gateway decodes. With no decoder for it the bytes go as they are, as a
     transparent proxy would."""
@@ -433,6 +459,6 @@ def _decoder_for_client(scope: Scope, response: UpstreamResponse, *, must_decode
     if not must_decode and accepts_encoding(header_value(scope, b"accept-encoding"), coding):
         return None
     try:
-        return make_decoder(coding)
+        return make_decoder(coding, limits)
     except UnsupportedEncodingError:
         return None

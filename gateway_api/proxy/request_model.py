@@ -29,7 +29,7 @@ MAX_LAZY_BYTES = 4 * 1024 * 1024
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 # The output caps of the three request formats: Messages, Responses, Chat Completions (old and new name).
 _OUTPUT_CAP_KEYS = ("max_tokens", "max_output_tokens", "max_completion_tokens")
-_READ_KEYS = frozenset({"model", "stream", "stream_options", *_OUTPUT_CAP_KEYS})
+READ_KEYS = frozenset({"model", "stream", "stream_options", *_OUTPUT_CAP_KEYS})
 
 
 class RequestFacts(NamedTuple):
@@ -73,7 +73,7 @@ def _with_simdjson(body: bytes) -> RequestFacts | Refusal | None:
     # body.
     read: dict[str, Any] = {}
     for key in document:
-        if key in _READ_KEYS:
+        if key in READ_KEYS:
             if key in read or key == "stream_options":
                 # A repeated key the gateway reads (the last one counts), or stream options, whose own keys could
                 # repeat: orjson decides.
@@ -93,6 +93,11 @@ def facts_with_orjson(body: bytes) -> RequestFacts | Refusal:
     if not isinstance(document, dict):
         return _NOT_AN_OBJECT
     return _facts(document.get, has_stream_options="stream_options" in document)
+
+
+def facts_from_top_level(values: dict[str, Any]) -> RequestFacts | Refusal:
+    """The facts from the decoded top-level values of READ_KEYS (large_body.py's streaming scan)."""
+    return _facts(values.get, has_stream_options="stream_options" in values)
 
 
 def model_with_orjson(body: bytes) -> str | Refusal:

@@ -13,7 +13,7 @@ import ssl
 
 from gateway_api.core.settings import Settings
 from gateway_api.providers.names import ProviderName
-from gateway_api.providers.spec import PROVIDERS
+from gateway_api.providers.spec import PROVIDERS, EndpointKind
 from gateway_api.proxy.http1 import ConnectionPool, UpstreamResponse
 from gateway_api.proxy.http1.errors import ClientClosed
 
@@ -23,27 +23,6 @@ KEEPALIVE_SECONDS = (
 )
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
-# Headers that describe one connection, not the message (RFC 9110 7.6.1), plus those the client library
-# computes itself. Both gateway-key headers go too: the caller's key must never reach the provider.
-_DROPPED_REQUEST_HEADERS = frozenset(
-    {
-        b"host",
-        b"content-length",
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"proxy-authorization",
-        b"proxy-authenticate",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"expect",  # the body is already read; a 100-continue handshake upstream would only stall
-        b"accept-encoding",
-        b"authorization",
-        b"x-api-key",
-    }
-)
 _DROPPED_RESPONSE_HEADERS = frozenset(
     {
         b"connection",
@@ -57,8 +36,16 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
         # The ASGI server writes its own; two Date headers confuse some clients.
         b"date",
         b"server",
+        # The upstream's cookies, redirect targets and alternative services belong to its origin, not the gateway's.
+        b"set-cookie",
+        b"set-cookie2",
+        b"location",
+        b"alt-svc",
     }
 )
+# CORS is the gateway's own decision (GATEWAY_CORS_ORIGINS), never the upstream's.
+_CORS_PREFIX = b"access-control-"
+_ENCODING_HEADERS = (b"content-encoding", b"content-length")
 
 
 class UpstreamClient:
@@ -96,16 +83,16 @@ class UpstreamClient:
 
 
 def forward_headers(raw_headers: list[tuple[bytes, bytes]], provider: ProviderName, credential: str) -> bytes:
-    """The client's headers minus hop-by-hop and auth ones, plus the provider credential in its own header, as
-    the CRLF-terminated header lines of the upstream request (ASGI header names are already lower case)."""
+    """The client headers the provider's allow-list names (ProviderSpec.forwarded_headers: never hop-by-hop ones,
+    the gateway key, cookies or x-forwarded-*), plus the provider credential in its own header, as the
+    CRLF-terminated header lines of the upstream request (ASGI header names are already lower case)."""
+    spec = PROVIDERS[provider]
+    allowed, prefixes = spec.forwarded_headers, spec.forwarded_header_prefixes
     lines = [
-        b"%s: %s\r\n" % (name, value)
-        for name, value in raw_headers
-        if name not in _DROPPED_REQUEST_HEADERS and not name.startswith(b"proxy-")
+        b"%s: %s\r\n" % (name, value) for name, value in raw_headers if name in allowed or name.startswith(prefixes)
     ]
     # Ask for the body as-is: usage stays readable and the client never gets a coding it did not accept.
     lines.append(b"accept-encoding: identity\r\n")
-    spec = PROVIDERS[provider]
     lines.append(b"%s: %s\r\n" % (spec.credential_header.encode(), spec.credential_value(credential).encode("latin-1")))
     return b"".join(lines)
 
@@ -116,9 +103,26 @@ def relayed_headers(response: UpstreamResponse, *, drop_encoding: bool) -> list[
     relayed: list[tuple[bytes, bytes]] = []
     for raw_name, value in response.raw_headers:
         name = raw_name.lower()
-        if name in _DROPPED_RESPONSE_HEADERS:
+        if name in _DROPPED_RESPONSE_HEADERS or name.startswith(_CORS_PREFIX):
             continue
-        if drop_encoding and name in (b"content-encoding", b"content-length"):
+        if drop_encoding and name in _ENCODING_HEADERS:
             continue
         relayed.append((name, value))
     return relayed
+
+
+def forwarded_query(provider: ProviderName, endpoint: EndpointKind, query: bytes) -> bytes:
+    """The parameters of `query` the endpoint defines (ProviderSpec.query_params), as received; the rest is dropped
+    (a gateway key or anything else a client put in the URL must not reach the provider)."""
+    if not query:
+        return b""
+    allowed = PROVIDERS[provider].query_params.get(endpoint)
+    if not allowed:
+        return b""
+    kept = [part for part in query.split(b"&") if part.partition(b"=")[0] in allowed]
+    return b"&".join(kept)
+
+
+def is_redirect(status: int) -> bool:
+    """An upstream 3xx is never relayed: its Location would send the client (and its key) to another host."""
+    return 300 <= status < 400

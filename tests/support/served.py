@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,13 +77,21 @@ def gateway_environment(
     return env
 
 
-def serve_gateway(env: dict[str, str], log_path: Path, workers: int = 1) -> ServedGateway:
-    """Start `gateway serve --workers N` (1 by default) and wait until /healthz answers."""
+def serve_gateway(
+    env: dict[str, str], log_path: Path, workers: int = 1, preexec_fn: Callable[[], None] | None = None
+) -> ServedGateway:
+    """Start `gateway serve --workers N` (1 by default) and wait until /healthz answers (`preexec_fn` runs in the
+    child first, e.g. to lower its open-file limit)."""
     port = free_port()
     command = [sys.executable, "-m", "gateway_api.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*command, "--workers", str(workers)], env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
+            [*command, "--workers", str(workers)],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,  # noqa: PLW1509 - only resource limits, set before exec
         )
     served = ServedGateway(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS

@@ -3,8 +3,9 @@
 One `UsageScanner` per response. `feed()` gets every chunk exactly as relayed to the client and must
 stay cheap: SSE is framed per event (blank line), not per line, with a few C-level byte operations
 per chunk; only events that mention `"usage"` are JSON-parsed, and a chunk made only of complete
-events without that word is skipped outright. The scanner never raises: a malformed stream yields
-whatever usage was seen before the damage.
+events without that word is skipped outright. The scanner never raises for a malformed stream (it
+yields whatever usage was seen before the damage); only a compressed reply past the decoding limits raises
+`DecodedTooLarge`, which ends the call.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import PROVIDERS, EndpointKind
 from gateway_api.proxy.accounting.usage_fields import UsageTally, apply_document, apply_fragments
 from gateway_api.proxy.content_decoding import (
+    DEFAULT_DECODE_LIMITS,
+    DecodedTooLarge,
+    DecodeLimits,
     StreamDecoder,
     UnsupportedEncodingError,
     make_decoder,
@@ -231,6 +235,7 @@ class UsageScanner:
         streaming: bool,
         content_encoding: str | None = None,
         endpoint: EndpointKind | None = None,
+        decode_limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
     ) -> None:
         self._provider: ProviderName = provider
         self._tally = UsageTally()
@@ -238,7 +243,7 @@ class UsageScanner:
         self._result: TokenUsage | None = None
         self._decoder: StreamDecoder | None = None
         try:
-            self._decoder = make_decoder(content_encoding)
+            self._decoder = make_decoder(content_encoding, decode_limits)
         except UnsupportedEncodingError:
             logger.warning("usage not readable: unsupported content-encoding %r", content_encoding)
             self._broken = True
@@ -292,7 +297,10 @@ class UsageScanner:
                 consume(chunk)
             else:
                 for piece in self._decoder.decode(chunk):
-                    consume(piece)
+                    consume(piece)  # each piece is dropped once consumed: no decoded copy of the reply is kept
+        except DecodedTooLarge:
+            self._broken = True
+            raise  # a decompression bomb ends the call (handler.py), whatever the client accepts
         except Exception:  # accounting must never break the relay to the client
             logger.warning("usage scanning stopped: unreadable response body", exc_info=True)
             self._broken = True

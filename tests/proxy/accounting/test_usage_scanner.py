@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
 import tracemalloc
 import weakref
 import zlib
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from gateway_api.providers.names import ProviderName
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
+from gateway_api.proxy.content_decoding import DecodedTooLarge
 from gateway_api.usage.tokens import TokenUsage
 from tests.support.fakes import provider_bodies as bodies
 from tests.support.fakes.provider_bodies import FakeUsage, sse_event
@@ -293,8 +295,16 @@ def test_stacked_encodings_are_undone_in_reverse_order() -> None:
     assert scan("openai", True, [encoded], "gzip, br") == OPENAI_EXPECTED
 
 
-def test_gzip_bomb_is_decoded_in_bounded_pieces() -> None:
+def test_gzip_bomb_stops_the_scan_instead_of_being_decoded() -> None:
+    """50 MB of one letter gzips about 1000:1: past the ratio cap, the scanner raises (the call ends in a 502)."""
     body = b'{"pad":"' + b"a" * 50_000_000 + b'","usage":{"prompt_tokens":1,"completion_tokens":2}}'
+    with pytest.raises(DecodedTooLarge):
+        scan("openai", False, [compress(body, "gzip")], "gzip")
+
+
+def test_a_large_compressed_reply_within_the_limits_is_scanned_in_bounded_pieces() -> None:
+    pad = os.urandom(6_000_000).hex().encode()  # 12 MB that compresses about 2:1, past the scanner's 8 MiB window
+    body = b'{"pad":"' + pad + b'","usage":{"prompt_tokens":1,"completion_tokens":2}}'
     assert scan("openai", False, [compress(body, "gzip")], "gzip") == TokenUsage(input_tokens=1, output_tokens=2)
 
 
