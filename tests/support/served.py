@@ -78,7 +78,7 @@ def gateway_environment(
 
 
 def serve_gateway(
-    env: dict[str, str], log_path: Path, workers: int = 1, preexec_fn: Callable[[], None] | None = None
+    env: dict[str, str], log_path: Path, *, workers: int = 1, preexec_fn: Callable[[], None] | None = None
 ) -> ServedGateway:
     """Start `gateway serve --workers N` (1 by default) and wait until /healthz answers (`preexec_fn` runs in the
     child first, e.g. to lower its open-file limit)."""

@@ -30,7 +30,7 @@ def served_gateway(
     **settings: str,
 ) -> Iterator[ServedGateway]:
     env = gateway_environment(tmp_path / "data", database_url, fake, **settings)
-    served = serve_gateway(env, tmp_path / "gateway.log", preexec_fn)
+    served = serve_gateway(env, tmp_path / "gateway.log", preexec_fn=preexec_fn)
     try:
         yield served
     finally:
