@@ -28,6 +28,15 @@ DATABASE_KINDS = [
 ]
 
 
+UI_TESTS = Path(__file__).parent / "ui"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run last: Playwright's sync API keeps an event loop running in the main thread for the
+    rest of the session (its browser is session-wide), and `asyncio.run` in a later test would refuse to start."""
+    items.sort(key=lambda item: item.path.is_relative_to(UI_TESTS))
+
+
 @pytest.fixture(autouse=True)
 def _clean_gateway_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests build their own settings; a developer's GATEWAY_* variables must not leak in."""

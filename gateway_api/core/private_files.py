@@ -19,10 +19,21 @@ def make_private(directory: Path) -> None:
     """From now on this process creates owner-only files; `directory` (made if missing) and its tree become so."""
     os.umask(PRIVATE_UMASK)
     directory.mkdir(parents=True, exist_ok=True)
-    for path in [directory, *directory.rglob("*")]:
+    # Another process of this gateway may be working in the tree (a worker starting while `serve` builds the CLI
+    # wheel in a temporary folder): os.walk skips folders that vanish, and what vanishes mid-walk is simply no
+    # longer ours to tighten.
+    _tighten(directory)
+    for root, folders, files in os.walk(directory):
+        for name in [*folders, *files]:
+            _tighten(Path(root, name))
+
+
+def _tighten(path: Path) -> None:
+    try:
         status = path.lstat()
         if stat.S_ISLNK(status.st_mode):
-            continue  # a link's target is not ours to change
-        loose = stat.S_IMODE(status.st_mode) & 0o077
-        if loose:
+            return  # a link's target is not ours to change
+        if stat.S_IMODE(status.st_mode) & 0o077:
             path.chmod(stat.S_IMODE(status.st_mode) & 0o700)
+    except FileNotFoundError:
+        pass

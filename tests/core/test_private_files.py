@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +46,31 @@ def test_the_tree_and_what_comes_later_are_owner_only(tmp_path: Path) -> None:
     assert mode(data / "new.pkl") == 0o600 and mode(data / "new-dir") == 0o700
     make_private(tmp_path / "made")
     assert mode(tmp_path / "made") == 0o700
+
+
+@pytest.mark.usefixtures("restored_umask")
+def test_files_vanishing_during_the_walk_are_skipped(tmp_path: Path) -> None:
+    """`gateway serve` builds the CLI wheel in a temporary folder of the data dir while its workers start."""
+
+    data = tmp_path / "data"
+    churn = data / "cli" / "build"
+    stop = threading.Event()
+
+    def build_and_clean() -> None:
+        while not stop.is_set():
+            churn.mkdir(parents=True, exist_ok=True)
+            for index in range(200):
+                (churn / f"f{index}").touch()
+            for index in range(200):
+                (churn / f"f{index}").unlink()
+            churn.rmdir()
+
+    builder = threading.Thread(target=build_and_clean)
+    builder.start()
+    try:
+        for _ in range(200):
+            make_private(data)
+    finally:
+        stop.set()
+        builder.join()
+    assert mode(data) == 0o700

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -62,7 +62,12 @@ def granted_models(sso_ui_server: UiServer, fake_upstream_server: FakeUpstream) 
 
 def sso_sign_in(page: Page, idp: IdentityProvider, sub: str, route: str = MODELS) -> None:
     page.goto(route)
-    page.get_by_role("link", name="Sign in with SSO").click()
+    link = page.get_by_role("link", name="Sign in with SSO")
+    # The page's load sets where the sign-on returns to; a link from an earlier visit may show until it has run.
+    expect(link).to_have_attribute(
+        "href", re.compile(re.escape(f"next={quote(route.rstrip('/'), safe='')}") + "(%2F)?$")
+    )
+    link.click()
     page.get_by_placeholder("sub").fill(sub)
     page.get_by_role("button", name="Authorize").click()
 
