@@ -41,3 +41,8 @@ def read_only_notice() -> rx.Component:
         size="1",
         data_testid="read-only",
     )
+
+
+def for_admins(control: rx.Component) -> rx.Component:
+    """A control that changes something: shown to admins, hidden from auditors (who read the same page)."""
+    return rx.cond(AuthState.is_admin, control)
