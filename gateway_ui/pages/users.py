@@ -21,7 +21,8 @@ def _field_error(field: str) -> rx.Var[str]:
 
 
 def _role_badge(role: rx.Var[str]) -> rx.Component:
-    return rx.badge(role, color_scheme=rx.cond(role == "admin", "violet", "gray"), variant="soft")
+    scheme = rx.match(role, ("admin", "violet"), ("auditor", "amber"), "gray")
+    return rx.badge(role, color_scheme=scheme, variant="soft")
 
 
 def _user_row(user: UserRow) -> rx.Component:
