@@ -14,9 +14,10 @@ from sqlmodel import Session
 
 from gateway_api.accounts.api_keys import find_valid_key, revoke_key, was_issued
 from gateway_api.accounts.key_rules import REST_API_REFUSAL, opens_rest_api
+from gateway_api.accounts.roles import AUDITOR_REFUSAL, READ_METHODS, can_change_everything, can_read_everything
 from gateway_api.accounts.sessions import idle_too_long, touch
 from gateway_api.core.settings import Settings
-from gateway_api.db.models import ApiKey, Role, User, utcnow
+from gateway_api.db.models import ApiKey, User, utcnow
 from gateway_api.security.forwarding import (
     BROWSER_ADDRESS_HEADER,
     BROWSER_SEAL_HEADER,
@@ -140,10 +141,15 @@ def get_current_user(principal: PrincipalDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_admin(user: CurrentUser) -> User:
-    if user.role != Role.admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "administrators only")
-    return user
+def require_admin(request: Request, user: CurrentUser) -> User:
+    """Admins; auditors too when the request only reads (every admin GET is theirs, every write refused)."""
+    if can_change_everything(user):
+        return user
+    if can_read_everything(user):
+        if request.method in READ_METHODS:
+            return user
+        raise HTTPException(status.HTTP_403_FORBIDDEN, AUDITOR_REFUSAL)
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "administrators only")
 
 
 AdminUser = Annotated[User, Depends(require_admin)]

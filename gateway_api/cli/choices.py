@@ -14,3 +14,4 @@ class KeyScope(StrEnum):
 class UserRole(StrEnum):
     admin = "admin"
     user = "user"
+    auditor = "auditor"

@@ -138,7 +138,9 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's ID (see `g
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="The user's email (their login).")],
-    role: Annotated[UserRole, typer.Option(help="admin or user.")] = UserRole.user,
+    role: Annotated[
+        UserRole, typer.Option(help="user, admin or auditor (read-only, reads LLM-call bodies).")
+    ] = UserRole.user,
     name: Annotated[str, typer.Option(help="Display name.")] = "",
     group: Annotated[list[str], typer.Option(help="Group to join; repeat for several.")] = [],  # noqa: B006
     password: Annotated[str | None, typer.Option(help="Password (default: GATEWAY_NEW_PASSWORD or a prompt).")] = None,

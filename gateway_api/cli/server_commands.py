@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
+from gateway_api.accounts.audit import SystemActor, record_event
+from gateway_api.accounts.audit_views import key_view, user_view
 from gateway_api.accounts.users import create_user, find_user, set_user_groups, user_group_names
 from gateway_api.cli.durations import parse_duration_days
 from gateway_api.cli.terminal import fail
@@ -122,7 +124,8 @@ def keys_create(user: str, scopes: list[str], name: str, expires_in: str | None,
         if owner is None:
             raise fail(f"no user {user}")
         scope_set = {Scope(s) for s in scopes}
-        _, secret = issue_key(session, pepper, owner, scope_set, name=name, expires_at=expiry_from_days(days))
+        key, secret = issue_key(session, pepper, owner, scope_set, name=name, expires_at=expiry_from_days(days))
+        record_event(session, SystemActor.cli, "key.create", "api_key", key.id, after=key_view(key, owner.email))
     typer.echo(secret)
 
 
@@ -154,7 +157,13 @@ def keys_revoke(key_id: int) -> None:
         key = session.get(ApiKey, key_id)
         if key is None:
             raise fail(f"no key with id {key_id}")
-        revoke_key(session, key)
+        owner = session.get(User, key.user_id)
+        owner_email = owner.email if owner is not None else ""
+        before = key_view(key, owner_email)
+        if key.revoked_at is None:
+            revoke_key(session, key)
+            after = key_view(key, owner_email)
+            record_event(session, SystemActor.cli, "key.revoke", "api_key", key.id, before=before, after=after)
     typer.echo(f"revoked key {key_id}")
 
 
@@ -169,6 +178,8 @@ def users_create(email: str, role: str, name: str, groups: list[str], password: 
         user = create_user(session, email, password, role=Role(role), name=name)
         if groups:
             set_user_groups(session, user, groups)
+        session.flush()
+        record_event(session, SystemActor.cli, "user.create", "user", user.id, after=user_view(session, user))
     typer.echo(f"created {role} {email.strip().lower()}")
 
 

@@ -27,8 +27,11 @@ def saved_id(row: _HasId) -> int:
 
 
 class Role(StrEnum):
+    """``auditor``: reads everything an admin reads, changes nothing, and alone reads LLM-call bodies."""
+
     admin = "admin"
     user = "user"
+    auditor = "auditor"
 
 
 class ProviderKind(StrEnum):

@@ -14,9 +14,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway_api.accounts.access import validate_policy
+from gateway_api.accounts.audit_views import model_view, policy_view, provider_view, user_view
 from gateway_api.accounts.users import (
     create_user,
     ensure_groups,
@@ -34,6 +35,7 @@ from gateway_api.providers.pricing import default_price
 from gateway_api.providers.spec import PROVIDERS
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.passwords import verify_password
+from gateway_api.startup.config_audit import record_config_change
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -158,7 +160,7 @@ def apply_config_file(engine: Engine, path: Path, cipher: CredentialCipher) -> N
     with session_scope(engine) as session:
         for provider_spec in spec.providers:
             _apply_provider(session, provider_spec, cipher)
-        ensure_groups(session, dict.fromkeys(spec.groups + [g for u in spec.users for g in u.groups]))
+        _apply_groups(session, list(dict.fromkeys(spec.groups + [g for u in spec.users for g in u.groups])))
         for user_spec in spec.users:
             _apply_user(session, user_spec)
         for i, policy_spec in enumerate(spec.policies):
@@ -166,9 +168,19 @@ def apply_config_file(engine: Engine, path: Path, cipher: CredentialCipher) -> N
         bump_config_version(session)
 
 
+def _apply_groups(session: Session, names: list[str]) -> None:
+    existing = set(session.exec(select(Group.name).where(col(Group.name).in_(names))).all()) if names else set()
+    for group in ensure_groups(session, names):
+        if group.name not in existing:
+            record_config_change(session, "group", group.id, None, {"name": group.name})
+
+
 def _apply_provider(session: Session, spec: ProviderSpec, cipher: CredentialCipher) -> None:
     provider = session.exec(select(Provider).where(Provider.name == spec.name)).first()
     base_url = spec.base_url or PROVIDERS[spec.kind].default_base_url
+    provider_before = provider_view(provider) if provider is not None else None
+    # A new credential with the same last four characters still is a change worth a line in the trail.
+    credential_replaced = False
     if provider is None:
         provider = Provider(name=spec.name, kind=spec.kind, base_url=base_url)
     provider.kind = spec.kind
@@ -178,11 +190,15 @@ def _apply_provider(session: Session, spec: ProviderSpec, cipher: CredentialCiph
         current = cipher.decrypt(provider.credential_encrypted) if provider.credential_encrypted else None
         if current != spec.api_key or not credential_bound_here(provider):
             set_credential(provider, cipher, spec.api_key)
+            credential_replaced = provider_before is not None and current != spec.api_key
     provider.updated_at = utcnow()
     session.add(provider)
     session.flush()
+    provider_after = provider_view(provider) | ({"credential_replaced": True} if credential_replaced else {})
+    record_config_change(session, "provider", provider.id, provider_before, provider_after)
     for model_spec in spec.models:
         model = session.exec(select(Model).where(Model.name == model_spec.name)).first()
+        model_before = model_view(model) if model is not None else None
         if model is None:
             model = Model(name=model_spec.name, provider_id=saved_id(provider))
             shipped = default_price(model_spec.name)
@@ -199,14 +215,19 @@ def _apply_provider(session: Session, spec: ProviderSpec, cipher: CredentialCiph
                     setattr(model, f"price_{field}", value)
         model.updated_at = utcnow()
         session.add(model)
+        session.flush()
+        record_config_change(session, "model", model.id, model_before, model_view(model))
 
 
 def _apply_user(session: Session, spec: UserSpec) -> None:
     user = find_user(session, spec.email)
+    before = user_view(session, user) if user is not None else None
+    password_changed = False
     if user is None:
         user = create_user(session, spec.email, spec.password, role=spec.role, name=spec.name)
     elif spec.password and not verify_password(spec.password, user.password_hash):
         set_password(session, user, spec.password)
+        password_changed = True
     user.role = spec.role
     set_active(session, user, spec.active)
     if spec.name:
@@ -214,6 +235,9 @@ def _apply_user(session: Session, spec: UserSpec) -> None:
     session.add(user)
     if spec.groups:
         set_user_groups(session, user, spec.groups)
+    session.flush()
+    after = user_view(session, user) | ({"sign_in_changed": True} if password_changed else {})
+    record_config_change(session, "user", user.id, before, after)
 
 
 def _apply_policy(session: Session, spec: PolicySpec, where: str) -> None:
@@ -224,9 +248,12 @@ def _apply_policy(session: Session, spec: PolicySpec, where: str) -> None:
         if kind == "group" and session.exec(select(Group).where(Group.name == name)).first() is None:
             raise ConfigError(f"{where}.subjects: group {name!r} does not exist (list it under groups)")
     policy = session.exec(select(Policy).where(Policy.name == spec.name)).first()
+    before = policy_view(policy) if policy is not None else None
     if policy is None:
         policy = Policy(name=spec.name)
     policy.subjects = list(spec.subjects)
     policy.models = list(spec.models)
     policy.updated_at = utcnow()
     session.add(policy)
+    session.flush()
+    record_config_change(session, "policy", policy.id, before, policy_view(policy))

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from gateway_ui.api.audit import AuditApi
 from gateway_ui.api.browser_hop import BrowserHop
 from gateway_ui.api.errors import ApiError
 from gateway_ui.api.keys import KeysApi
@@ -151,6 +152,7 @@ class UserApi:
         self.providers = ProvidersApi(self)
         self.models = ModelsApi(self)
         self.policies = PoliciesApi(self)
+        self.audit = AuditApi(self)
 
     async def call(self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None) -> Any:
         """The answer's JSON body; None when it has none."""

@@ -31,6 +31,7 @@ LLM_GATEWAY_NAV: tuple[NavItem, ...] = (
     NavItem("Model Access Policies", routes.POLICIES, "shield-check", admin_only=True),
     NavItem("Users & Groups", routes.USERS, "users", admin_only=True),
     NavItem("API Keys", routes.KEYS, "key-round", admin_only=False),
+    NavItem("Admin Activity", routes.ADMIN_ACTIVITY, "history", admin_only=True),
 )
 
 
@@ -56,7 +57,7 @@ def _nav_link(item: NavItem, close_drawer: bool) -> rx.Component:
         # Following a link keeps the drawer mounted; closing it explicitly avoids a stale overlay.
         link = rx.drawer.close(link)
     if item.admin_only:
-        return rx.cond(AuthState.is_admin, link)
+        return rx.cond(AuthState.can_read_admin_pages, link)
     return link
 
 

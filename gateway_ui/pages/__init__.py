@@ -1,7 +1,7 @@
 """One module per page; PAGES is every page, for gateway_ui.py to add to the app."""
 
 from gateway_ui.components.layout import Page
-from gateway_ui.pages import home, keys, login, models, policies, providers, usage, users
+from gateway_ui.pages import admin_activity, home, keys, login, models, policies, providers, usage, users
 
 PAGES: tuple[Page, ...] = (
     login.login_page,
@@ -12,6 +12,7 @@ PAGES: tuple[Page, ...] = (
     policies.policies_page,
     users.users_page,
     keys.keys_page,
+    admin_activity.admin_activity_page,
 )
 
 __all__ = ["PAGES"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from gateway_ui import routes
-from gateway_ui.components.admin_only import admin_page
+from gateway_ui.components.admin_only import admin_page, for_admins
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
@@ -41,22 +41,26 @@ def _policy_row(policy: PolicyRow) -> rx.Component:
         ),
         rx.table.cell(
             rx.hstack(
-                rx.icon_button(
-                    rx.icon("pencil", size=14),
-                    size="1",
-                    variant="ghost",
-                    on_click=PoliciesState.open_edit(policy.id),
-                    aria_label="Edit " + policy.name,
-                    type="button",
+                for_admins(
+                    rx.icon_button(
+                        rx.icon("pencil", size=14),
+                        size="1",
+                        variant="ghost",
+                        on_click=PoliciesState.open_edit(policy.id),
+                        aria_label="Edit " + policy.name,
+                        type="button",
+                    )
                 ),
-                rx.icon_button(
-                    rx.icon("trash-2", size=14),
-                    size="1",
-                    variant="ghost",
-                    color_scheme="red",
-                    on_click=PoliciesState.ask_delete(policy.id, policy.name),
-                    aria_label="Delete " + policy.name,
-                    type="button",
+                for_admins(
+                    rx.icon_button(
+                        rx.icon("trash-2", size=14),
+                        size="1",
+                        variant="ghost",
+                        color_scheme="red",
+                        on_click=PoliciesState.ask_delete(policy.id, policy.name),
+                        aria_label="Delete " + policy.name,
+                        type="button",
+                    )
                 ),
                 spacing="3",
             )
@@ -96,7 +100,9 @@ def _content() -> rx.Component:
                 max_width="44rem",
             ),
             rx.spacer(),
-            rx.button(rx.icon("plus", size=16), "New policy", on_click=PoliciesState.open_create, type="button"),
+            for_admins(
+                rx.button(rx.icon("plus", size=16), "New policy", on_click=PoliciesState.open_create, type="button")
+            ),
             spacing="3",
             align="center",
             wrap="wrap",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from gateway_ui import routes
-from gateway_ui.components.admin_only import admin_page
+from gateway_ui.components.admin_only import admin_page, for_admins
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
 from gateway_ui.pages.provider_dialogs import provider_dialogs
@@ -37,22 +37,26 @@ def _credential_row(card: ProviderCard) -> rx.Component:
             ),
             rx.badge("Not configured", color_scheme="amber", data_testid="credential-status"),
         ),
-        rx.button(
-            rx.cond(card.configured, "Change", "Set credential"),
-            size="1",
-            variant="soft",
-            on_click=ProviderDialogsState.open_credential(card.id),
-            type="button",
+        for_admins(
+            rx.button(
+                rx.cond(card.configured, "Change", "Set credential"),
+                size="1",
+                variant="soft",
+                on_click=ProviderDialogsState.open_credential(card.id),
+                type="button",
+            )
         ),
         rx.cond(
             card.configured,
-            rx.button(
-                "Remove",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                on_click=ProviderDialogsState.ask(REMOVE_CREDENTIAL, card.id, card.name),
-                type="button",
+            for_admins(
+                rx.button(
+                    "Remove",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=ProviderDialogsState.ask(REMOVE_CREDENTIAL, card.id, card.name),
+                    type="button",
+                )
             ),
         ),
     )
@@ -62,8 +66,10 @@ def _base_url_row(card: ProviderCard) -> rx.Component:
     return _labelled(
         "Base URL",
         rx.code(card.base_url, word_break="break-all", data_testid="provider-base-url"),
-        rx.button(
-            "Edit", size="1", variant="soft", on_click=ProviderDialogsState.open_base_url(card.id), type="button"
+        for_admins(
+            rx.button(
+                "Edit", size="1", variant="soft", on_click=ProviderDialogsState.open_base_url(card.id), type="button"
+            )
         ),
     )
 
@@ -74,27 +80,33 @@ def _is_busy(card: ProviderCard, action: str) -> rx.Var[bool]:
 
 def _actions(card: ProviderCard) -> rx.Component:
     return rx.flex(
-        rx.button(
-            rx.icon("plug-zap", size=14),
-            "Test connection",
-            variant="surface",
-            loading=_is_busy(card, "test"),
-            on_click=ProvidersState.check_connection(card.id),
-            type="button",
+        for_admins(
+            rx.button(
+                rx.icon("plug-zap", size=14),
+                "Test connection",
+                variant="surface",
+                loading=_is_busy(card, "test"),
+                on_click=ProvidersState.check_connection(card.id),
+                type="button",
+            )
         ),
-        rx.button(
-            rx.icon("download", size=14),
-            "Import models",
-            variant="surface",
-            on_click=ProviderDialogsState.open_import(card.id),
-            type="button",
+        for_admins(
+            rx.button(
+                rx.icon("download", size=14),
+                "Import models",
+                variant="surface",
+                on_click=ProviderDialogsState.open_import(card.id),
+                type="button",
+            )
         ),
-        rx.button(
-            rx.icon("plus", size=14),
-            "Add model",
-            variant="surface",
-            on_click=ProviderDialogsState.open_add_model(card.id),
-            type="button",
+        for_admins(
+            rx.button(
+                rx.icon("plus", size=14),
+                "Add model",
+                variant="surface",
+                on_click=ProviderDialogsState.open_add_model(card.id),
+                type="button",
+            )
         ),
         spacing="2",
         wrap="wrap",
@@ -142,22 +154,26 @@ def _model_row(card: ProviderCard, model: ModelRow) -> rx.Component:
         _price_cell(model.price_cache_write),
         rx.table.cell(
             rx.hstack(
-                rx.icon_button(
-                    rx.icon("pencil", size=14),
-                    size="1",
-                    variant="ghost",
-                    on_click=ProviderDialogsState.open_prices(card.id, model.id),
-                    aria_label="Edit prices of " + model.name,
-                    type="button",
+                for_admins(
+                    rx.icon_button(
+                        rx.icon("pencil", size=14),
+                        size="1",
+                        variant="ghost",
+                        on_click=ProviderDialogsState.open_prices(card.id, model.id),
+                        aria_label="Edit prices of " + model.name,
+                        type="button",
+                    )
                 ),
-                rx.icon_button(
-                    rx.icon("trash-2", size=14),
-                    size="1",
-                    variant="ghost",
-                    color_scheme="red",
-                    on_click=ProviderDialogsState.ask(DELETE_MODEL, model.id, model.name),
-                    aria_label="Delete " + model.name,
-                    type="button",
+                for_admins(
+                    rx.icon_button(
+                        rx.icon("trash-2", size=14),
+                        size="1",
+                        variant="ghost",
+                        color_scheme="red",
+                        on_click=ProviderDialogsState.ask(DELETE_MODEL, model.id, model.name),
+                        aria_label="Delete " + model.name,
+                        type="button",
+                    )
                 ),
                 spacing="3",
             ),
@@ -209,13 +225,15 @@ def _provider_card(card: ProviderCard) -> rx.Component:
                     card.active_model_count, " of ", card.model_count, " models active", size="2", color_scheme="gray"
                 ),
                 rx.spacer(),
-                rx.icon_button(
-                    rx.icon("trash-2", size=16),
-                    variant="ghost",
-                    color_scheme="red",
-                    on_click=ProviderDialogsState.ask(DELETE_PROVIDER, card.id, card.name),
-                    aria_label="Delete provider " + card.name,
-                    type="button",
+                for_admins(
+                    rx.icon_button(
+                        rx.icon("trash-2", size=16),
+                        variant="ghost",
+                        color_scheme="red",
+                        on_click=ProviderDialogsState.ask(DELETE_PROVIDER, card.id, card.name),
+                        aria_label="Delete provider " + card.name,
+                        type="button",
+                    )
                 ),
                 spacing="3",
                 align="center",
@@ -245,8 +263,10 @@ def _content() -> rx.Component:
                 color_scheme="gray",
             ),
             rx.spacer(),
-            rx.button(
-                rx.icon("plus", size=16), "Add provider", on_click=ProviderDialogsState.open_create, type="button"
+            for_admins(
+                rx.button(
+                    rx.icon("plus", size=16), "Add provider", on_click=ProviderDialogsState.open_create, type="button"
+                )
             ),
             spacing="3",
             align="center",

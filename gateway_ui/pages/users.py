@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from gateway_ui import routes
-from gateway_ui.components.admin_only import admin_page
+from gateway_ui.components.admin_only import admin_page, for_admins
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.form_field import form_error, form_field
 from gateway_ui.components.layout import gateway_page
@@ -21,7 +21,8 @@ def _field_error(field: str) -> rx.Var[str]:
 
 
 def _role_badge(role: rx.Var[str]) -> rx.Component:
-    return rx.badge(role, color_scheme=rx.cond(role == "admin", "violet", "gray"), variant="soft")
+    scheme = rx.match(role, ("admin", "violet"), ("auditor", "amber"), "gray")
+    return rx.badge(role, color_scheme=scheme, variant="soft")
 
 
 def _user_row(user: UserRow) -> rx.Component:
@@ -54,34 +55,40 @@ def _user_row(user: UserRow) -> rx.Component:
         ),
         rx.table.cell(
             rx.hstack(
-                rx.button(
-                    rx.icon("pencil", size=14),
-                    "Edit",
-                    size="1",
-                    variant="soft",
-                    on_click=UsersState.open_edit_user(user.id),
+                for_admins(
+                    rx.button(
+                        rx.icon("pencil", size=14),
+                        "Edit",
+                        size="1",
+                        variant="soft",
+                        on_click=UsersState.open_edit_user(user.id),
+                    )
                 ),
                 limits_button(LimitsState.open_for_user(user.id, user.email)),
                 rx.cond(
                     user.active,
                     rx.cond(
                         ~user.is_me,
-                        rx.button(
-                            rx.icon("user-x", size=14),
-                            "Deactivate",
-                            size="1",
-                            variant="soft",
-                            color_scheme="red",
-                            on_click=UsersState.ask_deactivate(user.id, user.email),
+                        for_admins(
+                            rx.button(
+                                rx.icon("user-x", size=14),
+                                "Deactivate",
+                                size="1",
+                                variant="soft",
+                                color_scheme="red",
+                                on_click=UsersState.ask_deactivate(user.id, user.email),
+                            )
                         ),
                     ),
-                    rx.button(
-                        rx.icon("user-check", size=14),
-                        "Reactivate",
-                        size="1",
-                        variant="soft",
-                        color_scheme="green",
-                        on_click=UsersState.reactivate(user.id, user.email),
+                    for_admins(
+                        rx.button(
+                            rx.icon("user-check", size=14),
+                            "Reactivate",
+                            size="1",
+                            variant="soft",
+                            color_scheme="green",
+                            on_click=UsersState.reactivate(user.id, user.email),
+                        )
                     ),
                 ),
                 justify="end",
@@ -110,7 +117,7 @@ def _users_section() -> rx.Component:
         rx.hstack(
             rx.heading("Users", size="4"),
             rx.spacer(),
-            rx.button(rx.icon("user-plus", size=16), "Create user", on_click=UsersState.open_create_user),
+            for_admins(rx.button(rx.icon("user-plus", size=16), "Create user", on_click=UsersState.open_create_user)),
             align="center",
             width="100%",
         ),
@@ -265,13 +272,15 @@ def _group_row(group: GroupRow) -> rx.Component:
         rx.table.cell(rx.text(group.name, weight="medium")),
         rx.table.cell(group.member_count, data_testid="group-members"),
         rx.table.cell(
-            rx.button(
-                rx.icon("trash-2", size=14),
-                "Delete",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                on_click=GroupsState.ask_delete_group(group.id, group.name),
+            for_admins(
+                rx.button(
+                    rx.icon("trash-2", size=14),
+                    "Delete",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=GroupsState.ask_delete_group(group.id, group.name),
+                )
             ),
             justify="end",
         ),
@@ -325,7 +334,7 @@ def _groups_section() -> rx.Component:
     return rx.vstack(
         rx.heading("Groups", size="4"),
         rx.text("Policies can grant models to a group; add members by editing users.", size="2", color_scheme="gray"),
-        create_form,
+        for_admins(create_form),
         rx.cond(
             UsersState.loading & (UsersState.groups.length() == 0),
             loading_state("Loading groups…"),

@@ -39,6 +39,15 @@ class AuthState(rx.State):
         return self.user_role == "admin"
 
     @rx.var
+    def is_auditor(self) -> bool:
+        return self.user_role == "auditor"
+
+    @rx.var
+    def can_read_admin_pages(self) -> bool:
+        """Admins, and auditors (read-only: the pages hide or disable their write buttons for them)."""
+        return self.user_role in ("admin", "auditor")
+
+    @rx.var
     def is_signed_in(self) -> bool:
         return bool(self.user_email)
 

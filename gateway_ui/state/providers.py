@@ -113,7 +113,10 @@ class ProvidersState(rx.State):
     @rx.event
     async def load(self) -> AsyncIterator[UiEvent]:
         auth = await self.get_state(AuthState)
-        if auth.user_role != "admin":  # the page shows the admins-only notice; the API would refuse anyway
+        if auth.user_role not in (
+            "admin",
+            "auditor",
+        ):  # the page shows the admins-only notice; the API would refuse anyway
             return
         api = await session_api(self)
         try:

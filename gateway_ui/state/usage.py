@@ -152,7 +152,7 @@ class UsageState(rx.State):
     async def _admin_api(self) -> UserApi | None:
         """The API as the signed-in admin; None for anyone else (the page shows them the admins-only notice)."""
         auth = await self.get_state(AuthState)
-        return API.as_user(auth.token) if auth.user_role == "admin" and auth.token else None
+        return API.as_user(auth.token) if auth.user_role in ("admin", "auditor") and auth.token else None
 
     @rx.event
     async def load(self) -> AsyncIterator[UiEvent]:

@@ -15,7 +15,7 @@ from gateway_ui.state.auth import AuthState
 from gateway_ui.state.base import ConfirmState, FormState
 from gateway_ui.state.unpickled import without_secrets
 
-ROLES = ("user", "admin")
+ROLES = ("user", "admin", "auditor")
 DEFAULT_ROLE = "user"
 # Request fields whose validation messages the user dialog shows next to its inputs.
 USER_FORM_FIELDS = ("email", "name", "password", "role", "groups")
@@ -88,7 +88,7 @@ class UsersState(FormState, ConfirmState, rx.State):
     async def load(self) -> AsyncIterator[UiEvent]:
         auth = await self.get_state(AuthState)
         # Non-admins get the "not authorised" page without asking the API (which would refuse them anyway).
-        self.forbidden = not auth.is_admin
+        self.forbidden = not auth.can_read_admin_pages
         if self.forbidden:
             self.loading = False
             return

@@ -205,3 +205,41 @@ def test_a_broken_config_stops_serve_with_the_reason(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert f"{config}: providers[0].kind" in result.stderr
+
+
+def test_cli_changes_are_audited_as_cli(cli_env: dict[str, str], database_url: str) -> None:
+    from sqlmodel import Session, col, create_engine, select
+
+    from gateway_api.db.models import AuditEvent
+
+    assert (
+        invoke("users", "create", "--email", "dan@example.com", "--role", "auditor", "--password", "dan-pw-1234")[0]
+        == 0
+    )
+    code, secret, _ = invoke("keys", "create", "--user", "dan@example.com", "--name", "ci")
+    assert code == 0
+    key_id = next(line.split()[0] for line in invoke("keys", "list")[1].splitlines() if " ci " in line)
+    assert invoke("keys", "revoke", key_id)[0] == 0
+    assert invoke("keys", "revoke", key_id)[0] == 0, "revoking twice is fine and audited once"
+
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            trail = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    finally:
+        engine.dispose()
+    assert [(e.action, e.actor_email, e.actor_user_id) for e in trail] == [
+        ("user.create", "cli", None),
+        ("key.create", "cli", None),
+        ("key.revoke", "cli", None),
+    ]
+    user_event, key_event, revoke_event = trail
+    assert user_event.after is not None and (user_event.after["email"], user_event.after["role"]) == (
+        "dan@example.com",
+        "auditor",
+    )
+    assert key_event.target_id == key_id and key_event.after is not None and key_event.after["name"] == "ci"
+    assert revoke_event.before is not None and revoke_event.before["revoked_at"] is None
+    assert revoke_event.after is not None and revoke_event.after["revoked_at"] is not None
+    assert secret.strip() not in str([(e.before, e.after) for e in trail])
+    assert "dan-pw-1234" not in str([(e.before, e.after) for e in trail])

@@ -65,6 +65,7 @@ def test_sidebar_links_go_to_the_llm_gateway_routes(page: Page, ui_server: UiSer
         "Model Access Policies": "/llm-gateway/policies",
         "Users & Groups": "/llm-gateway/users",
         "API Keys": "/llm-gateway/keys",
+        "Admin Activity": "/llm-gateway/admin-activity",
     }
 
 

@@ -19,6 +19,7 @@ ALL_NAV_LABELS = (
     "Model Access Policies",
     "Users & Groups",
     "API Keys",
+    "Admin Activity",
 )
 
 

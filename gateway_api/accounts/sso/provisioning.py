@@ -76,8 +76,10 @@ def sync_role(session: Session, user: User, claimed: tuple[str, ...], settings: 
     if not admin_groups:
         return
     is_break_glass = bool(settings.break_glass_admin) and user.email == settings.break_glass_admin.strip().lower()
+    # The claim decides admin or not; an auditor (made by an admin) stays one unless the claim makes them admin.
+    not_admin = Role.auditor if user.role == Role.auditor else Role.user
     role = (
-        Role.admin if admin_groups.intersection(claimed) or (is_break_glass and user.role == Role.admin) else Role.user
+        Role.admin if admin_groups.intersection(claimed) or (is_break_glass and user.role == Role.admin) else not_admin
     )
     if role != user.role:
         before = user.role.value

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from gateway_api.accounts.api_keys import expiry_from_days, issue_key, revoke_key
 from gateway_api.accounts.audit import record_event
 from gateway_api.accounts.key_rules import MINTABLE_SCOPES, NON_EXPIRING_REFUSAL, may_mint_non_expiring
+from gateway_api.accounts.roles import AUDITOR_REFUSAL, can_read_everything
 from gateway_api.api.crud import MAX_ID, IdPath, commit_config_change
 from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
 from gateway_api.api.errors import field_error, not_found
@@ -104,6 +105,8 @@ def _visible_key(session: Session, user: User, key_id: int) -> tuple[ApiKey, str
     row = session.exec(
         select(ApiKey, User.email).join(User, col(User.id) == col(ApiKey.user_id)).where(ApiKey.id == key_id)
     ).first()
+    if row is not None and row[0].user_id != user.id and user.role == Role.auditor:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, AUDITOR_REFUSAL)
     if row is None or (user.role != Role.admin and row[0].user_id != user.id):
         raise not_found("key", key_id)
     return row[0], row[1]
@@ -118,7 +121,7 @@ def list_keys(
     include_inactive: Annotated[bool, Query(description="also list revoked and expired keys")] = False,
 ) -> KeysPublic:
     """List your keys (admins: anyone's, with all=true or user_id)."""
-    if user.role != Role.admin and (all_users or (user_id is not None and user_id != user.id)):
+    if not can_read_everything(user) and (all_users or (user_id is not None and user_id != user.id)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins can list other users' keys")
     query = select(ApiKey, User.email).join(User, col(User.id) == col(ApiKey.user_id))
     if user_id is not None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.roles import can_read_everything
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, CurrentUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import not_found
@@ -178,7 +179,7 @@ def _key_with_owner(session: Session, caller: User, key_id: int) -> tuple[ApiKey
     """The key if the caller may see it: another user's key is "not found", not "forbidden" (no probing)."""
     key = session.get(ApiKey, key_id)
     owner = session.get(User, key.user_id) if key is not None else None
-    if key is None or owner is None or (caller.role != Role.admin and key.user_id != caller.id):
+    if key is None or owner is None or (not can_read_everything(caller) and key.user_id != caller.id):
         raise not_found("key", key_id)
     return key, owner
 

@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from gateway_api.accounts.roles import can_read_everything
 from gateway_api.api.crud import MAX_ID
 from gateway_api.api.deps import CurrentUser, ServicesDep, SessionDep
 from gateway_api.api.errors import field_error
-from gateway_api.db.models import Outcome, Role
+from gateway_api.db.models import Outcome
 from gateway_api.usage import queries
 from gateway_api.usage.csv_cells import defuse_formula
 from gateway_api.usage.queries import BreakdownBy, Bucket, GroupBy, Metric, QueryError, Totals, UsageFilter
@@ -72,7 +73,7 @@ def usage_filter(
         if any(not 1 <= v <= MAX_ID for v in ids):
             raise field_error(name, "ids are positive integers", where="query")
     wanted_users = tuple(dict.fromkeys(user_id_list))
-    if user.role != Role.admin:
+    if not can_read_everything(user):
         if any(uid != user.id for uid in wanted_users):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "you can only see your own usage")
         wanted_users = (user.id or 0,)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import RecordingClient, user_with_headers
+from gateway_api.accounts.audit import redact
+from tests.api.helpers import RecordingClient, audit_events, user_with_headers
 from tests.conftest import ADMIN_EMAIL
 
 CREDENTIAL = "sk-audit-credential-abcdef"
@@ -59,3 +60,56 @@ def test_changes_are_audited_with_filters_and_no_secrets(api_client: TestClient,
     client.assert_never_returned(PASSWORD)
     client.assert_never_returned(key["secret"])
     client.assert_never_returned("$argon2")
+
+
+def test_limit_values_are_kept_and_only_secrets_redacted(api_client: TestClient, admin_headers: dict) -> None:
+    user, _ = user_with_headers(api_client, admin_headers, "limited@example.com")
+    limits = {"input_token_quota": 50_000, "output_token_quota": 7_000, "requests_per_minute": 30}
+    assert api_client.put(f"/api/users/{user['id']}/limits", json=limits, headers=admin_headers).status_code == 200
+    (event,) = audit_events(api_client, admin_headers, action="limits.update")
+    assert {name: event["after"][name] for name in limits} == limits
+    assert event["before"]["input_token_quota"] is None
+
+    assert redact({"access_token": "t", "client_secret": "s", "nested": [{"password": "p"}], "token_count": 3}) == {
+        "access_token": "[redacted]",
+        "client_secret": "[redacted]",
+        "nested": [{"password": "[redacted]"}],
+        "token_count": 3,
+    }
+
+
+def test_filters_and_cursor_paging_newest_first(api_client: TestClient, admin_headers: dict) -> None:
+    for i in range(7):
+        response = api_client.post("/api/groups", json={"name": f"team-{i}"}, headers=admin_headers)
+        assert response.status_code == 201
+    group_ids = [g["id"] for g in api_client.get("/api/groups", headers=admin_headers).json()["data"]]
+
+    seen: list[dict] = []
+    cursor = None
+    while True:
+        params: dict = {"action": "group.", "limit": 3} | ({"cursor": cursor} if cursor else {})
+        page = api_client.get("/api/audit", params=params, headers=admin_headers).json()
+        seen.extend(page["data"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        # A change made while paging does not shift the pages (it is newer than the cursor).
+        api_client.post("/api/groups", json={"name": f"late-{len(seen)}"}, headers=admin_headers)
+    assert [e["after"]["name"] for e in seen] == [f"team-{i}" for i in reversed(range(7))]
+    assert len({e["id"] for e in seen}) == 7
+
+    middle = seen[3]["created_at"]
+    older = audit_events(api_client, admin_headers, action="group.create", to=middle)
+    assert all(e["created_at"] < middle for e in older)
+    newer = audit_events(api_client, admin_headers, action="group.create", **{"from": middle})
+    assert all(e["created_at"] >= middle for e in newer) and seen[3]["id"] in {e["id"] for e in newer}
+    assert len(older) + len(newer) == len(audit_events(api_client, admin_headers, action="group.create"))
+
+    one = audit_events(api_client, admin_headers, target=f"group:{seen[0]['target_id']}")
+    assert [e["id"] for e in one] == [seen[0]["id"]]
+    assert len(audit_events(api_client, admin_headers, target="group")) >= 7
+    assert str(group_ids[0]) in {e["target_id"] for e in audit_events(api_client, admin_headers, target="group")}
+    assert audit_events(api_client, admin_headers, actor="cli") == []
+
+    bad = api_client.get("/api/audit", params={"cursor": "not-a-cursor"}, headers=admin_headers)
+    assert bad.status_code == 422 and "cursor" in bad.text
