@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -85,3 +86,20 @@ def test_the_reasoning_effort_a_request_sets_is_kept(proxy_env: ProxyEnv, alice_
     rows = proxy_env.usage_rows(4)
 
     assert [row.reasoning_effort for row in rows] == ["high", "low", None, "budget:2048"]
+
+
+def test_under_64_concurrent_calls_every_call_leaves_its_row(proxy_env: ProxyEnv, alice_key: str) -> None:
+    """Forwarded and refused calls at once: the records count the calls, none dropped, none twice."""
+    bodies = [model_body("anthropic", SONNET), model_body("anthropic", "no-such-model")]
+
+    def one(index: int) -> int:
+        key = None if index % 4 == 3 else alice_key
+        return call(proxy_env, "anthropic", key=key, body=bodies[index % 2]).status_code
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        statuses = list(pool.map(one, range(256)))
+
+    forwarded = sum(status == 200 for status in statuses)
+    assert forwarded == 128 and len(statuses) == 256
+    rows = proxy_env.usage_rows(forwarded) + proxy_env.refused_rows(256 - forwarded)
+    assert len({row.call_id for row in rows}) == 256
