@@ -143,7 +143,8 @@ def _reasoning_effort(get: Callable[[str], Any]) -> str | None:
             effort = f"budget:{budget}"
         elif isinstance(thinking.get("type"), str):
             effort = str(thinking.get("type"))
-    return effort[:MAX_EFFORT_LENGTH] if isinstance(effort, str) and effort else None
+    # A NUL (JSON \u0000) would make PostgreSQL refuse the call's usage row.
+    return effort[:MAX_EFFORT_LENGTH].replace("\x00", "\ufffd") if isinstance(effort, str) and effort else None
 
 
 _NOT_AN_OBJECT = Refusal(400, "request body must be a JSON object")

@@ -103,3 +103,16 @@ def test_under_64_concurrent_calls_every_call_leaves_its_row(proxy_env: ProxyEnv
     assert forwarded == 128 and len(statuses) == 256
     rows = proxy_env.usage_rows(forwarded) + proxy_env.refused_rows(256 - forwarded)
     assert len({row.call_id for row in rows}) == 256
+
+
+def test_client_text_with_nul_does_not_cost_the_row(proxy_env: ProxyEnv, alice_key: str) -> None:
+    """PostgreSQL refuses NUL in text: a %00 in a path, a \\u0000 in a model name or an effort become U+FFFD."""
+    no_route = httpx.post(f"{proxy_env.live.url}/api/llm-proxy/anthropic/v1/fi%00les", timeout=30)
+    no_model = call(proxy_env, "anthropic", key=alice_key, body=model_body("anthropic", "bad\u0000model"))
+    effort = model_body("anthropic", SONNET) | {"output_config": {"effort": "hi\u0000gh"}}
+    forwarded = call(proxy_env, "anthropic", key=alice_key, body=effort)
+
+    assert (no_route.status_code, no_model.status_code, forwarded.status_code) == (404, 404, 200)
+    refused = proxy_env.refused_rows(2)
+    assert "\x00" not in "".join(str(row.path) + row.model + str(row.refusal_reason) for row in refused)
+    assert proxy_env.usage_rows(1)[0].reasoning_effort == "hi\ufffdgh"

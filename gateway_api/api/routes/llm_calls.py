@@ -95,6 +95,10 @@ def call_filter(
     end: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
     q: Annotated[str | None, Query(max_length=200, description="part of a model, user or key name")] = None,
 ) -> CallFilter:
+    texts = {"provider": provider, "model": model, "client": client, "session": session, "q": q}
+    for name, value in texts.items():
+        if value is not None and "\x00" in value:
+            raise field_error(name, "must not contain NUL characters", where="query")
     start_at, end_at = _utc(start, "from"), _utc(end, "to")
     if start_at is not None and end_at is not None and end_at <= start_at:
         raise field_error("to", "must be after from", where="query")

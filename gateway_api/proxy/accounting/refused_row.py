@@ -92,6 +92,12 @@ def refused_call(
     return call
 
 
+def _text(value: str, limit: int) -> str:
+    """Client-chosen text as a column value: PostgreSQL refuses NUL in text (a percent-encoded %00 in a path, a
+    \u0000 in a model name), which would cost the row, so it becomes U+FFFD."""
+    return value[:limit].replace("\x00", "\ufffd")
+
+
 def refused_row(call: RefusedCall, refusal: Refusal, finished: float) -> UsageRow:
     key = call.caller.key if call.caller is not None else None
     return UsageRow(
@@ -100,7 +106,7 @@ def refused_row(call: RefusedCall, refusal: Refusal, finished: float) -> UsageRo
         api_key_id=key.id if key is not None else None,
         provider=call.provider or call.provider_kind,
         provider_kind=call.provider_kind,
-        model=call.model[:MAX_MODEL_LENGTH],
+        model=_text(call.model, MAX_MODEL_LENGTH),
         endpoint=call.endpoint,
         streamed=False,
         tokens=TokenUsage(),
@@ -109,14 +115,14 @@ def refused_row(call: RefusedCall, refusal: Refusal, finished: float) -> UsageRo
         outcome=Outcome.refused,
         latency_ms=round((finished - call.started) * 1000, 3),
         ttfb_ms=None,
-        client=call.client[:MAX_CLIENT_LENGTH],
-        session_id=call.session_id[:MAX_ID_LENGTH] if call.session_id else None,
+        client=_text(call.client, MAX_CLIENT_LENGTH),
+        session_id=_text(call.session_id, MAX_ID_LENGTH) if call.session_id else None,
         request_id=None,
         call_id=call.call_id,
-        path=call.path[:MAX_PATH_LENGTH],
+        path=_text(call.path, MAX_PATH_LENGTH),
         method=call.method[:10],
-        reasoning_effort=call.reasoning_effort,
-        refusal_reason=refusal.message[:MAX_REASON_LENGTH],
+        reasoning_effort=_text(call.reasoning_effort, 32) if call.reasoning_effort else None,
+        refusal_reason=_text(refusal.message, MAX_REASON_LENGTH),
         client_address=call.client_address[:MAX_ADDRESS_LENGTH] if call.client_address else None,
         key_prefix=_known_prefix(call.presented_key) if key is None else None,
     )
