@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import sqlite3
 import statistics
 import sys
@@ -22,11 +23,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from gateway_api.calllog.listing import CallFilter, decode_cursor, page
 from gateway_api.db.engine import make_engine, upgrade_database
-from gateway_api.db.models import Outcome
+from gateway_api.db.models import Outcome, UsageModelDaily, User
 
 TEMPLATES = 9973
 DAYS = 30
@@ -90,6 +92,20 @@ def _seed_postgres(url: str, now: datetime, rows: int) -> None:
         connection.execute("ANALYZE usagerecord")
 
 
+def _seed_names(url: str, now: datetime) -> None:
+    """The users and the per-model rollup the free text is resolved against (the records were bulk-loaded past
+    the writer, which fills the rollups)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        session.add_all(User(id=i, email=f"user-{i}@example.com", name=f"User {i}") for i in range(1, 201))
+        day = now.replace(hour=0, minute=0, second=0)
+        session.add_all(
+            UsageModelDaily(bucket_start=day, provider="x", model=model, outcome="ok", requests=1) for model in MODELS
+        )
+        session.commit()
+    engine.dispose()
+
+
 def _cases(now: datetime) -> dict[str, CallFilter]:
     return {
         "no filter": CallFilter(),
@@ -104,6 +120,8 @@ def _cases(now: datetime) -> dict[str, CallFilter]:
         "from (last 2 days)": CallFilter(start=now - timedelta(days=2)),
         "to (older than 20 days)": CallFilter(end=now - timedelta(days=20)),
         "free text (model part)": CallFilter(text="opus"),
+        "free text (no match)": CallFilter(text="no-such-thing"),
+        "free text (a user's email)": CallFilter(text="user-17@example"),
     }
 
 
@@ -141,10 +159,29 @@ def time_listings(url: str, database: str, rows: int, now: datetime) -> list[dic
                 record["met"] = timing["median_ms"] < 200
                 records.append(record)
                 print(json.dumps(record), flush=True)
-            assert len(first) == 100, (name, len(first))
+            print(json.dumps({"filter": name, "rows_on_first_page": len(first)}), flush=True)
+        records.append(time_export(engine, database, rows))
     finally:
         engine.dispose()
     return records
+
+
+def time_export(engine: Engine, database: str, rows: int) -> dict[str, Any]:
+    """The export's walk over every row, each turned into its JSON line as the route does, and this process's
+    peak memory (ru_maxrss) before and after: bounded memory shows as a peak that does not grow with the rows."""
+    from gateway_api.api.routes.llm_calls import _jsonl
+
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    started = time.perf_counter()
+    exported = sum(chunk.count(b"\n") for chunk in _jsonl(engine, CallFilter()))
+    seconds = time.perf_counter() - started
+    peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    record = {
+        "database": database, "rows": rows, "export_rows": exported, "export_seconds": round(seconds, 1),
+        "peak_rss_mib_before": peak_before, "peak_rss_mib_after": peak_after, "met": exported == rows,
+    }  # fmt: skip
+    print(json.dumps(record), flush=True)
+    return record
 
 
 def run_sqlite(work_dir: Path, rows: int, now: datetime) -> list[dict[str, Any]]:
@@ -156,6 +193,7 @@ def run_sqlite(work_dir: Path, rows: int, now: datetime) -> list[dict[str, Any]]
     engine.dispose()
     started = time.perf_counter()
     _seed_sqlite(path, now, rows)
+    _seed_names(url, now)
     print(f"seeded {rows:,} rows into SQLite in {time.perf_counter() - started:.1f} s", flush=True)
     return time_listings(url, "sqlite", rows, now)
 
@@ -173,6 +211,7 @@ def run_postgres(rows: int, now: datetime) -> list[dict[str, Any]]:
             engine.dispose()
             started = time.perf_counter()
             _seed_postgres(url, now, rows)
+            _seed_names(url, now)
             print(f"seeded {rows:,} rows into PostgreSQL in {time.perf_counter() - started:.1f} s", flush=True)
             return time_listings(url, "postgresql", rows, now)
         finally:

@@ -14,10 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, or_, tuple_
+from sqlalchemy import ColumnElement, Engine, false, or_, tuple_
 from sqlmodel import Session, col, select
 
-from gateway_api.db.models import ApiKey, Outcome, UsageRecord, User
+from gateway_api.db.models import ApiKey, Model, Outcome, UsageModelDaily, UsageRecord, User
+from gateway_api.security.keys import KEY_PREFIX, visible_prefix
+
+# Free text matching more names than this is narrowed to the first ones (a search for "a" is not a useful one).
+MAX_MATCHES = 500
+PREFIX_LENGTH = len(visible_prefix(KEY_PREFIX + "x" * 64))
 
 
 class CursorError(ValueError):
@@ -38,7 +43,8 @@ class CallFilter:
     end: datetime | None = None  # exclusive
     text: str | None = None  # free text: part of the model, the user's email or name, the key's name or prefix
 
-    def conditions(self) -> list[ColumnElement[bool]]:
+    def conditions(self, session: Session) -> list[ColumnElement[bool]]:
+        """The SQL conditions; the free text is first resolved against the small tables (`session`)."""
         record = UsageRecord
         conditions: list[ColumnElement[bool]] = []
         exact: list[tuple[Any, Any]] = [
@@ -57,24 +63,35 @@ class CallFilter:
         if self.end is not None:
             conditions.append(col(record.created_at) < self.end)
         if self.text:
-            conditions.append(_matches_text(self.text))
+            conditions.append(_matches_text(session, self.text))
         return conditions
 
 
-def _matches_text(text: str) -> ColumnElement[bool]:
+def _matches_text(session: Session, text: str) -> ColumnElement[bool]:
+    """The free text as indexed equalities: the models, users and keys whose names contain it (looked up in the
+    model, user and key tables and the per-model rollup, all small), or an unknown key's visible prefix. A
+    substring match over the records themselves would read every row when nothing matches."""
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    users = select(User.id).where(
-        or_(col(User.email).ilike(pattern, escape="\\"), col(User.name).ilike(pattern, escape="\\"))
+
+    def like(column: Any) -> ColumnElement[bool]:
+        return col(column).ilike(pattern, escape="\\")
+
+    models = set(session.exec(select(Model.name).where(like(Model.name)).limit(MAX_MATCHES)))
+    models |= set(
+        session.exec(select(UsageModelDaily.model).where(like(UsageModelDaily.model)).distinct().limit(MAX_MATCHES))
     )
-    keys = select(ApiKey.id).where(
-        or_(col(ApiKey.name).ilike(pattern, escape="\\"), col(ApiKey.prefix).ilike(pattern, escape="\\"))
-    )
-    return or_(
-        col(UsageRecord.model).ilike(pattern, escape="\\"),
-        col(UsageRecord.key_prefix).ilike(pattern, escape="\\"),
-        col(UsageRecord.user_id).in_(users.scalar_subquery()),
-        col(UsageRecord.api_key_id).in_(keys.scalar_subquery()),
-    )
+    users = list(session.exec(select(User.id).where(or_(like(User.email), like(User.name))).limit(MAX_MATCHES)))
+    keys = list(session.exec(select(ApiKey.id).where(or_(like(ApiKey.name), like(ApiKey.prefix))).limit(MAX_MATCHES)))
+    matches: list[ColumnElement[bool]] = []
+    if models:
+        matches.append(col(UsageRecord.model).in_(sorted(models)))
+    if users:
+        matches.append(col(UsageRecord.user_id).in_(users))
+    if keys:
+        matches.append(col(UsageRecord.api_key_id).in_(keys))
+    if text.startswith(KEY_PREFIX) and len(text) >= PREFIX_LENGTH:
+        matches.append(col(UsageRecord.key_prefix) == text[:PREFIX_LENGTH])
+    return or_(*matches) if matches else false()
 
 
 def encode_cursor(row: UsageRecord) -> str:
@@ -98,7 +115,7 @@ def page(
     session: Session, call_filter: CallFilter, limit: int, after: tuple[datetime, int] | None = None
 ) -> tuple[list[UsageRecord], str | None]:
     """Up to `limit` calls newest first, after the cursor's row; and the cursor of the next page (None at the end)."""
-    conditions = call_filter.conditions()
+    conditions = call_filter.conditions(session)
     if after is not None:
         conditions.append(tuple_(col(UsageRecord.created_at), col(UsageRecord.id)) < tuple_(*after))
     statement = (

@@ -159,6 +159,7 @@ class UsageRecord(SQLModel, table=True):
         Index("ix_usage_outcome_time", "outcome", "created_at"),
         Index("ix_usage_session_time", "session_id", "created_at"),
         Index("ix_usage_client_time", "client", "created_at"),
+        Index("ix_usage_key_prefix_time", "key_prefix", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

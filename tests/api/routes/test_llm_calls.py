@@ -107,7 +107,8 @@ def test_each_filter_narrows_the_listing(api_client: TestClient, admin_headers: 
     assert count(q="HAIKU") == 25  # part of a model name, any case
     assert count(q="bob@") == 5  # part of a user's email
     assert count(q="alice-lap") == 25  # part of a key's name
-    assert count(q="gwk_QQQ") == 3  # the prefix an unknown key presented
+    assert count(q="gwk_QQQQQQQQ") == 3  # the visible prefix an unknown key presented
+    assert count(q="nothing-like-it") == 0
     assert count(q="100%_") == 0  # LIKE's wildcards are plain characters here
     assert count(user=calls["bob"]["id"], status=500) == 1
 

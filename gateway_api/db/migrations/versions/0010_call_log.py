@@ -35,6 +35,7 @@ INDEXES = (
     ("ix_usage_outcome_time", ("outcome", "created_at")),
     ("ix_usage_session_time", ("session_id", "created_at")),
     ("ix_usage_client_time", ("client", "created_at")),
+    ("ix_usage_key_prefix_time", ("key_prefix", "created_at")),
 )
 
 
