@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway_api.accounts.sso.runtime import SsoRuntime
 from gateway_api.api.main import create_rest_api
+from gateway_api.calllog.runtime import CallLogRuntime
 from gateway_api.catalog.invalidation import CatalogBroadcaster, listen_for_invalidations
 from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.log_config import configure_logging
@@ -21,6 +22,7 @@ from gateway_api.limits.owner_client import failure_throttle
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.crash_row import spool_start
 from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
+from gateway_api.proxy.accounting.refused_row import RefusalSink
 from gateway_api.proxy.auth import KeyAuthenticator
 from gateway_api.proxy.handler import ProxyApp
 from gateway_api.proxy.routes import PROXY_PREFIX, proxy_error_body
@@ -87,13 +89,16 @@ class GatewayApp:
         await services.limits.start()  # counts of the open windows, from the usage table
         upstream = UpstreamClient(settings)
         await upstream.start()
-        ledger = UsageLedger(usage_sink(services), spool_start(services.spool))
+        call_log = services.call_log
+        body_sink = call_log.bodies.add if call_log.bodies is not None else None
+        ledger = UsageLedger(usage_sink(services), spool_start(services.spool), refusal_sink(services), body_sink)
         self.api.state.services = self._services = services
         self._proxy.app = ProxyApp(services, upstream, KeyAuthenticator(services), ledger)
         services.proxy_serving = True
         background = [asyncio.create_task(watcher) for watcher in catalog_watchers(services)]
         background.append(asyncio.create_task(services.recorder.run()))
         background.append(asyncio.create_task(services.spool.run()))
+        background += call_log.tasks()
         background.append(asyncio.create_task(replay_continually(services.spool, BatchWriter(services.engine))))
         try:
             yield services
@@ -106,6 +111,7 @@ class GatewayApp:
             await upstream.close()
             ledger.settle()  # rows of the calls that ended in this last loop turn
             await services.recorder.close(settings.shutdown_grace_seconds)
+            await call_log.close(settings.shutdown_grace_seconds)
             await services.spool.close()
             await services.limits.close()
             if broadcaster is not None:
@@ -146,8 +152,10 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         metrics=metrics,
         sso=SsoRuntime.from_settings(settings),
         cli_wheel=CliWheel(settings.data_dir),
+        call_log=CallLogRuntime.build(settings, engine, secret_key),
     )
     metrics.watch("usage_records_queued", lambda: services.recorder.pending)
+    services.call_log.watch(metrics)
     watch_usage_writer(metrics, services.recorder)
     watch_usage_spool(metrics, services.spool)
     metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)
@@ -166,6 +174,24 @@ def usage_sink(services: AppServices) -> UsageSink:
         observe(row)
 
     return accept
+
+
+def refusal_sink(services: AppServices) -> RefusalSink:
+    """Refused calls' rows: the recorder and the spool like any row, but not the limits (they cost nothing) nor the
+    per-model metrics (their model names are whatever a client sent)."""
+    record, spool = services.recorder.record, services.spool.finished
+
+    def accept(row: UsageRow) -> None:
+        record(row)
+        spool(row)
+
+    sink = RefusalSink(accept, lambda: services.recorder.pending)
+    services.metrics.count(
+        "gateway_call_log_refusals_dropped",
+        "Refused calls not logged because too many rows were already waiting for the database.",
+        lambda: sink.dropped,
+    )
+    return sink
 
 
 def catalog_watchers(services: AppServices) -> list[Coroutine[Any, Any, None]]:

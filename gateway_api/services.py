@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from gateway_api.accounts.sso.runtime import SsoRuntime
+from gateway_api.calllog.runtime import CallLogRuntime
 from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.settings import Settings
 from gateway_api.distribution.cli_wheel import CliWheel
@@ -33,6 +34,8 @@ class AppServices:
     limits: Limiter
     # This process's Prometheus registry (GET /metrics); other modules increment its counters.
     metrics: GatewayMetrics
+    # The call log's sealer, body writer and pruner (gateway_api/calllog/runtime.py).
+    call_log: CallLogRuntime
     # Single sign-on (GATEWAY_OIDC_*): the identity provider and the sign-in start throttle; None when not configured.
     sso: SsoRuntime | None = None
     # This gateway's own CLI as a wheel (GET /cli/...), built on first request.

@@ -14,6 +14,7 @@ from gateway_api.api.routes import (
     groups,
     keys,
     limits,
+    llm_calls,
     me,
     models,
     ops,
@@ -40,6 +41,7 @@ api_router.include_router(users.router)
 api_router.include_router(groups.router)
 api_router.include_router(usage.router)
 api_router.include_router(audit.router)
+api_router.include_router(llm_calls.router)
 api_router.include_router(limits.router)
 api_router.include_router(setup.router)
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     # How often each replica checks the config version row. Without Redis this alone bounds how long a revoked
     # key keeps working; with Redis changes arrive as messages and this is only the safety net.
     catalog_poll_seconds: float = Field(default=0.25, gt=0)
+    # The call log (README "Call log"): bodies are stored only when asked, encrypted, each capped.
+    llm_log_bodies: bool = False
+    llm_log_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Bodies and refused calls' rows older than this are pruned (usage figures stay in the rollups).
+    llm_log_retention_days: int = Field(default=90, gt=0)
     default_key_expiry_days: int = Field(default=7, gt=0)
 
     # Brute-force protection for logins and key guessing.

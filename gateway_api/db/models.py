@@ -52,6 +52,7 @@ class Outcome(StrEnum):
     upstream_error = "upstream_error"
     client_closed = "client_closed"
     gateway_error = "gateway_error"
+    refused = "refused"  # answered by the gateway itself (401, 403, 404, 413, 415, 429, 400, 503): never forwarded
 
 
 class User(SQLModel, table=True):
@@ -155,6 +156,13 @@ class UsageRecord(SQLModel, table=True):
             postgresql_where=text("usage_estimated"),
             sqlite_where=text("usage_estimated = 1"),
         ),
+        # The call log lists the newest calls under one filter by walking one of these (migration 0010).
+        Index("ix_usage_provider_time", "provider", "created_at"),
+        Index("ix_usage_status_time", "status_code", "created_at"),
+        Index("ix_usage_outcome_time", "outcome", "created_at"),
+        Index("ix_usage_session_time", "session_id", "created_at"),
+        Index("ix_usage_client_time", "client", "created_at"),
+        Index("ix_usage_key_prefix_time", "key_prefix", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -184,6 +192,30 @@ class UsageRecord(SQLModel, table=True):
     # Some figures were estimated (a cut stream, a call a crash interrupted) rather than reported by the provider.
     # A server default, not a Python one: inserts that name only older columns keep working.
     usage_estimated: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # The call log (migration 0010): what identifies a call beyond its usage, refused calls included.
+    path: str | None = Field(default=None, max_length=300)
+    method: str | None = Field(default=None, max_length=10)
+    reasoning_effort: str | None = Field(default=None, max_length=32)
+    refusal_reason: str | None = Field(default=None, max_length=300)
+    client_address: str | None = Field(default=None, max_length=64)
+    key_prefix: str | None = Field(default=None, max_length=32)  # a presented key the gateway does not know
+
+
+class CallBody(SQLModel, table=True):
+    """A call's request and response (bodies and redacted headers), sealed with the secret key (calllog/bodies.py).
+    Written only with GATEWAY_LLM_LOG_BODIES; pruned after GATEWAY_LLM_LOG_RETENTION_DAYS."""
+
+    call_id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    sealed: bytes
+
+
+class MaintenanceLock(SQLModel, table=True):
+    """A lease that lets one replica at a time run a periodic chore (the call log's pruning)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=64)
+    expires_at: datetime
 
 
 class UsageSums(SQLModel):

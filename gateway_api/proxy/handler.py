@@ -13,6 +13,8 @@ import asyncio
 import logging
 from collections.abc import Iterator
 
+from gateway_api.calllog.capture import CappedBody, request_exchange
+from gateway_api.calllog.redaction import redacted_headers
 from gateway_api.catalog.snapshot import ModelEntry, Snapshot
 from gateway_api.core.log_config import request_id_var
 from gateway_api.db.models import Outcome
@@ -21,6 +23,7 @@ from gateway_api.limits.reservations import Ticket, expected_cost
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind, error_body, join_base_url
 from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger, model_price
+from gateway_api.proxy.accounting.refused_row import MAX_ADDRESS_LENGTH, MAX_PATH_LENGTH, refused_call, refused_row
 from gateway_api.proxy.accounting.usage_opt_in import UsageChunkHider, with_usage_requested
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.proxy.asgi_io import (
@@ -88,13 +91,16 @@ class ProxyApp:
             return  # the lifespan belongs to the gateway app; websockets are not proxied
         started = asyncio.get_running_loop().time()
         provider, endpoint = self._route(scope)
+        address = self._client_addresses.resolve(_peer(scope), _forwarded_for(scope))
+        caller: Caller | None = None
+        request: RequestFacts | Refusal | None = None
         try:
             if endpoint is None:
                 raise self._not_proxied(scope)
             if endpoint.kind is EndpointKind.PROBE:
                 await send_whole(send, 200, b"", _PROBE_HEADERS)  # Claude Code's unauthenticated start-up probe
                 return
-            caller = await self._caller(scope)
+            caller = await self._caller(scope, address)
             snapshot = self._services.catalog.snapshot
             if endpoint.kind is EndpointKind.LIST_MODELS or endpoint.kind is EndpointKind.GET_MODEL:
                 await send_whole(send, 200, _model_list(snapshot, caller, provider, endpoint, scope["query_string"]))
@@ -110,6 +116,9 @@ class ProxyApp:
             ticket = await self._admit(snapshot, caller, model, request, len(body), endpoint.usage_accounted)
         except Refusal as refusal:
             await _refuse(send, provider, refusal)
+            facts = request if isinstance(request, RequestFacts) else None
+            call = refused_call(scope, provider, endpoint, started, address, caller, facts, self._services.catalog)
+            self._ledger.refused(refused_row(call, refusal, asyncio.get_running_loop().time()))
             return
         except ClientGone:
             return
@@ -118,11 +127,13 @@ class ProxyApp:
             opted_in = with_usage_requested(body, request)
         forwarded = body if opted_in is None else opted_in
         trace = (
-            _trace(scope, provider, endpoint, caller, model, started, len(forwarded))
+            _trace(scope, provider, endpoint, caller, model, started, len(forwarded), request, address)
             if endpoint.usage_accounted
             else None
         )
         if trace is not None:
+            if self._settings.llm_log_bodies:
+                trace.exchange = request_exchange(scope["headers"], body, self._settings.llm_log_max_body_bytes)
             self._ledger.begin(trace, len(forwarded))
         try:
             await self._forward(
@@ -160,14 +171,12 @@ class ProxyApp:
             return Refusal(404, "unknown provider; use /api/llm-proxy/anthropic or /openai")
         return Refusal(404, f"{scope['method']} {subpath.decode('latin-1')} is not proxied")
 
-    async def _caller(self, scope: Scope) -> Caller:
+    async def _caller(self, scope: Scope, address: str) -> Caller:
         """One gateway key, live, of an active user, with the llm scope."""
         secret = presented_key([(n, v) for n, v in scope["headers"] if n in _AUTH_HEADERS])
         if isinstance(secret, Refusal):
             raise secret
-        return await self._auth.authenticate(
-            secret, self._client_addresses.resolve(_peer(scope), _forwarded_for(scope))
-        )
+        return await self._auth.authenticate(secret, address)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self._settings.max_body_bytes
@@ -260,7 +269,13 @@ class ProxyApp:
                 if trace is not None:
                     encoding = None if decoder else response.headers.get("content-encoding")
                     scanner = UsageScanner(provider, trace.streamed, encoding, endpoint.kind, self._decode_limits)
-                await self._relay(send, provider, response, decoder, scanner, trace, watch, first_byte_deadline, hider)
+                capture = None
+                if trace is not None and trace.exchange is not None:
+                    reply_headers = redacted_headers(response.raw_headers)
+                    capture = trace.exchange.reply(response.status, reply_headers, trace.streamed)
+                await self._relay(
+                    send, provider, response, decoder, scanner, trace, watch, first_byte_deadline, hider, capture
+                )
             finally:
                 response.close()  # after a full read the connection is already back in the pool; else drop it
         except asyncio.CancelledError:
@@ -290,8 +305,10 @@ class ProxyApp:
         watch: DisconnectWatch,
         first_byte_deadline: float,
         hider: UsageChunkHider | None,
+        capture: CappedBody | None,
     ) -> None:
-        """Relay the upstream reply chunk by chunk as it arrives, feeding the usage scanner on the way."""
+        """Relay the upstream reply chunk by chunk as it arrives, feeding the usage scanner (and the call log's
+        capture, when it stores bodies) on the way."""
         loop = asyncio.get_running_loop()
         idle_timeout = self._settings.upstream_idle_timeout
         content = response.content
@@ -306,6 +323,8 @@ class ProxyApp:
                         chunk = b"".join(decoder.decode(chunk))
                     if scanner is not None:
                         scanner.feed(chunk)
+                    if capture is not None:
+                        capture.add(chunk)
                     finished = content.at_eof()
                     if hider is not None:
                         chunk = hider.relay(chunk, finished)
@@ -414,6 +433,8 @@ def _trace(
     model: ModelEntry,
     started: float,
     request_bytes: int,
+    request: RequestFacts,
+    address: str,
 ) -> CallTrace:
     return CallTrace(
         provider=provider,
@@ -425,6 +446,10 @@ def _trace(
         session_id=next(filter(None, (header_value(scope, h) for h in _SESSION_HEADERS)), None),
         call_id=request_id_var.get(),
         request_bytes=request_bytes,
+        path=scope["path"][:MAX_PATH_LENGTH],
+        method=scope["method"],
+        reasoning_effort=request.reasoning_effort,
+        client_address=address[:MAX_ADDRESS_LENGTH],
     )
 
 

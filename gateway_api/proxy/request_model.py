@@ -29,7 +29,11 @@ MAX_LAZY_BYTES = 4 * 1024 * 1024
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 # The output caps of the three request formats: Messages, Responses, Chat Completions (old and new name).
 _OUTPUT_CAP_KEYS = ("max_tokens", "max_output_tokens", "max_completion_tokens")
-READ_KEYS = frozenset({"model", "stream", "stream_options", *_OUTPUT_CAP_KEYS})
+# Where the three formats set a reasoning effort (logged with the call): Chat Completions' `reasoning_effort`,
+# Responses' `reasoning.effort`, Anthropic's `output_config.effort` and `thinking.budget_tokens`.
+_EFFORT_KEYS = ("reasoning_effort", "reasoning", "output_config", "thinking")
+READ_KEYS = frozenset({"model", "stream", "stream_options", *_OUTPUT_CAP_KEYS, *_EFFORT_KEYS})
+MAX_EFFORT_LENGTH = 32
 
 
 class RequestFacts(NamedTuple):
@@ -41,6 +45,7 @@ class RequestFacts(NamedTuple):
     max_output_tokens: int | None  # the output cap the request sets, if any
     include_usage: bool  # Chat Completions' `stream_options.include_usage` is true
     has_stream_options: bool = False  # the body has a top-level `stream_options` key (whatever its value)
+    reasoning_effort: str | None = None  # as the request sets it (read only when one of its keys is present)
 
 
 def read_request(body: bytes) -> RequestFacts | Refusal:
@@ -125,7 +130,26 @@ def _facts(get: Callable[[str], Any], *, has_stream_options: bool) -> RequestFac
         max_output_tokens=cap,
         include_usage=include_usage,
         has_stream_options=has_stream_options,
+        reasoning_effort=_reasoning_effort(get) if any(get(key) is not None for key in _EFFORT_KEYS) else None,
     )
+
+
+def _reasoning_effort(get: Callable[[str], Any]) -> str | None:
+    """The effort the request asks for, as text (a thinking budget reads `budget:<tokens>`)."""
+    effort = get("reasoning_effort")
+    for container in ("reasoning", "output_config"):
+        nested = get(container)
+        if effort is None and isinstance(nested, dict | simdjson.Object):
+            effort = nested.get("effort")
+    thinking = get("thinking")
+    if effort is None and isinstance(thinking, dict | simdjson.Object):
+        budget = thinking.get("budget_tokens")
+        if isinstance(budget, int) and not isinstance(budget, bool):
+            effort = f"budget:{budget}"
+        elif isinstance(thinking.get("type"), str):
+            effort = str(thinking.get("type"))
+    # A NUL (JSON \u0000) would make PostgreSQL refuse the call's usage row.
+    return effort[:MAX_EFFORT_LENGTH].replace("\x00", "\ufffd") if isinstance(effort, str) and effort else None
 
 
 _NOT_AN_OBJECT = Refusal(400, "request body must be a JSON object")

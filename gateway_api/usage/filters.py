@@ -66,4 +66,9 @@ class UsageFilter:
             conditions.append(col(table.provider) == self.provider)
         if self.outcome is not None:
             conditions.append(col(table.outcome) == (self.outcome.value if rollup else self.outcome))
+        else:
+            # Refused calls (the call log's rows) cost nothing and were never forwarded: the usage views count
+            # requests that reached a provider, and show refused ones only when asked by outcome.
+            refused = Outcome.refused.value if rollup else Outcome.refused
+            conditions.append(col(table.outcome) != refused)
         return conditions

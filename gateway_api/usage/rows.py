@@ -31,3 +31,10 @@ class UsageRow:
     request_id: str | None  # the provider's id of the call
     call_id: str | None  # the gateway's own id of the call (x-gateway-request-id), unique
     usage_estimated: bool = False
+    # The call log's fields (migration 0010).
+    path: str | None = None
+    method: str | None = None
+    reasoning_effort: str | None = None
+    refusal_reason: str | None = None
+    client_address: str | None = None
+    key_prefix: str | None = None  # a presented key the gateway does not know: its visible prefix, never the secret

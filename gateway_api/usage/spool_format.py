@@ -21,7 +21,7 @@ from gateway_api.db.models import Outcome
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.tokens import TOKEN_FIELDS, TokenUsage
 from gateway_api.usage.validation import correct_row
-from gateway_api.usage.writer import RECORD_COLUMNS
+from gateway_api.usage.writer import CALL_LOG_COLUMNS, RECORD_COLUMNS
 
 FORMAT_VERSION = 1
 STARTED = "s"
@@ -43,6 +43,7 @@ _COLUMN_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "request_id": None,
         "call_id": None,
         "usage_estimated": False,
+        **dict.fromkeys(CALL_LOG_COLUMNS),
     }
 )
 
@@ -91,6 +92,10 @@ class SpoolContents:
         return sorted([*self.finished.values(), *crashed, *self.without_id], key=lambda row: row.created_at)
 
 
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def row_from_values(values: Mapping[str, Any]) -> UsageRow:
     """A UsageRow from the column values of a spool entry (ValueError/KeyError/TypeError when malformed)."""
     merged = {**_COLUMN_DEFAULTS, **values}
@@ -118,6 +123,7 @@ def row_from_values(values: Mapping[str, Any]) -> UsageRow:
         request_id=merged["request_id"],
         call_id=merged["call_id"],
         usage_estimated=bool(merged["usage_estimated"]),
+        **{name: _text_or_none(merged[name]) for name in CALL_LOG_COLUMNS},
     )
     correct_row(row)  # a spool written by another gateway, or edited by hand, is checked like a fresh row
     return row

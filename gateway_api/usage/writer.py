@@ -47,13 +47,15 @@ DialectInsert = sqlite.Insert | postgresql.Insert
 UPSERTS: dict[str, Callable[[Table], DialectInsert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 # The record columns with a Python-side default (ColumnDefault), filled in for rows that omit them.
 DEFAULTS: dict[str, Any] = {column.name: column.default for column in RECORDS.columns if column.default is not None}
+# The call log's columns (migration 0010), all nullable text.
+CALL_LOG_COLUMNS = ("path", "method", "reasoning_effort", "refusal_reason", "client_address", "key_prefix")
 # A usage record's columns (all but its id) in the order the recorder's rows are written, and how to read them off a
 # UsageRow in one C-level call (its tokens sit in a nested TokenUsage).
 RECORD_COLUMNS = (
     "created_at", "user_id", "api_key_id", "provider", "provider_kind", "model", "endpoint", "streamed",
     *TOKEN_FIELDS,
     "cost_usd", "status_code", "outcome", "latency_ms", "ttfb_ms", "client", "session_id", "request_id", "call_id",
-    "usage_estimated",
+    "usage_estimated", *CALL_LOG_COLUMNS,
 )  # fmt: skip
 _record_values = attrgetter(*(f"tokens.{name}" if name in TOKEN_FIELDS else name for name in RECORD_COLUMNS))
 # What the rollups group and sum, in the order _hourly() reads it.

@@ -20,6 +20,7 @@ from gateway_ui.api.browser_hop import BrowserHop
 from gateway_ui.api.errors import ApiError
 from gateway_ui.api.keys import KeysApi
 from gateway_ui.api.limits import LimitsApi
+from gateway_ui.api.llm_calls import LlmCallsApi
 from gateway_ui.api.me import CurrentUser, MyModels, SignInMethods
 from gateway_ui.api.policies import PoliciesApi
 from gateway_ui.api.providers import ModelsApi, ProvidersApi
@@ -153,6 +154,7 @@ class UserApi:
         self.models = ModelsApi(self)
         self.policies = PoliciesApi(self)
         self.audit = AuditApi(self)
+        self.llm_calls = LlmCallsApi(self)
 
     async def call(self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None) -> Any:
         """The answer's JSON body; None when it has none."""

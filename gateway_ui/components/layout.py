@@ -27,6 +27,7 @@ class NavItem:
 LLM_GATEWAY_NAV: tuple[NavItem, ...] = (
     NavItem("Models", routes.MODELS, "boxes", admin_only=False),
     NavItem("Token Usage", routes.USAGE, "chart-column", admin_only=True),
+    NavItem("LLM Calls", routes.LLM_CALLS, "list", admin_only=True),
     NavItem("Model Providers", routes.PROVIDERS, "server", admin_only=True),
     NavItem("Model Access Policies", routes.POLICIES, "shield-check", admin_only=True),
     NavItem("Users & Groups", routes.USERS, "users", admin_only=True),

@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from gateway_api.accounts.api_keys import issue_key
 from gateway_api.accounts.users import find_user
 from gateway_api.core.settings import Settings
 from gateway_api.db.engine import session_scope
-from gateway_api.db.models import Scope, UsageRecord
+from gateway_api.db.models import Outcome, Scope, UsageRecord
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.proxy.conftest import ALICE, SONNET, ProxyEnv, gateway_config
 from tests.support.fakes.upstream import FakeUpstream
@@ -55,7 +55,8 @@ class Gateway:
 
     def rows_written(self) -> int:
         with Session(self.env.engine) as session:
-            return session.exec(select(func.count()).select_from(UsageRecord)).one()
+            forwarded = col(UsageRecord.outcome) != Outcome.refused  # the call log's refused rows aside
+            return session.exec(select(func.count()).select_from(UsageRecord).where(forwarded)).one()
 
     def anthropic_call(self, secret: str, model: str = SONNET) -> httpx.Response:
         return httpx.post(

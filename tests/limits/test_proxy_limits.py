@@ -70,6 +70,11 @@ def test_each_limit_refuses_with_429_naming_it(
     metrics = httpx.get(f"{gateway.live.url}/metrics", timeout=30).text
     kind = setting.removeprefix("default_")
     assert f'gateway_quota_refusals_total{{limit="{kind}"}} 2.0' in metrics  # one per envelope
+    refused = gateway.env.refused_rows(2)  # in the call log, at no cost, with who was refused and why
+    assert {(row.status_code, row.user_id is not None, row.api_key_id, row.cost_usd) for row in refused} == {
+        (429, True, refused[0].api_key_id, 0.0)
+    }
+    assert all(row.refusal_reason and row.refusal_reason.startswith(message) for row in refused)
 
 
 def test_a_user_limit_counts_all_of_their_keys(start_gateway: GatewayFactory) -> None:

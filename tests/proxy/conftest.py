@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway_api.accounts.api_keys import issue_key
 from gateway_api.accounts.users import find_user
 from gateway_api.core.settings import Settings
 from gateway_api.db.engine import session_scope
-from gateway_api.db.models import Scope, UsageRecord
+from gateway_api.db.models import Outcome, Scope, UsageRecord
 from gateway_api.services import AppServices
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.live import LiveGateway, start_live_gateway
@@ -124,21 +124,31 @@ class ProxyEnv:
         return secret
 
     def usage_rows(self, count: int, timeout: float = 10.0) -> list[UsageRecord]:
-        """Wait until exactly `count` usage rows are written (and no more arrive shortly after)."""
+        """Wait until exactly `count` usage rows of forwarded calls are written (and no more arrive shortly after)."""
+        return self._wait_for_rows(count, timeout, refused=False)
+
+    def refused_rows(self, count: int, timeout: float = 10.0) -> list[UsageRecord]:
+        """The same for the call-log rows of calls the gateway refused."""
+        return self._wait_for_rows(count, timeout, refused=True)
+
+    def _wait_for_rows(self, count: int, timeout: float, *, refused: bool) -> list[UsageRecord]:
         deadline = time.monotonic() + timeout
         while True:
-            rows = self._rows()
+            rows = self._rows(refused)
             if len(rows) >= count or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         time.sleep(0.2)  # one more flush interval: a duplicate row would show up now
-        rows = self._rows()
+        rows = self._rows(refused)
         assert len(rows) == count, f"expected {count} usage rows, found {len(rows)}: {rows}"
         return rows
 
-    def _rows(self) -> list[UsageRecord]:
+    def _rows(self, refused: bool) -> list[UsageRecord]:
+        wanted = col(UsageRecord.outcome) == Outcome.refused
         with Session(self.engine) as session:
-            return list(session.exec(select(UsageRecord).order_by(UsageRecord.id)))  # type: ignore[arg-type]
+            return list(
+                session.exec(select(UsageRecord).where(wanted if refused else ~wanted).order_by(UsageRecord.id))
+            )  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def test_sidebar_links_go_to_the_llm_gateway_routes(page: Page, ui_server: UiSer
     assert hrefs == {
         "Models": "/llm-gateway/models",
         "Token Usage": "/llm-gateway/usage",
+        "LLM Calls": "/llm-gateway/calls",
         "Model Providers": "/llm-gateway/providers",
         "Model Access Policies": "/llm-gateway/policies",
         "Users & Groups": "/llm-gateway/users",

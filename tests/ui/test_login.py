@@ -15,6 +15,7 @@ LOGIN_SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "login.png"
 ALL_NAV_LABELS = (
     "Models",
     "Token Usage",
+    "LLM Calls",
     "Model Providers",
     "Model Access Policies",
     "Users & Groups",

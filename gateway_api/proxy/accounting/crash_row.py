@@ -40,6 +40,10 @@ def crash_row(trace: CallTrace, request_bytes: int) -> UsageRow:
         request_id=None,
         call_id=trace.call_id,
         usage_estimated=True,
+        path=trace.path,
+        method=trace.method,
+        reasoning_effort=trace.reasoning_effort,
+        client_address=trace.client_address,
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from gateway_api.calllog.capture import Exchange
 from gateway_api.catalog.snapshot import KeyEntry, ModelEntry
 from gateway_api.db.models import Outcome
 from gateway_api.providers.names import ProviderName
@@ -44,6 +45,11 @@ class CallTrace:
     request_bytes: int = 0  # the forwarded body's size: the input estimate of a cut call
     usage: TokenUsage = field(default_factory=TokenUsage)
     usage_estimated: bool = False  # cut before the provider's closing usage report (cut_usage.py)
+    path: str | None = None
+    method: str | None = None
+    reasoning_effort: str | None = None
+    client_address: str | None = None
+    exchange: Exchange | None = None  # the bodies, when the call log stores them
 
 
 def model_price(model: ModelEntry) -> Price:
@@ -78,6 +84,10 @@ def usage_row(trace: CallTrace, finished: float) -> UsageRow:
         request_id=trace.request_id[:MAX_ID_LENGTH] if trace.request_id else None,
         call_id=trace.call_id,
         usage_estimated=trace.usage_estimated,
+        path=trace.path,
+        method=trace.method,
+        reasoning_effort=trace.reasoning_effort,
+        client_address=trace.client_address,
     )
 
 
@@ -93,9 +103,17 @@ class UsageLedger:
     its response ended, ahead of any request handling queued after that callback; shutdown settles the ledger before
     the recorder's last flush, so no row waits on a turn that never comes."""
 
-    def __init__(self, sink: UsageSink, on_start: Callable[[CallTrace, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        sink: UsageSink,
+        on_start: Callable[[CallTrace, int], None] | None = None,
+        on_refused: UsageSink | None = None,
+        on_exchange: Callable[[str, datetime, Exchange], None] | None = None,
+    ) -> None:
         self._sink = sink
         self._on_start = on_start
+        self._on_refused = on_refused  # refused calls' rows (refused_row.py), bounded there
+        self._on_exchange = on_exchange  # stored bodies (GATEWAY_LLM_LOG_BODIES): calllog/body_writer.py
         self._ended: list[tuple[CallTrace, UsageScanner | None, float]] = []
 
     def begin(self, trace: CallTrace, request_bytes: int) -> None:
@@ -105,6 +123,14 @@ class UsageLedger:
                 self._on_start(trace, request_bytes)
             except Exception:
                 log.exception("could not spool the start of a call", extra={"model": trace.model.name})
+
+    def refused(self, row: UsageRow) -> None:
+        """A call the gateway refused: its call-log row. Never raises."""
+        if self._on_refused is not None:
+            try:
+                self._on_refused(row)
+            except Exception:
+                log.exception("could not record a refused call")
 
     def add(self, trace: CallTrace, scanner: UsageScanner | None, finished: float) -> None:
         """Queue one ended call (`finished`: loop time of its last byte). Never raises."""
@@ -124,6 +150,9 @@ class UsageLedger:
                     if is_cut(scanner, trace.status_code):
                         trace.usage = completed_usage(trace.usage, scanner, trace.request_bytes)
                         trace.usage_estimated = True
-                sink(usage_row(trace, finished))
+                row = usage_row(trace, finished)
+                sink(row)
+                if trace.exchange is not None and self._on_exchange is not None and row.call_id is not None:
+                    self._on_exchange(row.call_id, row.created_at, trace.exchange)
             except Exception:
                 log.exception("could not build the usage row", extra={"model": trace.model.name})

@@ -44,6 +44,7 @@ def _fixtures(api_client: TestClient, admin_headers: dict[str, str]) -> dict[str
         "policy_id": policy["id"],
         "user_id": user["id"],
         "key_id": key["id"],
+        "call_id": 1,  # the LLM call log's detail: the same answer for both roles whether or not call 1 exists
     }
 
 

@@ -1,0 +1,193 @@
+"""The LLM call log (admin): every proxied call, refused ones too, newest first; one call in detail; a JSONL export
+of any number of calls in bounded memory. Bodies appear only in the detail of a call, for those who may read them
+(auditors only: accounts/roles.py), and only when the gateway stores them (GATEWAY_LLM_LOG_BODIES)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from gateway_api.accounts.audit import record_event
+from gateway_api.accounts.roles import can_read_bodies
+from gateway_api.api.crud import MAX_ID
+from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
+from gateway_api.api.errors import field_error
+from gateway_api.api.routes.usage import EARLIEST, LATEST
+from gateway_api.calllog.listing import CallFilter, CursorError, Names, decode_cursor, names_of, page, walk
+from gateway_api.db.models import CallBody, Outcome, UsageRecord
+
+router = APIRouter(prefix="/llm-calls", tags=["llm-calls"], dependencies=[Depends(require_admin)])
+
+EXPORT_BATCH = 1000
+
+
+class LlmCallPublic(BaseModel):
+    id: int
+    created_at: datetime
+    user_id: int | None
+    user_email: str | None
+    api_key_id: int | None
+    api_key_name: str | None
+    api_key_prefix: str | None  # the key's, or for an unknown key the prefix presented
+    provider: str
+    provider_kind: str
+    model: str
+    endpoint: str
+    path: str | None
+    method: str | None
+    streamed: bool
+    status_code: int
+    outcome: Outcome
+    refusal_reason: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    reasoning_effort: str | None
+    cost_usd: float
+    usage_estimated: bool
+    latency_ms: float
+    ttfb_ms: float | None
+    client: str
+    client_address: str | None
+    session_id: str | None
+    request_id: str | None
+    call_id: str | None
+
+
+class LlmCallsPage(BaseModel):
+    data: list[LlmCallPublic]
+    next_cursor: str | None
+
+
+class LlmCallDetail(LlmCallPublic):
+    bodies: dict[str, Any] | None = None  # request and response, when stored and readable by the caller
+    bodies_readable: bool  # whether this caller may read bodies at all
+
+
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not EARLIEST <= value <= LATEST:
+        raise field_error(field, "must be between 1970 and 9000", where="query")
+    return value
+
+
+def call_filter(
+    user: Annotated[int | None, Query(ge=1, le=MAX_ID, description="user id")] = None,
+    key: Annotated[int | None, Query(ge=1, le=MAX_ID, description="API key id")] = None,
+    provider: Annotated[str | None, Query(max_length=100, description="provider name")] = None,
+    model: Annotated[str | None, Query(max_length=200)] = None,
+    status_code: Annotated[int | None, Query(alias="status", ge=100, le=599)] = None,
+    outcome: Outcome | None = None,
+    client: Annotated[str | None, Query(max_length=300, description="user agent, exactly")] = None,
+    session: Annotated[str | None, Query(max_length=200, description="client session id")] = None,
+    start: Annotated[datetime | None, Query(alias="from", description="inclusive (UTC if no offset)")] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="part of a model, user or key name")] = None,
+) -> CallFilter:
+    texts = {"provider": provider, "model": model, "client": client, "session": session, "q": q}
+    for name, value in texts.items():
+        if value is not None and "\x00" in value:
+            raise field_error(name, "must not contain NUL characters", where="query")
+    start_at, end_at = _utc(start, "from"), _utc(end, "to")
+    if start_at is not None and end_at is not None and end_at <= start_at:
+        raise field_error("to", "must be after from", where="query")
+    return CallFilter(
+        user_id=user,
+        api_key_id=key,
+        provider=provider or None,
+        model=model or None,
+        status=status_code,
+        outcome=outcome,
+        client=client or None,
+        session_id=session or None,
+        start=start_at,
+        end=end_at,
+        text=q.strip() or None if q else None,
+    )
+
+
+CallFilterDep = Annotated[CallFilter, Depends(call_filter)]
+
+
+def _public(row: UsageRecord, names: Names) -> dict[str, Any]:
+    values = row.model_dump()
+    key_name, key_prefix = names.keys.get(row.api_key_id or 0, (None, None))
+    values["user_email"] = names.users.get(row.user_id or 0)
+    values["api_key_name"] = key_name
+    values["api_key_prefix"] = key_prefix or row.key_prefix
+    return values
+
+
+@router.get("", response_model=LlmCallsPage)
+def list_llm_calls(
+    session: SessionDep,
+    call_filter: CallFilterDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+) -> LlmCallsPage:
+    """Calls matching the filters, newest first; never their bodies."""
+    try:
+        after = decode_cursor(cursor) if cursor else None
+    except CursorError:
+        raise field_error("cursor", "not a cursor of this listing", where="query") from None
+    rows, next_cursor = page(session, call_filter, limit, after)
+    names = names_of(session, rows)
+    return LlmCallsPage(
+        data=[LlmCallPublic.model_validate(_public(row, names)) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/export")
+def export_llm_calls(services: ServicesDep, call_filter: CallFilterDep) -> StreamingResponse:
+    """Every matching call as one JSON object per line, newest first, read in batches (any number of rows)."""
+    return StreamingResponse(
+        _jsonl(services.engine, call_filter),
+        media_type="application/x-ndjson",
+        headers={"content-disposition": 'attachment; filename="llm-calls.jsonl"'},
+    )
+
+
+def _jsonl(engine: Engine, call_filter: CallFilter) -> Iterator[bytes]:
+    for rows in walk(engine, call_filter, EXPORT_BATCH):
+        with Session(engine) as session:
+            names = names_of(session, rows)
+        yield b"".join(
+            orjson.dumps(LlmCallPublic.model_validate(_public(row, names)).model_dump(mode="json")) + b"\n"
+            for row in rows
+        )
+
+
+@router.get("/{call_id}", response_model=LlmCallDetail)
+def get_llm_call(
+    call_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, user: AdminUser, services: ServicesDep
+) -> LlmCallDetail:
+    """One call; its bodies (request and response, headers redacted) only for those who may read them."""
+    row = session.get(UsageRecord, call_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such call")
+    readable = can_read_bodies(user)
+    bodies = None
+    if readable and row.call_id is not None:
+        stored = session.get(CallBody, row.call_id)
+        if stored is not None:
+            try:
+                bodies = orjson.loads(services.call_log.sealer.open(stored.sealed))
+            except ValueError:
+                bodies = {"error": "the stored bodies cannot be decrypted with this gateway's secret key"}
+            # Who read which call's bodies is itself part of the trail.
+            record_event(session, user, "llm_call.read_body", "llm_call", call_id)
+            session.commit()
+    values = _public(row, names_of(session, [row]))
+    return LlmCallDetail.model_validate({**values, "bodies_readable": readable, "bodies": bodies})

@@ -1,0 +1,170 @@
+"""The call log's queries: one page of calls newest first under a filter, continued by a keyset cursor, and the
+same walk in batches for the export (bounded memory whatever the number of rows).
+
+Every filter but the free text has an index ``(column, created_at)`` (models.UsageRecord), so the newest page under
+one filter reads about a page of index entries; the cursor is the last row's ``(created_at, id)``, never an offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, false, or_, tuple_
+from sqlmodel import Session, col, select
+
+from gateway_api.db.models import ApiKey, Model, Outcome, UsageModelDaily, UsageRecord, User
+from gateway_api.security.keys import KEY_PREFIX, visible_prefix
+
+# Free text matching more names than this is narrowed to the first ones (a search for "a" is not a useful one).
+MAX_MATCHES = 500
+PREFIX_LENGTH = len(visible_prefix(KEY_PREFIX + "x" * 64))
+
+
+class CursorError(ValueError):
+    """A cursor this module did not make."""
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    user_id: int | None = None
+    api_key_id: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    status: int | None = None
+    outcome: Outcome | None = None
+    client: str | None = None  # the user agent, exactly
+    session_id: str | None = None
+    start: datetime | None = None  # inclusive
+    end: datetime | None = None  # exclusive
+    text: str | None = None  # free text: part of the model, the user's email or name, the key's name or prefix
+
+    def conditions(self, session: Session) -> list[ColumnElement[bool]]:
+        """The SQL conditions; the free text is first resolved against the small tables (`session`)."""
+        record = UsageRecord
+        conditions: list[ColumnElement[bool]] = []
+        exact: list[tuple[Any, Any]] = [
+            (record.user_id, self.user_id),
+            (record.api_key_id, self.api_key_id),
+            (record.provider, self.provider),
+            (record.model, self.model),
+            (record.status_code, self.status),
+            (record.outcome, self.outcome),
+            (record.client, self.client),
+            (record.session_id, self.session_id),
+        ]
+        conditions.extend(col(column) == value for column, value in exact if value is not None)
+        if self.start is not None:
+            conditions.append(col(record.created_at) >= self.start)
+        if self.end is not None:
+            conditions.append(col(record.created_at) < self.end)
+        if self.text:
+            conditions.append(_matches_text(session, self.text))
+        return conditions
+
+
+def _matches_text(session: Session, text: str) -> ColumnElement[bool]:
+    """The free text as indexed equalities: the models, users and keys whose names contain it (looked up in the
+    model, user and key tables and the per-model rollup, all small), or an unknown key's visible prefix. A
+    substring match over the records themselves would read every row when nothing matches."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+    def like(column: Any) -> ColumnElement[bool]:
+        return col(column).ilike(pattern, escape="\\")
+
+    models = set(session.exec(select(Model.name).where(like(Model.name)).limit(MAX_MATCHES)))
+    models |= set(
+        session.exec(select(UsageModelDaily.model).where(like(UsageModelDaily.model)).distinct().limit(MAX_MATCHES))
+    )
+    users = list(session.exec(select(User.id).where(or_(like(User.email), like(User.name))).limit(MAX_MATCHES)))
+    keys = list(session.exec(select(ApiKey.id).where(or_(like(ApiKey.name), like(ApiKey.prefix))).limit(MAX_MATCHES)))
+    matches: list[ColumnElement[bool]] = []
+    if models:
+        matches.append(col(UsageRecord.model).in_(sorted(models)))
+    if users:
+        matches.append(col(UsageRecord.user_id).in_(users))
+    if keys:
+        matches.append(col(UsageRecord.api_key_id).in_(keys))
+    if text.startswith(KEY_PREFIX) and len(text) >= PREFIX_LENGTH:
+        matches.append(col(UsageRecord.key_prefix) == text[:PREFIX_LENGTH])
+    return or_(*matches) if matches else false()
+
+
+def encode_cursor(row: UsageRecord) -> str:
+    raw = f"{row.created_at.astimezone(UTC).isoformat()}|{row.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, row_id = raw.split("|")
+        created_at = datetime.fromisoformat(moment)
+        if created_at.tzinfo is None:
+            raise ValueError("a cursor's time has its offset")
+        return created_at.astimezone(UTC), int(row_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise CursorError("not a cursor of this listing") from exc
+
+
+def page(
+    session: Session, call_filter: CallFilter, limit: int, after: tuple[datetime, int] | None = None
+) -> tuple[list[UsageRecord], str | None]:
+    """Up to `limit` calls newest first, after the cursor's row; and the cursor of the next page (None at the end)."""
+    conditions = call_filter.conditions(session)
+    if after is not None:
+        conditions.append(tuple_(col(UsageRecord.created_at), col(UsageRecord.id)) < tuple_(*after))
+    statement = (
+        select(UsageRecord)
+        .where(*conditions)
+        .order_by(col(UsageRecord.created_at).desc(), col(UsageRecord.id).desc())
+        .limit(limit + 1)
+    )
+    rows = list(session.exec(statement))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+def walk(engine: Engine, call_filter: CallFilter, batch: int = 1000) -> Iterator[list[UsageRecord]]:
+    """Every matching call newest first, a batch at a time, each batch read in its own short transaction (an
+    export of millions of rows holds neither memory nor a snapshot open)."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        with Session(engine) as session:
+            rows, cursor = page(session, call_filter, batch, after)
+            session.expunge_all()
+        if rows:
+            yield rows
+        if cursor is None:
+            return
+        after = decode_cursor(cursor)
+
+
+@dataclass(frozen=True)
+class Names:
+    """The emails of users and the names and prefixes of keys a page of calls refers to."""
+
+    users: dict[int, str]
+    keys: dict[int, tuple[str, str]]
+
+
+def names_of(session: Session, rows: list[UsageRecord]) -> Names:
+    user_ids = {row.user_id for row in rows if row.user_id is not None}
+    key_ids = {row.api_key_id for row in rows if row.api_key_id is not None}
+    users: dict[int, str] = {}
+    keys: dict[int, tuple[str, str]] = {}
+    if user_ids:
+        users = {
+            uid: email
+            for uid, email in session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids)))
+            if uid is not None
+        }
+    if key_ids:
+        found = session.exec(select(ApiKey.id, ApiKey.name, ApiKey.prefix).where(col(ApiKey.id).in_(key_ids)))
+        keys = {kid: (name, prefix) for kid, name, prefix in found if kid is not None}
+    return Names(users, keys)

@@ -1,0 +1,98 @@
+"""What the call log keeps of an exchange: capped bodies, redacted headers, reassembled streams; and the bound on
+refused calls' rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from gateway_api.calllog.capture import CappedBody, request_exchange
+from gateway_api.calllog.reassembly import reassembled
+from gateway_api.calllog.redaction import redacted_headers
+from gateway_api.db.models import Outcome
+from gateway_api.proxy.accounting.refused_row import MAX_QUEUED_REFUSALS, RefusalSink
+from gateway_api.usage.rows import UsageRow
+from gateway_api.usage.tokens import TokenUsage
+
+
+def test_secret_looking_headers_are_redacted() -> None:
+    headers = [
+        (b"Authorization", b"Bearer gwk_abc"), (b"x-api-key", b"gwk_abc"), (b"cookie", b"s=1"),
+        (b"x-goog-api-key", b"g"), (b"x-auth-token", b"t"), (b"x-client-secret", b"s"), (b"x-credential", b"c"),
+        (b"x-db-password", b"p"), (b"user-agent", b"claude-cli/2.0"), (b"anthropic-version", b"2023-06-01"),
+    ]  # fmt: skip
+    kept = dict(redacted_headers(headers))
+    assert {name for name, value in kept.items() if value == "[redacted]"} == {
+        "authorization", "x-api-key", "cookie", "x-goog-api-key", "x-auth-token", "x-client-secret", "x-credential",
+        "x-db-password",
+    }  # fmt: skip
+    assert kept["user-agent"] == "claude-cli/2.0" and kept["anthropic-version"] == "2023-06-01"
+
+
+def test_a_body_is_capped_and_a_split_character_does_not_make_it_binary() -> None:
+    body = CappedBody(limit=5)
+    for chunk in (b"ab", "\u00e9\u00e9".encode(), b"more"):
+        body.add(chunk)
+    stored = body.document()
+    assert stored == {"bytes": 10, "kept_bytes": 5, "truncated": True, "text": "ab\u00e9"}
+    binary = CappedBody(limit=100)
+    binary.add(b"\x00\xff\xfe")
+    assert binary.document()["base64"] == "AP/+"
+
+
+def test_streams_of_the_three_formats_are_reassembled() -> None:
+    def sse(*events: dict) -> str:
+        return "".join(f"data: {orjson.dumps(e).decode()}\n\n" for e in events)
+
+    anthropic = sse(
+        {"type": "message_start", "message": {}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "name": "grep"}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"q":'}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "1}"}},
+    )
+    assert reassembled(anthropic) == {"text": "Hello", "tool_calls": [{"name": "grep", "arguments": '{"q":1}'}]}
+    chat = (
+        sse(
+            {"choices": [{"index": 0, "delta": {"content": "Hi"}}]},
+            {
+                "choices": [
+                    {"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"name": "ls", "arguments": "{}"}}]}}
+                ]
+            },
+        )
+        + "data: [DONE]\n\n"
+    )
+    assert reassembled(chat) == {"text": "Hi", "tool_calls": [{"name": "ls", "arguments": "{}"}]}
+    responses = sse(
+        {"type": "response.created"},
+        {"type": "response.output_text.delta", "delta": "Yes"},
+        {"type": "response.output_item.added", "output_index": 1, "item": {"type": "function_call", "name": "cat"}},
+        {"type": "response.function_call_arguments.delta", "output_index": 1, "delta": "{}"},
+    )
+    assert reassembled(responses) == {"text": "Yes", "tool_calls": [{"name": "cat", "arguments": "{}"}]}
+    assert reassembled("data: not json\n\n") is None
+
+
+def test_the_request_of_an_exchange_is_kept_as_sent() -> None:
+    exchange = request_exchange([(b"x-api-key", b"gwk_secret")], b'{"model":"m"}', 1024)
+    document = orjson.loads(exchange.document())
+    assert document["request"]["body"]["text"] == '{"model":"m"}'
+    assert document["request"]["headers"] == [["x-api-key", "[redacted]"]]
+    assert document["response"]["body"] is None
+
+
+def test_refused_rows_are_dropped_and_counted_once_too_many_wait() -> None:
+    queued: list[UsageRow] = []
+    sink = RefusalSink(queued.append, lambda: len(queued))
+    row = UsageRow(
+        created_at=datetime.now(UTC), user_id=None, api_key_id=None, provider="anthropic", provider_kind="anthropic",
+        model="", endpoint="messages", streamed=False, tokens=TokenUsage(), cost_usd=0.0, status_code=401,
+        outcome=Outcome.refused, latency_ms=0.1, ttfb_ms=None, client="", session_id=None, request_id=None,
+        call_id=None,
+    )  # fmt: skip
+    for _ in range(MAX_QUEUED_REFUSALS + 10):
+        sink(row)
+    assert len(queued) == MAX_QUEUED_REFUSALS and sink.dropped == 10
