@@ -33,15 +33,20 @@ def call(served: ServedGateway, key: str) -> httpx.Response:
     return httpx.post(f"{served.anthropic_url}/v1/messages", headers={"x-api-key": key}, json=body, timeout=60)
 
 
+def forwarded_rows(database_url: str) -> list[UsageRecord]:
+    """The rows of forwarded calls (the call log also keeps a row for each call the gateway refused itself)."""
+    return [row for row in usage_rows(database_url) if row.outcome is not Outcome.refused]
+
+
 def rows_eventually(database_url: str, count: int, timeout: float = 30.0) -> list[UsageRecord]:
-    """The usage rows once there are `count` (and, a moment later, still exactly that many)."""
+    """The forwarded calls' usage rows once there are `count` (and, a moment later, still exactly that many)."""
     deadline = time.monotonic() + timeout
-    rows = usage_rows(database_url)
+    rows = forwarded_rows(database_url)
     while len(rows) < count and time.monotonic() < deadline:
         time.sleep(0.1)
-        rows = usage_rows(database_url)
+        rows = forwarded_rows(database_url)
     time.sleep(0.5)
-    rows = usage_rows(database_url)
+    rows = forwarded_rows(database_url)
     assert len(rows) == count, f"expected {count} usage rows, found {len(rows)}"
     return rows
 
