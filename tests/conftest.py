@@ -33,8 +33,9 @@ UI_TESTS = Path(__file__).parent / "ui"
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The browser tests run last: Playwright's sync API keeps an event loop running in the main thread for the
-    rest of the session (its browser is session-wide), and `asyncio.run` in a later test would refuse to start."""
-    items.sort(key=lambda item: item.path.is_relative_to(UI_TESTS))
+    rest of the session (its browser is session-wide), and `asyncio.run` or an async test after it would refuse to
+    start. The UI's own tests without a browser (its API client) run before the first one that has it."""
+    items.sort(key=lambda item: (item.path.is_relative_to(UI_TESTS), "browser" in getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture(autouse=True)
