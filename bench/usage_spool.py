@@ -31,7 +31,7 @@ def _trace(number: int) -> CallTrace:
     key = KeyEntry(1, 1, "gwk_abcdef", frozenset({"llm"}), None)
     trace = CallTrace(
         provider="anthropic", endpoint="messages", key=key, model=model, started=0.0, client="claude-cli/2.0",
-        call_id=f"{number:024x}",
+        call_id=f"{number:024x}", request_bytes=REQUEST_BYTES,
     )  # fmt: skip
     trace.usage = TokenUsage(input_tokens=1200, output_tokens=300)
     return trace
@@ -55,7 +55,7 @@ def main() -> None:
 
     def spool_one_call() -> None:
         # What UsageSpool.started and .finished do, on a buffer emptied as the sync thread would.
-        line = entry(STARTED, crash_row(trace, REQUEST_BYTES))
+        line = entry(STARTED, crash_row(trace))
         in_flight[row.call_id or ""] = line
         buffer.append(line)
         in_flight.pop(row.call_id or "", None)

@@ -134,7 +134,7 @@ class ProxyApp:
         if trace is not None:
             if self._settings.llm_log_bodies:
                 trace.exchange = request_exchange(scope["headers"], body, self._settings.llm_log_max_body_bytes)
-            self._ledger.begin(trace, len(forwarded))
+            self._ledger.begin(trace)
         try:
             await self._forward(
                 scope, receive, send, provider, endpoint, model, credential, forwarded, trace, opted_in is not None

@@ -5,7 +5,7 @@ of any number of calls in bounded memory. Bodies appear only in the detail of a 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -20,7 +20,7 @@ from gateway_api.accounts.roles import can_read_bodies
 from gateway_api.api.crud import MAX_ID
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import field_error
-from gateway_api.api.routes.usage import EARLIEST, LATEST
+from gateway_api.api.routes.usage import utc_query_time
 from gateway_api.calllog.listing import CallFilter, CursorError, Names, decode_cursor, names_of, page, walk
 from gateway_api.db.models import CallBody, Outcome, UsageRecord
 
@@ -74,15 +74,6 @@ class LlmCallDetail(LlmCallPublic):
     bodies_readable: bool  # whether this caller may read bodies at all
 
 
-def _utc(value: datetime | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if not EARLIEST <= value <= LATEST:
-        raise field_error(field, "must be between 1970 and 9000", where="query")
-    return value
-
-
 def call_filter(
     user: Annotated[int | None, Query(ge=1, le=MAX_ID, description="user id")] = None,
     key: Annotated[int | None, Query(ge=1, le=MAX_ID, description="API key id")] = None,
@@ -100,7 +91,7 @@ def call_filter(
     for name, value in texts.items():
         if value is not None and "\x00" in value:
             raise field_error(name, "must not contain NUL characters", where="query")
-    start_at, end_at = _utc(start, "from"), _utc(end, "to")
+    start_at, end_at = utc_query_time(start, "from"), utc_query_time(end, "to")
     if start_at is not None and end_at is not None and end_at <= start_at:
         raise field_error("to", "must be after from", where="query")
     return CallFilter(

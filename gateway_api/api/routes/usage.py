@@ -33,7 +33,7 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
-def _utc(value: datetime | None, field: str) -> datetime | None:
+def utc_query_time(value: datetime | None, field: str) -> datetime | None:
     if value is None:
         return None
     # A time without an offset is read as UTC, the zone every stored time is in.
@@ -54,8 +54,8 @@ def usage_filter(
     outcome: Outcome | None = None,
 ) -> UsageFilter:
     """The filters of a usage request; a non-admin is always limited to their own usage."""
-    start_at = _utc(start, "start")
-    end_at = _utc(end, "end")
+    start_at = utc_query_time(start, "start")
+    end_at = utc_query_time(end, "end")
     if start_at is None:
         start_at = (end_at or datetime.now(UTC)) - DEFAULT_RANGE
     if end_at is not None and end_at <= start_at:

@@ -16,8 +16,8 @@ from gateway_api.usage.spool import UsageSpool
 from gateway_api.usage.tokens import TokenUsage
 
 
-def crash_row(trace: CallTrace, request_bytes: int) -> UsageRow:
-    input_tokens = tokens_for_bytes(request_bytes)
+def crash_row(trace: CallTrace) -> UsageRow:
+    input_tokens = tokens_for_bytes(trace.request_bytes)
     tokens = TokenUsage(input_tokens=input_tokens)
     return UsageRow(
         created_at=datetime.now(UTC),
@@ -47,11 +47,11 @@ def crash_row(trace: CallTrace, request_bytes: int) -> UsageRow:
     )
 
 
-def spool_start(spool: UsageSpool) -> Callable[[CallTrace, int], None]:
+def spool_start(spool: UsageSpool) -> Callable[[CallTrace], None]:
     """The ledger's start hook: each forwarded call's crash row into the spool."""
     started = spool.started
 
-    def begin(trace: CallTrace, request_bytes: int) -> None:
-        started(crash_row(trace, request_bytes))
+    def begin(trace: CallTrace) -> None:
+        started(crash_row(trace))
 
     return begin

@@ -106,7 +106,7 @@ class UsageLedger:
     def __init__(
         self,
         sink: UsageSink,
-        on_start: Callable[[CallTrace, int], None] | None = None,
+        on_start: Callable[[CallTrace], None] | None = None,
         on_refused: UsageSink | None = None,
         on_exchange: Callable[[str, datetime, Exchange], None] | None = None,
     ) -> None:
@@ -116,11 +116,11 @@ class UsageLedger:
         self._on_exchange = on_exchange  # stored bodies (GATEWAY_LLM_LOG_BODIES): calllog/body_writer.py
         self._ended: list[tuple[CallTrace, UsageScanner | None, float]] = []
 
-    def begin(self, trace: CallTrace, request_bytes: int) -> None:
+    def begin(self, trace: CallTrace) -> None:
         """A call is about to be forwarded (its crash row goes to the usage spool). Never raises."""
         if self._on_start is not None:
             try:
-                self._on_start(trace, request_bytes)
+                self._on_start(trace)
             except Exception:
                 log.exception("could not spool the start of a call", extra={"model": trace.model.name})
 
