@@ -34,6 +34,8 @@ class Side:
     tree: Path
     commit: str
     description: str
+    # Settings only this side's gateway gets (--ab-env-a / --ab-env-b): one revision with a feature on and off.
+    env: tuple[tuple[str, str], ...] = ()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="compare this checkout's gateway (A) with the one at git revision REV (B), e.g. HEAD~1",
     )
     parser.add_argument("--ab-rounds", type=int, default=3, help="alternating A/B rounds with --ab (default 3)")
+    for label in ("a", "b"):
+        parser.add_argument(
+            f"--ab-env-{label}",
+            metavar="NAME=VALUE",
+            action="append",
+            default=[],
+            help=f"a setting only side {label.upper()}'s gateway gets (repeatable), e.g. GATEWAY_LLM_LOG_BODIES=true",
+        )
 
 
 def apply_defaults(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -56,6 +66,11 @@ def apply_defaults(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         args.slow_streams = 0
     if args.ab_rounds < 1:
         parser.error("--ab-rounds must be at least 1")
+    for option in ("ab_env_a", "ab_env_b"):
+        for entry in getattr(args, option):
+            name, sep, _ = entry.partition("=")
+            if not sep or not name.startswith("GATEWAY_"):
+                parser.error(f"--{option.replace('_', '-')} {entry!r}: expected GATEWAY_NAME=VALUE")
     try:  # a mistyped revision fails here, before anything is started
         args.ab_commit = _git("rev-parse", "--verify", "--end-of-options", f"{args.ab}^{{commit}}")
     except SubjectUnavailable as error:
@@ -79,22 +94,30 @@ def _describe(commit: str) -> str:
     return line if len(line) <= 80 else line[:77] + "..."
 
 
-def this_checkout() -> Side:
+def _settings(entries: list[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, value) for name, _, value in (entry.partition("=") for entry in entries))
+
+
+def _with_settings(description: str, env: tuple[tuple[str, str], ...]) -> str:
+    return description + "".join(f" [{name}={value}]" for name, value in env)
+
+
+def this_checkout(env: tuple[tuple[str, str], ...] = ()) -> Side:
     """A is the working tree as it is, uncommitted changes included: that is what a change is measured as."""
     commit = _git("rev-parse", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--", "gateway_api"))
     suffix = " + uncommitted changes in gateway_api/" if dirty else ""
-    return Side("A", REPO_ROOT, commit, f"this checkout: {_describe(commit)}{suffix}")
+    return Side("A", REPO_ROOT, commit, _with_settings(f"this checkout: {_describe(commit)}{suffix}", env), env)
 
 
 @contextmanager
-def revision_tree(revision: str, commit: str, parent: Path) -> Iterator[Side]:
+def revision_tree(revision: str, commit: str, parent: Path, env: tuple[tuple[str, str], ...] = ()) -> Iterator[Side]:
     """B: `commit` (what `revision` names) checked out, detached, into a git worktree under `parent`, removed again
     afterwards."""
     path = parent / f"ab-tree-{commit[:12]}"
     _git("worktree", "add", "--detach", "--quiet", str(path), commit)
     try:
-        yield Side("B", path, commit, f"{revision}: {_describe(commit)}")
+        yield Side("B", path, commit, _with_settings(f"{revision}: {_describe(commit)}", env), env)
     finally:
         try:
             _git("worktree", "remove", "--force", str(path))
@@ -116,8 +139,9 @@ def verify_import(side: Side, cwd: Path) -> Path:
 def run(bench: Bench) -> None:
     """The A/B rounds: adds the per-round rows, the per-case summary and the two tables to `bench`."""
     try:
-        a = this_checkout()
-        with revision_tree(bench.args.ab, bench.args.ab_commit, bench.work_dir) as b:
+        a = this_checkout(_settings(bench.args.ab_env_a))
+        b_env = _settings(bench.args.ab_env_b)
+        with revision_tree(bench.args.ab, bench.args.ab_commit, bench.work_dir, b_env) as b:
             sides = (a, b)
             for side in sides:
                 where = verify_import(side, bench.work_dir)
@@ -182,11 +206,17 @@ def _run_side(bench: Bench, side: Side, round_number: int) -> list[dict]:
     run_dir.mkdir()
     bench.log(f"A/B round {round_number}/{bench.args.ab_rounds}: starting {name} ({side.commit[:12]})")
     # The load average says how far other work on the machine may have moved this side's figures.
-    tag = {"ab_side": side.label, "ab_round": round_number, "commit": side.commit, "load_average": os.getloadavg()}
+    tag = {
+        "ab_side": side.label,
+        "ab_round": round_number,
+        "commit": side.commit,
+        "settings": dict(side.env),
+        "load_average": os.getloadavg(),
+    }
     try:
         # The run dir is also the log dir, so each round keeps its own gateway.log.
         run = gateway_subject.start_gateway(
-            bench.proxy_core, bench.upstream_port, run_dir, run_dir, tree=side.tree, name=name
+            bench.proxy_core, bench.upstream_port, run_dir, run_dir, tree=side.tree, name=name, env=dict(side.env)
         )
     except (SubjectUnavailable, RuntimeError, subprocess.TimeoutExpired) as error:
         bench.log(f"{name} round {round_number} not measured: {error}")

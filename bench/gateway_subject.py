@@ -140,12 +140,19 @@ def _target(name: str, port: int, key: str, process: Managed) -> Target:
 
 
 def start_gateway(
-    core: str, upstream_port: int, work_dir: Path, log_dir: Path, tree: Path = REPO_ROOT, name: str = "gateway"
+    core: str,
+    upstream_port: int,
+    work_dir: Path,
+    log_dir: Path,
+    tree: Path = REPO_ROOT,
+    name: str = "gateway",
+    env: dict[str, str] | None = None,
 ) -> GatewayRun:
-    """`work_dir` gets the config and the database: a fresh directory gives a fresh gateway."""
+    """`work_dir` gets the config and the database: a fresh directory gives a fresh gateway; `env` adds settings."""
     if not GATEWAY_CLI.exists():
         raise SubjectUnavailable(f"{GATEWAY_CLI} does not exist yet (pip install -e . ?)")
-    env, database_path = _environment(work_dir, upstream_port, tree)
+    base_env, database_path = _environment(work_dir, upstream_port, tree)
+    env = {**base_env, **(env or {})}
     port = free_port()
     process = _start_server(core, port, env, log_dir, tree)
     try:

@@ -1,15 +1,17 @@
 """What the call log keeps of a call's exchange when GATEWAY_LLM_LOG_BODIES is on: the request and the reply, each
 capped at GATEWAY_LLM_LOG_MAX_BODY_BYTES (the rest dropped and the body marked truncated), the headers redacted.
 
-On the event loop a call only appends references to the chunks it relays (no copy, no parsing); turning them into
-the stored document (text or base64, the reply's events reassembled into a message) and encrypting it happen in
-the body writer's thread (body_writer.py)."""
+On the event loop a call only appends references to the headers and chunks it relays (no copy, no parsing);
+redacting the headers, turning the bodies into the stored document (text or base64, the reply's events
+reassembled into a message) and encrypting it happen in the body writer's thread (body_writer.py)."""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
 from typing import Any
+
+RawHeaders = list[tuple[bytes, bytes]]
 
 import orjson
 
@@ -64,14 +66,14 @@ class Exchange:
     """One call's request and reply as the call log keeps them."""
 
     limit: int
-    request_headers: list[list[str]]
+    request_headers: RawHeaders  # as received: redacted only when the document is built
     request: CappedBody
     streamed: bool = False
     status: int = 0
-    response_headers: list[list[str]] = field(default_factory=list)
+    response_headers: RawHeaders = field(default_factory=list)
     response: CappedBody | None = None
 
-    def reply(self, status: int, headers: list[list[str]], streamed: bool) -> CappedBody:
+    def reply(self, status: int, headers: RawHeaders, streamed: bool) -> CappedBody:
         self.status, self.response_headers, self.streamed = status, headers, streamed
         self.response = CappedBody(self.limit)
         return self.response
@@ -83,14 +85,19 @@ class Exchange:
             response["events_reassembled"] = reassembled(response["text"])
         return orjson.dumps(
             {
-                "request": {"headers": self.request_headers, "body": self.request.document()},
-                "response": {"status": self.status, "headers": self.response_headers, "body": response},
+                "request": {"headers": redacted_headers(self.request_headers), "body": self.request.document()},
+                "response": {
+                    "status": self.status,
+                    "headers": redacted_headers(self.response_headers),
+                    "body": response,
+                },
             }
         )
 
 
-def request_exchange(headers: list[tuple[bytes, bytes]], body: bytes, limit: int) -> Exchange:
-    """A call's exchange, opened with its request as the client sent it (only the capped part is referenced)."""
+def request_exchange(headers: RawHeaders, body: bytes, limit: int) -> Exchange:
+    """A call's exchange, opened with its request as the client sent it (only the capped part is referenced; the
+    ASGI scope's header list is not changed after the request starts)."""
     request = CappedBody(limit)
     request.add(body)
-    return Exchange(limit, redacted_headers(headers), request)
+    return Exchange(limit, headers, request)

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Iterator
 
 from gateway_api.calllog.capture import CappedBody, request_exchange
-from gateway_api.calllog.redaction import redacted_headers
 from gateway_api.catalog.snapshot import ModelEntry, Snapshot
 from gateway_api.core.log_config import request_id_var
 from gateway_api.db.models import Outcome
@@ -271,8 +270,8 @@ class ProxyApp:
                     scanner = UsageScanner(provider, trace.streamed, encoding, endpoint.kind, self._decode_limits)
                 capture = None
                 if trace is not None and trace.exchange is not None:
-                    reply_headers = redacted_headers(response.raw_headers)
-                    capture = trace.exchange.reply(response.status, reply_headers, trace.streamed)
+                    # A copy: the parser's list may be reused; redacted in the body writer's thread.
+                    capture = trace.exchange.reply(response.status, list(response.raw_headers), trace.streamed)
                 await self._relay(
                     send, provider, response, decoder, scanner, trace, watch, first_byte_deadline, hider, capture
                 )
