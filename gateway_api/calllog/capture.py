@@ -3,7 +3,7 @@ capped at GATEWAY_LLM_LOG_MAX_BODY_BYTES (the rest dropped and the body marked t
 
 On the event loop a call only appends references to the headers and chunks it relays (no copy, no parsing);
 redacting the headers, turning the bodies into the stored document (text or base64, the reply's events
-reassembled into a message) and encrypting it happen in the body writer's thread (body_writer.py)."""
+reassembled into a message when read) and encrypting it happen in the body writer's thread (body_writer.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 import orjson
 
-from gateway_api.calllog.reassembly import reassembled
 from gateway_api.calllog.redaction import redacted_headers
 
 
@@ -79,10 +78,9 @@ class Exchange:
         return self.response
 
     def document(self) -> bytes:
-        """The stored document (JSON), built off the event loop."""
+        """The stored document (JSON), built off the event loop. A stream is stored as its events; the message they
+        spell is rebuilt when the document is read (reassembly.py's `with_reassembly`), not on every call."""
         response = self.response.document() if self.response is not None else None
-        if response is not None and self.streamed and "text" in response:
-            response["events_reassembled"] = reassembled(response["text"])
         return orjson.dumps(
             {
                 "request": {"headers": redacted_headers(self.request_headers), "body": self.request.document()},

@@ -42,6 +42,7 @@ class CallFilter:
     start: datetime | None = None  # inclusive
     end: datetime | None = None  # exclusive
     text: str | None = None  # free text: part of the model, the user's email or name, the key's name or prefix
+    call_id: str | None = None  # the gateway's id of one call (x-gateway-request-id; what violations link to)
 
     def conditions(self, session: Session) -> list[ColumnElement[bool]]:
         """The SQL conditions; the free text is first resolved against the small tables (`session`)."""
@@ -56,6 +57,7 @@ class CallFilter:
             (record.outcome, self.outcome),
             (record.client, self.client),
             (record.session_id, self.session_id),
+            (record.call_id, self.call_id),
         ]
         conditions.extend(col(column) == value for column, value in exact if value is not None)
         if self.start is not None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import orjson
 
 from gateway_api.calllog.capture import CappedBody, request_exchange
-from gateway_api.calllog.reassembly import reassembled
+from gateway_api.calllog.reassembly import reassembled, with_reassembly
 from gateway_api.calllog.redaction import redacted_headers
 from gateway_api.db.models import Outcome
 from gateway_api.proxy.accounting.refused_row import MAX_QUEUED_REFUSALS, RefusalSink
@@ -96,3 +96,14 @@ def test_refused_rows_are_dropped_and_counted_once_too_many_wait() -> None:
     for _ in range(MAX_QUEUED_REFUSALS + 10):
         sink(row)
     assert len(queued) == MAX_QUEUED_REFUSALS and sink.dropped == 10
+
+
+def test_a_stored_stream_is_reassembled_when_read_also_from_documents_without_the_flag() -> None:
+    events = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+    current = {"response": {"streamed": True, "headers": [], "body": {"text": events}}}
+    older = {"response": {"headers": [["content-type", "text/event-stream"]], "body": {"text": events}}}
+    whole = {"response": {"streamed": False, "headers": [], "body": {"text": '{"content": []}'}}}
+
+    for document in (current, older):
+        assert with_reassembly(document)["response"]["body"]["events_reassembled"]["text"] == "Hi"
+    assert "events_reassembled" not in with_reassembly(whole)["response"]["body"]

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlmodel import Session, select
 
@@ -131,3 +132,41 @@ def test_admins_never_read_bodies_and_an_auditors_read_is_audited(proxy_env: Pro
     assert [(event["actor_email"], event["target_id"]) for event in trail] == [
         ("body-auditor@example.com", str(detail["id"]))
     ]
+
+
+def test_an_auditors_export_carries_bodies_and_is_audited(proxy_env: ProxyEnv, alice_key: str) -> None:
+    for text in (PROMPT, "a second prompt"):
+        assert call(proxy_env, "anthropic", key=alice_key, body=_message(text, stream=True)).status_code == 200
+    _stored(proxy_env, 2)  # both written (and read once each by the auditor)
+    auditor = {"authorization": f"Bearer {_auditor_token(proxy_env)}"}
+    admin = {"authorization": f"Bearer {proxy_env.live.login(ADMIN_EMAIL, ADMIN_PASSWORD)}"}
+    url = f"{proxy_env.live.url}/api/llm-calls/export"
+
+    exported = httpx.get(url, params={"bodies": "true", "model": SONNET}, headers=auditor, timeout=30)
+
+    assert exported.status_code == 200, exported.text
+    lines = [orjson.loads(line) for line in exported.text.splitlines()]
+    assert [line["bodies"]["request"]["body"]["text"] for line in lines] == [
+        orjson.dumps(_message(text, stream=True)).decode() for text in ("a second prompt", PROMPT)
+    ]
+    assert all(line["bodies"]["response"]["body"]["events_reassembled"] is not None for line in lines)
+    plain = httpx.get(url, headers=auditor, timeout=30).text.splitlines()
+    assert len(plain) == 2 and all("bodies" not in orjson.loads(line) for line in plain)
+    refused = httpx.get(url, params={"bodies": "true"}, headers=admin, timeout=30)
+    assert refused.status_code == 403
+    trail = httpx.get(
+        f"{proxy_env.live.url}/api/audit", params={"action": "llm_call.export_bodies"}, headers=admin, timeout=30
+    ).json()["data"]
+    assert len(trail) == 1 and trail[0]["actor_email"] == "body-auditor@example.com"
+    assert trail[0]["after"] == {"model": SONNET}
+
+
+def test_one_call_is_found_by_its_gateway_call_id(proxy_env: ProxyEnv, alice_key: str) -> None:
+    responses = [call(proxy_env, "anthropic", key=alice_key, body=_message(f"call {n}")) for n in range(3)]
+    call_id = responses[1].headers["x-gateway-request-id"]
+    admin = {"authorization": f"Bearer {proxy_env.live.login(ADMIN_EMAIL, ADMIN_PASSWORD)}"}
+    proxy_env.usage_rows(3)
+
+    found = httpx.get(f"{proxy_env.live.url}/api/llm-calls", params={"call": call_id}, headers=admin, timeout=30)
+
+    assert [row["call_id"] for row in found.json()["data"]] == [call_id]

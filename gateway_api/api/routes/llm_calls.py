@@ -1,6 +1,7 @@
 """The LLM call log (admin): every proxied call, refused ones too, newest first; one call in detail; a JSONL export
-of any number of calls in bounded memory. Bodies appear only in the detail of a call, for those who may read them
-(auditors only: accounts/roles.py), and only when the gateway stores them (GATEWAY_LLM_LOG_BODIES)."""
+of any number of calls in bounded memory. Bodies appear only in the detail of a call and in an export that asks for
+them (`bodies=true`), for those who may read them (auditors only: accounts/roles.py), and only when the gateway
+stores them (GATEWAY_LLM_LOG_BODIES); every such read is an audit event."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from gateway_api.accounts.audit import record_event
 from gateway_api.accounts.roles import can_read_bodies
@@ -22,11 +23,16 @@ from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_adm
 from gateway_api.api.errors import field_error
 from gateway_api.api.routes.usage import utc_query_time
 from gateway_api.calllog.listing import CallFilter, CursorError, Names, decode_cursor, names_of, page, walk
+from gateway_api.calllog.reassembly import with_reassembly
+from gateway_api.calllog.sealing import BodySealer
 from gateway_api.db.models import CallBody, Outcome, UsageRecord
 
 router = APIRouter(prefix="/llm-calls", tags=["llm-calls"], dependencies=[Depends(require_admin)])
 
 EXPORT_BATCH = 1000
+# With bodies (up to 2 x GATEWAY_LLM_LOG_MAX_BODY_BYTES each) a batch holds fewer calls, to keep memory bounded.
+EXPORT_BODIES_BATCH = 50
+UNREADABLE_BODIES = {"error": "the stored bodies cannot be decrypted with this gateway's secret key"}
 
 
 class LlmCallPublic(BaseModel):
@@ -86,8 +92,11 @@ def call_filter(
     start: Annotated[datetime | None, Query(alias="from", description="inclusive (UTC if no offset)")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
     q: Annotated[str | None, Query(max_length=200, description="part of a model, user or key name")] = None,
+    call: Annotated[
+        str | None, Query(max_length=64, description="the gateway's call id (x-gateway-request-id)")
+    ] = None,
 ) -> CallFilter:
-    texts = {"provider": provider, "model": model, "client": client, "session": session, "q": q}
+    texts = {"provider": provider, "model": model, "client": client, "session": session, "q": q, "call": call}
     for name, value in texts.items():
         if value is not None and "\x00" in value:
             raise field_error(name, "must not contain NUL characters", where="query")
@@ -106,6 +115,7 @@ def call_filter(
         start=start_at,
         end=end_at,
         text=q.strip() or None if q else None,
+        call_id=call or None,
     )
 
 
@@ -141,23 +151,64 @@ def list_llm_calls(
 
 
 @router.get("/export")
-def export_llm_calls(services: ServicesDep, call_filter: CallFilterDep) -> StreamingResponse:
+def export_llm_calls(
+    session: SessionDep,
+    user: AdminUser,
+    services: ServicesDep,
+    call_filter: CallFilterDep,
+    bodies: Annotated[bool, Query(description="each call's stored bodies too (auditors only)")] = False,
+) -> StreamingResponse:
     """Every matching call as one JSON object per line, newest first, read in batches (any number of rows)."""
+    sealer = None
+    if bodies:
+        if not can_read_bodies(user):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "only auditors may read call bodies")
+        sealer = services.call_log.sealer
+        # One event for the whole export, with the filter that chose its calls.
+        record_event(session, user, "llm_call.export_bodies", "llm_call", None, after=_filter_details(call_filter))
+        session.commit()
     return StreamingResponse(
-        _jsonl(services.engine, call_filter),
+        _jsonl(services.engine, call_filter, sealer),
         media_type="application/x-ndjson",
         headers={"content-disposition": 'attachment; filename="llm-calls.jsonl"'},
     )
 
 
-def _jsonl(engine: Engine, call_filter: CallFilter) -> Iterator[bytes]:
-    for rows in walk(engine, call_filter, EXPORT_BATCH):
+def _filter_details(call_filter: CallFilter) -> dict[str, Any]:
+    return {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name, value in vars(call_filter).items()
+        if value is not None
+    }
+
+
+def _jsonl(engine: Engine, call_filter: CallFilter, sealer: BodySealer | None) -> Iterator[bytes]:
+    for rows in walk(engine, call_filter, EXPORT_BATCH if sealer is None else EXPORT_BODIES_BATCH):
         with Session(engine) as session:
             names = names_of(session, rows)
-        yield b"".join(
-            orjson.dumps(LlmCallPublic.model_validate(_public(row, names)).model_dump(mode="json")) + b"\n"
-            for row in rows
-        )
+            stored = _stored_bodies(session, rows, sealer) if sealer is not None else None
+        lines = []
+        for row in rows:
+            values = LlmCallPublic.model_validate(_public(row, names)).model_dump(mode="json")
+            if stored is not None:
+                values["bodies"] = stored.get(row.call_id or "")
+            lines.append(orjson.dumps(values) + b"\n")
+        yield b"".join(lines)
+
+
+def _stored_bodies(session: Session, rows: list[UsageRecord], sealer: BodySealer) -> dict[str, Any]:
+    call_ids = [row.call_id for row in rows if row.call_id is not None]
+    if not call_ids:
+        return {}
+    found = session.exec(select(CallBody).where(col(CallBody.call_id).in_(call_ids)))
+    return {stored.call_id: _opened(sealer, stored.sealed) for stored in found}
+
+
+def _opened(sealer: BodySealer, sealed: bytes) -> dict[str, Any]:
+    try:
+        return with_reassembly(orjson.loads(sealer.open(sealed)))
+    except ValueError:
+        return UNREADABLE_BODIES
 
 
 @router.get("/{call_id}", response_model=LlmCallDetail)
@@ -173,10 +224,7 @@ def get_llm_call(
     if readable and row.call_id is not None:
         stored = session.get(CallBody, row.call_id)
         if stored is not None:
-            try:
-                bodies = orjson.loads(services.call_log.sealer.open(stored.sealed))
-            except ValueError:
-                bodies = {"error": "the stored bodies cannot be decrypted with this gateway's secret key"}
+            bodies = _opened(services.call_log.sealer, stored.sealed)
             # Who read which call's bodies is itself part of the trail.
             record_event(session, user, "llm_call.read_body", "llm_call", call_id)
             session.commit()
