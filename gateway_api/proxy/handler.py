@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 
 from gateway_api.calllog.capture import CappedBody, request_exchange
 from gateway_api.catalog.snapshot import ModelEntry, Snapshot
@@ -22,30 +21,28 @@ from gateway_api.limits.reservations import Ticket, expected_cost
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind, error_body, join_base_url
 from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger, model_price
-from gateway_api.proxy.accounting.refused_row import MAX_ADDRESS_LENGTH, MAX_PATH_LENGTH, refused_call, refused_row
+from gateway_api.proxy.accounting.refused_row import refused_call, refused_row
 from gateway_api.proxy.accounting.usage_opt_in import UsageChunkHider, with_usage_requested
 from gateway_api.proxy.accounting.usage_scanner import UsageScanner
 from gateway_api.proxy.asgi_io import (
     BodyTooLarge,
     ClientGone,
     DisconnectWatch,
-    accepts_encoding,
     declared_length,
-    header_value,
     read_body,
 )
 from gateway_api.proxy.auth import Caller, KeyAuthenticator, presented_key
+from gateway_api.proxy.call_trace import call_trace, forwarded_for, peer_address
 from gateway_api.proxy.content_decoding import (
     DecodedTooLarge,
     DecodeLimits,
     StreamDecoder,
-    UnsupportedEncodingError,
-    make_decoder,
 )
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.large_body import LARGE_BODY_BYTES, read_large_request
-from gateway_api.proxy.model_lists import model_body, model_list_body
+from gateway_api.proxy.model_access import authorised_model, model_list
 from gateway_api.proxy.refusal import Refusal
+from gateway_api.proxy.reply_decoding import decoder_for_client, encoded
 from gateway_api.proxy.request_guards import ProviderAccess, refuse_encoded_body
 from gateway_api.proxy.request_model import RequestFacts, read_request
 from gateway_api.proxy.routes import FALLBACK_PROVIDER, Endpoint, resolve, split_target
@@ -57,7 +54,6 @@ from gateway_api.services import AppServices
 log = logging.getLogger("gateway.proxy")
 
 _AUTH_HEADERS = (b"authorization", b"x-api-key")
-_SESSION_HEADERS = (b"x-claude-code-session-id", b"session-id")
 _PROBE_HEADERS = ((b"content-type", b"text/plain"),)
 # Known paths resolved once (the validation regexes cost more than the rest of routing); bounded, cleared when full.
 MAX_CACHED_ROUTES = 1024
@@ -90,7 +86,7 @@ class ProxyApp:
             return  # the lifespan belongs to the gateway app; websockets are not proxied
         started = asyncio.get_running_loop().time()
         provider, endpoint = self._route(scope)
-        address = self._client_addresses.resolve(_peer(scope), _forwarded_for(scope))
+        address = self._client_addresses.resolve(peer_address(scope), forwarded_for(scope))
         caller: Caller | None = None
         request: RequestFacts | Refusal | None = None
         try:
@@ -102,7 +98,7 @@ class ProxyApp:
             caller = await self._caller(scope, address)
             snapshot = self._services.catalog.snapshot
             if endpoint.kind is EndpointKind.LIST_MODELS or endpoint.kind is EndpointKind.GET_MODEL:
-                await send_whole(send, 200, _model_list(snapshot, caller, provider, endpoint, scope["query_string"]))
+                await send_whole(send, 200, model_list(snapshot, caller, provider, endpoint, scope["query_string"]))
                 return
             self._access.require_any_grant(snapshot, caller.user, provider)  # before a byte of the body is read
             refuse_encoded_body(scope)
@@ -111,7 +107,7 @@ class ProxyApp:
             request = read_request(body) if len(body) <= LARGE_BODY_BYTES else await read_large_request(body)
             if isinstance(request, Refusal):
                 raise request
-            model, credential = _authorised_model(snapshot, caller, provider, request.model)
+            model, credential = authorised_model(snapshot, caller, provider, request.model)
             ticket = await self._admit(snapshot, caller, model, request, len(body), endpoint.usage_accounted)
         except Refusal as refusal:
             await _refuse(send, provider, refusal)
@@ -126,7 +122,7 @@ class ProxyApp:
             opted_in = with_usage_requested(body, request)
         forwarded = body if opted_in is None else opted_in
         trace = (
-            _trace(scope, provider, endpoint, caller, model, started, len(forwarded), request, address)
+            call_trace(scope, provider, endpoint, caller, model, started, len(forwarded), request, address)
             if endpoint.usage_accounted
             else None
         )
@@ -262,8 +258,8 @@ class ProxyApp:
                     trace.streamed = response.content_type == "text/event-stream"
                 # What asking for usage added is taken out of a stream before it is relayed, so it is read decoded.
                 hider = UsageChunkHider() if hide_usage and response.content_type == "text/event-stream" else None
-                decoder = _decoder_for_client(scope, response, self._decode_limits, must_decode=hider is not None)
-                if hider is not None and decoder is None and _encoded(response):
+                decoder = decoder_for_client(scope, response, self._decode_limits, must_decode=hider is not None)
+                if hider is not None and decoder is None and encoded(response):
                     hider = None  # a coding the gateway cannot decode: relayed as it is
                 if trace is not None:
                     encoding = None if decoder else response.headers.get("content-encoding")
@@ -391,98 +387,3 @@ async def _refuse(send: Send, provider: ProviderName, refusal: Refusal) -> None:
         headers.append((b"retry-after", str(max(1, round(refusal.retry_after))).encode()))
     body = error_body(provider, refusal.status, refusal.message, code=refusal.code)
     await send_whole(send, refusal.status, body, tuple(headers))
-
-
-def _model_list(snapshot: Snapshot, caller: Caller, provider: ProviderName, endpoint: Endpoint, query: bytes) -> bytes:
-    """Model lists are answered from the catalog, never forwarded."""
-    if endpoint.kind is EndpointKind.LIST_MODELS:
-        models = [m for m in snapshot.granted_models(caller.user, provider) if _callable(m, provider)]
-        return model_list_body(provider, models, query)
-    listed = snapshot.models_by_name.get(endpoint.model_id or "")
-    if listed is None or not _callable(listed, provider) or not snapshot.is_granted(caller.user, listed.name):
-        raise Refusal(404, f'model "{endpoint.model_id}" not found', code="model_not_found")
-    return model_body(provider, listed)
-
-
-def _authorised_model(
-    snapshot: Snapshot, caller: Caller, provider: ProviderName, model_name: str
-) -> tuple[ModelEntry, str]:
-    """The requested model, checked in the order the reference product answers, and the credential its provider
-    is called with."""
-    model = snapshot.models_by_name.get(model_name)
-    if model is None or not model.active:
-        raise Refusal(404, f'model "{model_name}" is not available on this gateway', code="model_not_found")
-    if model.provider.kind != provider:
-        raise Refusal(400, "requested model does not match the provider for this route")
-    if not snapshot.is_granted(caller.user, model_name):
-        raise Refusal(403, f'user does not have permission to use model "{model_name}"')
-    credential = model.provider.credential
-    if not credential:
-        raise Refusal(
-            400, f'provider "{model.provider.name}" ({provider}) is not configured: an admin must set its API key'
-        )
-    return model, credential
-
-
-def _trace(
-    scope: Scope,
-    provider: ProviderName,
-    endpoint: Endpoint,
-    caller: Caller,
-    model: ModelEntry,
-    started: float,
-    request_bytes: int,
-    request: RequestFacts,
-    address: str,
-) -> CallTrace:
-    return CallTrace(
-        provider=provider,
-        endpoint=endpoint.kind.value,
-        key=caller.key,
-        model=model,
-        started=started,
-        client=header_value(scope, b"user-agent") or "",
-        session_id=next(filter(None, (header_value(scope, h) for h in _SESSION_HEADERS)), None),
-        call_id=request_id_var.get(),
-        request_bytes=request_bytes,
-        path=scope["path"][:MAX_PATH_LENGTH],
-        method=scope["method"],
-        reasoning_effort=request.reasoning_effort,
-        client_address=address[:MAX_ADDRESS_LENGTH],
-    )
-
-
-def _peer(scope: Scope) -> str:
-    client = scope.get("client")
-    return client[0] if client else "unknown"
-
-
-def _forwarded_for(scope: Scope) -> Iterator[str]:
-    """Lazy: read only when the peer is a trusted proxy (GATEWAY_TRUSTED_PROXIES)."""
-    return (value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for")
-
-
-def _callable(model: ModelEntry, provider: ProviderName) -> bool:
-    """Listed to clients: active, on this route's provider, and that provider has a credential to call it with."""
-    return model.active and model.provider.kind == provider and bool(model.provider.credential)
-
-
-def _encoded(response: UpstreamResponse) -> bool:
-    return (response.headers.get("content-encoding") or "identity").strip().lower() != "identity"
-
-
-def _decoder_for_client(
-    scope: Scope, response: UpstreamResponse, limits: DecodeLimits, *, must_decode: bool
-) -> StreamDecoder | None:
-    """The upstream was asked for `identity`; if it encoded anyway with a coding the client did not accept (or the
-    gateway must read the relayed bytes), the gateway decodes. With no decoder for it the bytes go as they are, as a
-    transparent proxy would."""
-    coding = response.headers.get("content-encoding")
-    if not coding or coding.strip().lower() == "identity":
-        return None
-    if not must_decode and accepts_encoding(header_value(scope, b"accept-encoding"), coding):
-        return None
-    try:
-        return make_decoder(coding, limits)
-    except UnsupportedEncodingError:
-        return None
