@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from multidict import CIMultiDictProxy
 
 from tests.support.fakes import provider_bodies as bodies
 from tests.support.fakes.provider_bodies import FakeUsage
+from tests.support.fakes.tool_bodies import ToolCallSpec
 
 
 @dataclass(slots=True)
@@ -47,3 +49,6 @@ class FakeBehaviour:
     malformed_sse: bool = False  # interleave garbage events (usage must still come out exact)
     pretty_json: bool = False  # indent non-streaming JSON bodies
     usage_on_last_content_chunk: bool = False  # chat completions streaming variant
+    tool_call: ToolCallSpec | None = None  # the reply's text is followed by this tool call (every format)
+    # Chooses the reply text from the request's JSON (None: reply_text), e.g. a judge's verdict by content.
+    reply_for: Callable[[Any], str | None] | None = None

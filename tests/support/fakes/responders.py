@@ -15,6 +15,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from tests.support.fakes import provider_bodies as bodies
+from tests.support.fakes import tool_bodies as tools
 from tests.support.fakes.behaviour import FakeBehaviour, RecordedRequest
 
 
@@ -50,13 +51,27 @@ def _model_for(request_json: dict[str, Any], behaviour: FakeBehaviour, fallback:
     return behaviour.response_model or (requested if isinstance(requested, str) else fallback)
 
 
+def _text_for(request_json: dict[str, Any], behaviour: FakeBehaviour) -> str:
+    chosen = behaviour.reply_for(request_json) if behaviour.reply_for is not None else None
+    return chosen if chosen is not None else behaviour.reply_text
+
+
 def _messages(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.ANTHROPIC_MODELS[0])
+    text, call = _text_for(request_json, behaviour), behaviour.tool_call
+    if call is not None:
+        if request_json.get("stream"):
+            return 200, tools.anthropic_tool_stream(model, text, call, behaviour.usage, "toolu_fake01"), True
+        return (
+            200,
+            _json(tools.anthropic_tool_message(model, text, call, behaviour.usage, "toolu_fake01"), behaviour),
+            False,
+        )
     thinking = isinstance(request_json.get("thinking"), dict) and request_json["thinking"].get("type") != "disabled"
     if request_json.get("stream"):
-        events = bodies.anthropic_stream(model, behaviour.reply_text, behaviour.usage, thinking=thinking)
+        events = bodies.anthropic_stream(model, text, behaviour.usage, thinking=thinking)
         return 200, _with_garbage(events, behaviour), True
-    message = bodies.anthropic_message(model, behaviour.reply_text, behaviour.usage, thinking=thinking)
+    message = bodies.anthropic_message(model, text, behaviour.usage, thinking=thinking)
     return 200, _json(message, behaviour), False
 
 
@@ -66,33 +81,43 @@ def _count_tokens(flavour: str, route: str, request_json: dict[str, Any], behavi
 
 def _responses(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.OPENAI_MODELS[0])
+    text, call = _text_for(request_json, behaviour), behaviour.tool_call
+    if call is not None:
+        if request_json.get("stream"):
+            return 200, tools.response_tool_stream(model, text, call, behaviour.usage, "call_fake01"), True
+        return 200, _json(tools.response_with_tool(model, text, call, behaviour.usage, "call_fake01"), behaviour), False
     if request_json.get("stream"):
-        events = bodies.openai_response_stream(model, behaviour.reply_text, behaviour.usage)
+        events = bodies.openai_response_stream(model, text, behaviour.usage)
         return 200, _with_garbage(events, behaviour), True
-    return (
-        200,
-        _json(bodies.openai_response(model, behaviour.reply_text, behaviour.usage), behaviour),
-        False,
-    )
+    return 200, _json(bodies.openai_response(model, text, behaviour.usage), behaviour), False
 
 
 def _chat_completions(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.OPENAI_MODELS[0])
+    text, call = _text_for(request_json, behaviour), behaviour.tool_call
+    options = request_json.get("stream_options") or {}
+    if call is not None:
+        if request_json.get("stream"):
+            include_usage = bool(options.get("include_usage"))
+            stream = tools.chat_tool_stream(
+                model, text, call, behaviour.usage, "call_fake01", include_usage=include_usage
+            )
+            return 200, stream, True
+        return (
+            200,
+            _json(tools.chat_tool_completion(model, text, call, behaviour.usage, "call_fake01"), behaviour),
+            False,
+        )
     if request_json.get("stream"):
-        options = request_json.get("stream_options") or {}
         events = bodies.chat_completion_stream(
             model,
-            behaviour.reply_text,
+            text,
             behaviour.usage,
             include_usage=bool(options.get("include_usage")),
             usage_on_last_content_chunk=behaviour.usage_on_last_content_chunk,
         )
         return 200, _with_garbage(events, behaviour), True
-    return (
-        200,
-        _json(bodies.chat_completion(model, behaviour.reply_text, behaviour.usage), behaviour),
-        False,
-    )
+    return 200, _json(bodies.chat_completion(model, text, behaviour.usage), behaviour), False
 
 
 def _models(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
