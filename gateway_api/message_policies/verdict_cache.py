@@ -69,7 +69,9 @@ class VerdictCache:
     def shared(self) -> bool:
         return self._client is not None
 
-    def __len__(self) -> int:
+    @property
+    def local_size(self) -> int:
+        # A property rather than __len__: an empty cache must not be falsy where `cache or default` is written.
         return len(self._local)
 
     def local(self, key: str) -> JudgeVerdict | None:
