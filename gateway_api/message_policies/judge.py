@@ -117,6 +117,14 @@ class LlmJudge:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
+    async def aclose(self) -> None:
+        """Cancel the judgements still running (their callers are gone at shutdown); run before the upstream client
+        closes, in the lifespan."""
+        tasks = list(self._in_flight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _forget(self, key: str, done: asyncio.Task[JudgeVerdict]) -> None:
         if self._in_flight.get(key) is done:
             del self._in_flight[key]

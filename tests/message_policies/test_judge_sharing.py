@@ -129,3 +129,18 @@ async def test_a_redis_outage_still_judges_and_caches_locally(fake_upstream: Fak
         assert len(fake_upstream.requests) == 1
     finally:
         await cache.aclose()
+
+
+@pytest.mark.asyncio
+async def test_closing_the_judge_cancels_judgements_in_flight(fake_upstream: FakeUpstream) -> None:
+    fake_upstream.configure(reply_text=VIOLATION_REPLY, headers_delay=5.0)
+    async with judge_rig(fake_upstream) as rig:
+        waiting = asyncio.create_task(rig.judge.judge(POLICY, PolicyScope.user_messages, "text"))
+        while not fake_upstream.requests:  # the fake's own wait would block this loop, which sends the request
+            await asyncio.sleep(0.01)
+        assert rig.judge.in_flight == 1
+        await rig.judge.aclose()
+        assert rig.judge.in_flight == 0
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    assert rig.cache.local_size == 0
