@@ -12,6 +12,7 @@ from gateway_api.message_policies.judge import (
     JUDGE_CLIENT,
     JUDGE_ENDPOINT,
     JUDGE_ERROR,
+    MAX_REPLY_BYTES,
     NO_JUDGE,
     NOT_JUDGED,
     TIMED_OUT,
@@ -293,3 +294,20 @@ async def test_a_failing_usage_sink_does_not_cost_the_verdict(fake_upstream: Fak
 
     async with judge_rig(fake_upstream, sink=broken) as rig:
         assert (await rig.judge.judge(POLICY, PolicyScope.user_messages, "text")).violation
+
+
+@pytest.mark.asyncio
+async def test_an_encoded_reply_is_decoded(fake_upstream: FakeUpstream) -> None:
+    # Asked for identity, a server may still compress: the verdict and the usage are read all the same.
+    fake_upstream.configure(content_encoding="gzip", reply_text='{"violation": true, "explanation": "x"}')
+    async with judge_rig(fake_upstream) as rig:
+        assert (await rig.judge.judge(POLICY, PolicyScope.user_messages, "text")).violation
+    assert rig.rows[0].tokens.output_tokens > 0
+
+
+@pytest.mark.asyncio
+async def test_a_reply_too_large_for_a_verdict_fails(fake_upstream: FakeUpstream) -> None:
+    fake_upstream.configure(reply_text="x" * (MAX_REPLY_BYTES + 1))
+    async with judge_rig(fake_upstream) as rig:
+        verdict = await rig.judge.judge(POLICY, PolicyScope.user_messages, "text")
+    assert verdict.failed and verdict.explanation == UNREACHABLE
