@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # How long a call waits on Redis for its limit counters before counting in this process alone (retried later).
     limits_redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
 
+    # Message policies (issue 17, message_policies/). How long one judgement by the LLM judge may take before the
+    # policy's on_judge_error decides, and how many verdicts each process keeps (Redis shares them when set).
+    message_policy_judge_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    message_policy_cache_size: int = Field(default=10000, ge=0)
+
     # Single sign-on (OpenID Connect, accounts/sso/). Set the issuer and client id to turn it on. The list settings
     # are comma-separated.
     oidc_issuer: str = ""

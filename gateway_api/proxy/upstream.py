@@ -97,6 +97,21 @@ def forward_headers(raw_headers: list[tuple[bytes, bytes]], provider: ProviderNa
     return b"".join(lines)
 
 
+def gateway_headers(provider: ProviderName, credential: str) -> bytes:
+    """The header lines of a request the gateway makes on its own behalf (the message-policy judge): a JSON body,
+    the provider's fixed headers (ProviderSpec.admin_headers: Anthropic's API version) and its credential header.
+    No client header is involved, so nothing of a caller's reaches the provider."""
+    spec = PROVIDERS[provider]
+    lines = [b"content-type: application/json\r\n", b"accept: application/json\r\n"]
+    lines.extend(
+        b"%s: %s\r\n" % (name.encode("ascii"), value.encode("ascii")) for name, value in spec.admin_headers.items()
+    )
+    # The reply is parsed here: ask for it as-is, like a forwarded call.
+    lines.append(b"accept-encoding: identity\r\n")
+    lines.append(b"%s: %s\r\n" % (spec.credential_header.encode(), spec.credential_value(credential).encode("latin-1")))
+    return b"".join(lines)
+
+
 def relayed_headers(response: UpstreamResponse, *, drop_encoding: bool) -> list[tuple[bytes, bytes]]:
     """The upstream's response headers as the client should see them (request ids, rate limits, retry-after
     included). With `drop_encoding` the body is relayed decoded, so its coding and length headers go."""

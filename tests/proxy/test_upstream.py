@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from gateway_api.core.settings import Settings
-from gateway_api.proxy.upstream import UpstreamClient, forward_headers, relayed_headers
+from gateway_api.proxy.upstream import UpstreamClient, forward_headers, gateway_headers, relayed_headers
 from tests.proxy.http1.scripted_server import ScriptedServer, SeenRequest, keep_replying, reply
 from tests.proxy.http1.test_pool import read_all
 
@@ -39,6 +39,22 @@ def test_forward_headers_drop_hop_by_hop_and_caller_keys() -> None:
     openai = forward_headers(CLIENT_HEADERS, "openai", "sk-openai")
     assert openai.endswith(b"authorization: Bearer sk-openai\r\n")
     assert b"gwk_" not in openai
+
+
+def test_gateway_headers_carry_the_provider_headers_and_credential_only() -> None:
+    assert gateway_headers("anthropic", "sk-ant-upstream") == (
+        b"content-type: application/json\r\n"
+        b"accept: application/json\r\n"
+        b"anthropic-version: 2023-06-01\r\n"
+        b"accept-encoding: identity\r\n"
+        b"x-api-key: sk-ant-upstream\r\n"
+    )
+    assert gateway_headers("openai", "sk-openai") == (
+        b"content-type: application/json\r\n"
+        b"accept: application/json\r\n"
+        b"accept-encoding: identity\r\n"
+        b"authorization: Bearer sk-openai\r\n"
+    )
 
 
 @pytest.mark.asyncio
