@@ -218,7 +218,11 @@ class CompiledPattern:
                 # Not a card: other alternatives may still match from inside this run of digits.
                 position = start + 1
                 continue
-            spans.append((_char_start(encoded, start), _char_end(encoded, end), kind))
+            # Whole characters only (a pattern using \C can match part of one), never overlapping the last span.
+            start = max(_align_start(encoded, start), spans[-1][1] if spans else 0)
+            end = _align_end(encoded, end)
+            if start < end:
+                spans.append((start, end, kind))
             position = end
         return spans
 
@@ -229,14 +233,14 @@ class CompiledPattern:
         return USER_PATTERN
 
 
-def _char_start(encoded: bytes, offset: int) -> int:
-    """The offset moved back to the start of its UTF-8 character (a pattern using \\C may split one)."""
+def _align_start(encoded: bytes, offset: int) -> int:
+    """A byte offset moved back to the start of its UTF-8 character."""
     while 0 < offset < len(encoded) and encoded[offset] & 0xC0 == 0x80:
         offset -= 1
     return offset
 
 
-def _char_end(encoded: bytes, offset: int) -> int:
+def _align_end(encoded: bytes, offset: int) -> int:
     while offset < len(encoded) and encoded[offset] & 0xC0 == 0x80:
         offset += 1
     return offset
