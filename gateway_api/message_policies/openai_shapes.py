@@ -106,7 +106,8 @@ def inspect_responses(document: dict[str, Any], out: Collector) -> None:
             _content(item, USER, out, newest=True, model=True)
         elif role == "unknown":
             newest = index >= bounds.start
-            reason = f"an input item of type {_type_name(item.get('type') if isinstance(item, dict) else item)}"
+            kind = _type_name(item.get("type")) if isinstance(item, dict) else None
+            reason = f"an input item of type {kind}" if kind else f"an input item that is {describe(item)}"
             out.unreadable(USER, reason, newest=newest)
             out.unreadable(TOOL, reason, newest=newest)
 

@@ -51,7 +51,7 @@ class Collector:
 
     def text(self, scope: PolicyScope, container: dict[str, Any] | list[Any], key: str | int, *, newest: bool) -> None:
         """The string at container[key] as a slot; anything else there is unreadable (when it matters)."""
-        value = container[key]  # type: ignore[index]
+        value = container.get(key) if isinstance(container, dict) else container[key]  # type: ignore[arg-type, index]
         if isinstance(value, str):
             if value:
                 self.inspection.slots.append(Slot(scope, value, container, key, newest))
