@@ -107,7 +107,8 @@ async def check_tool_calls(
             except TextTooLarge:
                 violation = _failure(policy, scope, policy.on_unreadable, _cannot_read(scope, "too large"), "")
             else:
-                violation = _matched(policy, scope, matches, history=False) if matches else None
+                # A tool call cannot be redacted (refused at validation): such a policy blocks rather than pass.
+                violation = _matched(policy, scope, matches, history=False, tool_call=True) if matches else None
             if violation is not None:
                 found[index].append(violation)
     # Identical calls (a model repeating itself) are judged once per policy.
@@ -145,8 +146,8 @@ async def _judge_all(judge: Judge, pairs: Sequence[tuple[MessagePolicyEntry, Pol
 
 
 def blocks(violation: Violation) -> bool:
-    """Whether a violation stops the call (or replaces the tool call): every action but monitor."""
-    return violation.action is not PolicyAction.monitor
+    """Whether a violation stops the call (or replaces the tool call); redactions and monitors let it through."""
+    return violation.action is PolicyAction.block
 
 
 def _apply_pattern(
@@ -185,20 +186,23 @@ def _judged_texts(policy: MessagePolicyEntry, slots: Iterable[Slot]) -> list[tup
     return list(dict.fromkeys((slot.scope, slot.text) for slot in slots if slot.newest and slot.scope in policy.scopes))
 
 
-def _matched(policy: MessagePolicyEntry, scope: PolicyScope, matches: list[Match], *, history: bool) -> Violation:
+def _matched(
+    policy: MessagePolicyEntry, scope: PolicyScope, matches: list[Match], *, history: bool, tool_call: bool = False
+) -> Violation:
     labels = ", ".join(dict.fromkeys(match.label for match in matches))
-    if policy.action is PolicyAction.redact:
+    action = PolicyAction.block if tool_call and policy.action is PolicyAction.redact else policy.action
+    if action is PolicyAction.redact:
         what = f"redacted text matching {labels} in {_WHAT[scope]}"
     else:
         where = _HISTORY if history else _WHAT[scope]
         what = f"{where} matched {labels}"
-        if history and policy.action is PolicyAction.block:
+        if history and action is PolicyAction.block:
             what += "; remove it from the conversation or start a new one"
     return Violation(
         policy_id=policy.id,
         policy_name=policy.name,
         scope=scope,
-        action=policy.action,
+        action=action,
         explanation=what[0].upper() + what[1:],
         content="\n".join(match.text for match in matches),
     )
