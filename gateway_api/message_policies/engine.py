@@ -25,7 +25,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gateway_api.accounts.access import normalise_subject
-from gateway_api.message_policies.patterns import MAX_SCAN_CHARS, CompiledPattern, Match, PatternCache, TextTooLarge
+from gateway_api.message_policies.patterns import (
+    MAX_SCAN_CHARS,
+    CompiledPattern,
+    Match,
+    PatternCache,
+    PatternError,
+    TextTooLarge,
+)
 from gateway_api.message_policies.rules import FailChoice, MessagePolicyEntry, PolicyAction, PolicyScope, Violation
 from gateway_api.message_policies.slots import Inspection, Slot
 from gateway_api.message_policies.verdicts import Judge, JudgeVerdict, RequestDecision, ToolCallText
@@ -37,6 +44,7 @@ _WHAT = {
     PolicyScope.tool_calls: "the tool call",
 }
 _HISTORY = "an earlier message of this conversation"
+_BROKEN_RULE = "The policy's pattern cannot be compiled; ask an administrator to fix the policy"
 
 
 def applicable(policies: tuple[MessagePolicyEntry, ...], subjects: frozenset[str]) -> tuple[MessagePolicyEntry, ...]:
@@ -71,7 +79,12 @@ async def check_request(
                 reason = inspection.unreadable[scope]
                 _record(decision, _failure(policy, scope, policy.on_unreadable, _cannot_read(scope, reason), ""))
         if not policy.rule.is_judged and policy.scopes & _REQUEST_SCOPES:
-            _apply_pattern(policy, patterns.get(policy), inspection.slots, decision)
+            compiled = _compiled(policy, patterns)
+            if compiled is None:
+                scope = min(policy.scopes & _REQUEST_SCOPES)
+                _record(decision, _broken(policy, scope))
+            else:
+                _apply_pattern(policy, compiled, inspection.slots, decision)
     if decision.blocked is not None:
         return decision
     pairs = [
@@ -100,8 +113,11 @@ async def check_tool_calls(
         if policy.rule.is_judged:
             judged.extend((policy, index) for index in range(len(calls)))
             continue
-        compiled = patterns.get(policy)
+        compiled = _compiled(policy, patterns)
         for index, text in enumerate(texts):
+            if compiled is None:
+                found[index].append(_broken(policy, scope))
+                continue
             try:
                 matches = compiled.find(text)
             except TextTooLarge:
@@ -181,6 +197,15 @@ def _apply_pattern(
         _record(decision, _matched(policy, scope, entry.matches, history=entry.in_history))
 
 
+def _compiled(policy: MessagePolicyEntry, patterns: PatternCache) -> CompiledPattern | None:
+    """The policy's compiled rule, or None for a rule that does not compile (validation should have refused it;
+    such a policy cannot decide, so it blocks rather than let content through unchecked)."""
+    try:
+        return patterns.get(policy)
+    except PatternError:
+        return None
+
+
 def _judged_texts(policy: MessagePolicyEntry, slots: Iterable[Slot]) -> list[tuple[PolicyScope, str]]:
     """The distinct newest texts of the policy's scopes, in slot order (each judged once)."""
     return list(dict.fromkeys((slot.scope, slot.text) for slot in slots if slot.newest and slot.scope in policy.scopes))
@@ -227,6 +252,11 @@ def _failure(
         return None
     action = PolicyAction.monitor if policy.action is PolicyAction.monitor else PolicyAction.block
     return Violation(policy.id, policy.name, scope, action, explanation, content)
+
+
+def _broken(policy: MessagePolicyEntry, scope: PolicyScope) -> Violation:
+    action = PolicyAction.monitor if policy.action is PolicyAction.monitor else PolicyAction.block
+    return Violation(policy.id, policy.name, scope, action, _BROKEN_RULE, "")
 
 
 def _cannot_read(scope: PolicyScope, reason: str) -> str:

@@ -355,3 +355,12 @@ def test_a_redact_policy_on_tool_calls_blocks_the_call() -> None:
     rules = [policy("r", PolicyAction.redact, builtins=("aws_access_key",), scopes=frozenset({CALLS}))]
     found = asyncio.run(check_tool_calls(rules, [ToolCallText("a", KEY)], ScriptedJudge(), PatternCache()))
     assert [blocks(v) for v in found[0]] == [True]
+
+
+def test_a_rule_that_does_not_compile_blocks_instead_of_letting_content_through() -> None:
+    broken = policy("broken", pattern=r"(a)\1")
+    decision, _ = decide([broken], messages(user("aa")))
+    assert decision.blocked is not None and "cannot be compiled" in decision.blocked.explanation
+    broken_calls = policy("broken", pattern=r"(a)\1", scopes=frozenset({CALLS}))
+    found = asyncio.run(check_tool_calls([broken_calls], [ToolCallText("a", "{}")], ScriptedJudge(), PatternCache()))
+    assert [blocks(v) for v in found[0]] == [True]
