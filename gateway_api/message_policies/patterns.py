@@ -60,7 +60,7 @@ _BUILTINS: dict[str, tuple[str, str]] = {
     ),
     "github_token": (
         "GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
-        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
     ),
     "openai_api_key": (
         "OpenAI API keys (sk-proj-..., sk-svcacct-..., sk-admin-..., legacy sk-...)",
@@ -181,7 +181,7 @@ class CompiledPattern:
             raise TextTooLarge(f"text over {MAX_SCAN_CHARS} characters")
         if not text:
             return []
-        encoded = text.encode("utf-8", "surrogatepass")
+        encoded = _utf8(text)
         spans = self._byte_spans(encoded)
         if not spans:
             return []
@@ -231,6 +231,13 @@ class CompiledPattern:
             if found.span(group)[0] != -1:
                 return kind
         return USER_PATTERN
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\\ud800"): kept as its own three bytes
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _align_start(encoded: bytes, offset: int) -> int:

@@ -222,3 +222,9 @@ def test_cache_refuses_a_judge_rule() -> None:
     )
     with pytest.raises(PatternError):
         PatternCache().get(policy)
+
+
+def test_text_with_a_lone_surrogate_is_still_scanned() -> None:
+    # orjson refuses these, but the module's callers may hand it text from other parsers.
+    new_text, matches = CompiledPattern(None, ("aws_access_key",)).redact("x\ud800 AKIAIOSFODNN7EXAMPLE é", "[R]")
+    assert new_text == "x\ud800 [R] é" and [m.start for m in matches] == [3]
