@@ -1,7 +1,8 @@
 """The text of OpenAI Chat Completions and Responses bodies.
 
 Scopes: system and developer messages (anywhere: judged once per distinct content), `instructions`, a string
-`input`, the newest user turn's text parts and a final assistant prefill are user_messages; `tool` / `function`
+`input`, a stored prompt's variables, Chat's predicted output, the newest user turn's text parts and a final
+assistant prefill are user_messages; `tool` / `function`
 messages and the Responses tool-output items are tool_results. Earlier turns are read as history slots.
 
 Not text, so not inspected: image parts (pictures; no OCR), computer-use screenshots, the model's own items
@@ -61,6 +62,10 @@ _SILENT_ITEMS = frozenset({"computer_call_output", "mcp_approval_response", "ite
 
 
 def inspect_chat(document: dict[str, Any], out: Collector) -> None:
+    prediction = document.get("prediction")
+    if isinstance(prediction, dict) and prediction.get("content") is not None:
+        # Predicted output is client text sent upstream too: a secret in it would reach the provider.
+        _content(prediction, USER, out, newest=True)
     messages = document.get("messages")
     if messages is None:
         return
@@ -86,6 +91,8 @@ def inspect_chat(document: dict[str, Any], out: Collector) -> None:
 def inspect_responses(document: dict[str, Any], out: Collector) -> None:
     if document.get("instructions") is not None:
         out.text(USER, document, "instructions", newest=True)
+    if document.get("prompt") is not None:
+        _prompt_variables(document["prompt"], out)
     if "input" not in document or document["input"] is None:
         return
     items = document["input"]
@@ -110,6 +117,22 @@ def inspect_responses(document: dict[str, Any], out: Collector) -> None:
             reason = f"an input item of type {kind}" if kind else f"an input item that is {describe(item)}"
             out.unreadable(USER, reason, newest=newest)
             out.unreadable(TOOL, reason, newest=newest)
+
+
+def _prompt_variables(prompt: object, out: Collector) -> None:
+    """A stored prompt's variables are substituted into it upstream: client text like any input (the stored
+    template itself is the organisation's, not the caller's)."""
+    variables = prompt.get("variables", {}) if isinstance(prompt, dict) else None
+    if variables is None and isinstance(prompt, dict):
+        return
+    if not isinstance(variables, dict):
+        out.unreadable(USER, f"a prompt that is {describe(prompt)} or has unreadable variables", newest=True)
+        return
+    for name, value in variables.items():
+        if isinstance(value, dict):
+            _parts([value], USER, out, newest=True)
+        else:
+            out.text(USER, variables, name, newest=True)
 
 
 def _message_role(message: object) -> str:

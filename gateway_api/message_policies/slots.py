@@ -25,11 +25,9 @@ class Slot:
     def replace(self, new_text: str) -> None:
         """Write `new_text` where the text was, in the parsed document."""
         if isinstance(self.container, dict):
-            assert isinstance(self.key, str)
-            self.container[self.key] = new_text
+            self.container[str(self.key)] = new_text
         else:
-            assert isinstance(self.key, int)
-            self.container[self.key] = new_text
+            self.container[int(self.key)] = new_text
         self.text = new_text
 
 

@@ -255,3 +255,29 @@ def test_chat_replace_writes_into_the_document() -> None:
     for slot in inspect_request("openai", EndpointKind.CHAT_COMPLETIONS, document).slots:
         slot.replace(slot.text.replace("secret", "[R]"))
     assert b"secret" not in orjson.dumps(document)
+
+
+def test_responses_prompt_variables_are_user_text() -> None:
+    found = responses(
+        prompt={
+            "id": "pmpt_1",
+            "variables": {
+                "topic": "forbidden topic",
+                "extra": {"type": "input_text", "text": "typed variable"},
+                "picture": {"type": "input_image", "image_url": "https://example.com/a.png"},
+            },
+        }
+    )
+    assert [t for _, t, _ in texts(found)] == ["forbidden topic", "typed variable"] and found.unreadable == {}
+    assert "unreadable variables" in responses(prompt={"id": "p", "variables": ["x"]}).unreadable[USER]
+    assert "a number where text" in responses(prompt={"id": "p", "variables": {"n": 3}}).unreadable[USER]
+
+
+def test_chat_predicted_output_is_user_text() -> None:
+    document = {
+        "model": "gpt-x",
+        "messages": [{"role": "user", "content": "q"}],
+        "prediction": {"type": "content", "content": [{"type": "text", "text": "predicted"}]},
+    }
+    found = inspect_request("openai", EndpointKind.CHAT_COMPLETIONS, document)
+    assert ("user_messages", "predicted", True) in texts(found)
