@@ -21,10 +21,11 @@ class SseEvent:
     data: str | None  # data lines joined by "\n"; None when the event has no data field
 
     def json(self) -> Any:
-        """The data as JSON, or `UNREADABLE` when it is not JSON. orjson first; then the standard library, which
+        """The data as JSON (None without data, and for Chat Completions' closing `[DONE]`), or `UNREADABLE` when it
+        is not JSON. orjson first; then the standard library, which
         the Python SDKs use and which also reads what orjson refuses (NaN, huge integers): a payload a client could
         parse must never pass as unreadable here."""
-        if self.data is None:
+        if self.data is None or self.data.startswith("[DONE]"):  # the SDKs end a stream on that prefix
             return None
         try:
             return orjson.loads(self.data)

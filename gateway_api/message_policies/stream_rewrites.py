@@ -214,9 +214,9 @@ class ChatStream:
                 told.add(legacy)
                 notices.append(blocked[legacy])
         if notices:
-            text = "\n\n".join(notices)
+            # The choice's content so far went out in earlier chunks: a notice starts a paragraph of its own.
             earlier = delta.get("content")
-            delta["content"] = f"{earlier}\n\n{text}" if isinstance(earlier, str) and earlier else text
+            delta["content"] = (earlier if isinstance(earlier, str) else "") + "".join(f"\n\n{n}" for n in notices)
         finish_reason = choice.get("finish_reason")
         if finish_reason in {"tool_calls", "function_call"} and choice_index not in allowed_choices:
             finish_reason = "stop"
