@@ -55,7 +55,7 @@ class ToolCallGuard:
         self._body = bytearray()
         self._held: list[HeldEvent] | None = None  # None until the first tool-call event
         self._held_bytes = 0
-        self._last_sequence: int | None = None  # Responses events' numbering, for the error event of a cut
+        self._last_sequence: int | None = None  # the last relayed Responses event's number, for a cut's error event
         self._finished = False
 
     def feed(self, chunk: bytes) -> bytes:
@@ -103,9 +103,9 @@ class ToolCallGuard:
         relayed: list[bytes] = []
         for event in events:
             data = event.json()
-            if isinstance(data, dict) and isinstance(data.get("sequence_number"), int):
-                self._last_sequence = data["sequence_number"]
             if self._held is None and not self._rewriter.starts_calls(data):
+                if isinstance(data, dict) and isinstance(data.get("sequence_number"), int):
+                    self._last_sequence = data["sequence_number"]
                 relayed.append(event.raw)
                 continue
             if self._held is None:

@@ -55,8 +55,8 @@ def _assert_blocked_call_gone(run: GuardRun, calls: list[tuple[str, str]]) -> No
 def _anthropic_message(server: ReplyServer, streamed: bool) -> Any:
     client = _anthropic(server)
     if not streamed:
-        return client.messages.create(model="claude-sonnet-4-5", max_tokens=100, messages=MESSAGES)
-    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=MESSAGES) as stream:
+        return client.messages.create(model="gateway-test-model", max_tokens=100, messages=MESSAGES)
+    with client.messages.stream(model="gateway-test-model", max_tokens=100, messages=MESSAGES) as stream:
         return stream.get_final_message()
 
 
