@@ -68,7 +68,8 @@ class AnthropicStream:
                 else:
                     found.unreadable = True  # a tool_use block takes only JSON deltas
         for index, name in names.items():
-            arguments = "".join(pieces[index]) if pieces[index] else orjson.dumps(starts[index] or {}).decode()
+            # A tool without parameters streams one empty piece: its arguments are the block's own input, `{}`.
+            arguments = "".join(pieces[index]) or orjson.dumps(starts[index] or {}).decode()
             found.calls[index] = ToolCallText(name, arguments)
         return found
 

@@ -212,3 +212,55 @@ def _openai(server: ReplyServer) -> openai.OpenAI:
 def _anthropic_final(server: ReplyServer) -> Any:
     with _anthropic(server).messages.stream(model="m", max_tokens=10, messages=MESSAGES) as stream:
         return stream.get_final_message()
+
+
+async def test_a_call_without_arguments_is_judged_as_an_empty_object() -> None:
+    case = CASES["anthropic-stream"]
+    run = await run_guard(case, [case.build([("TaskList", "")])])
+    assert run.judge.batches == [[ToolCallText("TaskList", "{}")]]
+
+
+async def test_chat_choices_are_rewritten_each_on_its_own(reply_server: ReplyServer) -> None:
+    def chunk(choice: int, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        body = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4.1"}
+        choices = [{"index": choice, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
+        return replies.sse({**body, "choices": choices})
+
+    def call(index: int, arguments: str) -> dict[str, Any]:
+        return {
+            "index": index,
+            "id": f"call_{index}",
+            "type": "function",
+            "function": {"name": "Bash", "arguments": arguments},
+        }
+
+    body = b"".join(
+        [
+            chunk(0, {"role": "assistant", "content": None, "tool_calls": [call(0, replies.DANGEROUS_ARGUMENTS)]}),
+            chunk(1, {"role": "assistant", "content": None, "tool_calls": [call(0, replies.SAFE_ARGUMENTS)]}),
+            chunk(0, {"function_call": {"name": "legacy", "arguments": '{"x": "rm -rf ~"}'}}),
+            chunk(0, {}, "tool_calls"),
+            chunk(1, {}, "tool_calls"),
+            replies.sse("[DONE]"),
+        ]
+    )
+    run = await run_guard(CASES["chat-stream"], [body])
+    assert [call.name for call in run.judge.batches[0]] == ["Bash", "Bash", "legacy"]
+    assert b"rm -rf" not in run.output
+    _serve(reply_server, run)
+    with _openai(reply_server).chat.completions.stream(model="m", messages=MESSAGES, n=2) as stream:
+        first, second = stream.get_final_completion().choices
+    assert first.finish_reason == "stop" and not first.message.tool_calls and not first.message.function_call
+    assert first.message.content is not None and first.message.content.count("Blocked by the gateway") == 2
+    assert second.finish_reason == "tool_calls" and second.message.tool_calls is not None
+    assert second.message.tool_calls[0].function.arguments == replies.SAFE_ARGUMENTS
+
+
+async def test_chat_legacy_function_call_in_a_whole_reply() -> None:
+    document = orjson.loads(replies.chat_completion([]))
+    message = {"role": "assistant", "content": None, "function_call": {"name": "sh", "arguments": "rm -rf /"}}
+    document["choices"][0].update(message=message, finish_reason="function_call")
+    run = await run_guard(CASES["chat-json"], [orjson.dumps(document)])
+    [choice] = orjson.loads(run.output)["choices"]
+    assert "function_call" not in choice["message"] and choice["finish_reason"] == "stop"
+    assert "Blocked by the gateway" in choice["message"]["content"]
