@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from gateway_api.message_policies.notices import request_blocked_text
+from gateway_api.message_policies.sse_frames import event_bytes
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind, error_body
 
@@ -111,11 +112,6 @@ def reply_events(kind: EndpointKind, model: str, text: str, *, include_usage: bo
     raise ValueError(f"no reply events for the {kind} endpoint")
 
 
-def sse(data: dict[str, Any], event: str | None = None) -> bytes:
-    head = b"event: " + event.encode() + b"\n" if event else b""
-    return head + b"data: " + orjson.dumps(data) + b"\n\n"
-
-
 def message_item(item_id: str, text: str) -> dict[str, Any]:
     """A finished Responses `message` output item saying `text`."""
     return {
@@ -156,7 +152,7 @@ def _anthropic_message(model: str, content: list[dict[str, Any]], stop_reason: s
 
 def _anthropic_events(model: str, text: str) -> bytes:
     def event(data: dict[str, Any]) -> bytes:
-        return sse(data, data["type"])
+        return event_bytes(data, data["type"])
 
     return b"".join(
         (
@@ -201,7 +197,7 @@ def _chat_events(model: str, text: str, include_usage: bool) -> bytes:
         }
         if include_usage:
             body["usage"] = usage
-        return sse(body)
+        return event_bytes(body, None)
 
     def choice(delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
         return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
@@ -301,4 +297,4 @@ def _responses_events(model: str, text: str) -> bytes:
             "response": _response(response_id, model, "completed", [message_item(item_id, text)]),
         },
     ]
-    return b"".join(sse({**step, "sequence_number": number}, step["type"]) for number, step in enumerate(steps))
+    return b"".join(event_bytes({**step, "sequence_number": number}, step["type"]) for number, step in enumerate(steps))

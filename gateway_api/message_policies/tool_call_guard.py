@@ -35,6 +35,9 @@ JudgeCalls = Callable[[list[ToolCallText]], Awaitable[list[list[Violation]]]]
 
 
 class ToolCallGuard:
+    """One reply's guard: feed() each decoded chunk and relay what it returns, then relay what finish() returns.
+    Afterwards `violations` holds every policy's findings on the calls (monitor ones included, for the record)."""
+
     def __init__(
         self,
         provider: ProviderName,
@@ -46,11 +49,11 @@ class ToolCallGuard:
         self.violations: list[Violation] = []
         self.unreadable = False
         self.cut = False
-        self._provider = provider
         self._kind = kind
         self._judge_calls = judge_calls
         self._max_held_bytes = max_held_bytes
-        self._rewriter = stream_rewriter(kind)  # also refuses an endpoint without tool calls
+        # The endpoint decides the format (`provider` is implied by it); this also refuses one without tool calls.
+        self._rewriter = stream_rewriter(kind)
         self._framer = SseFramer() if streamed else None
         self._body = bytearray()
         self._held: list[HeldEvent] | None = None  # None until the first tool-call event
