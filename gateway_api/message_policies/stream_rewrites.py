@@ -151,15 +151,16 @@ class ChatStream:
 
     def rewrite(self, events: Sequence[HeldEvent], blocked: Mapping[Hashable, str], calls_remain: bool) -> bytes:
         renumbered: dict[Hashable, int] = {}
-        allowed_per_choice: dict[Any, int] = {}
+        next_index: dict[Any, int] = {}
+        allowed_choices: set[Any] = set()
         for key in self._order:
             choice_index, call_index = key
             if key in blocked:
                 continue
+            allowed_choices.add(choice_index)
             if call_index != "function_call":
-                renumbered[key] = allowed_per_choice.get(choice_index, 0)
-            allowed_per_choice[choice_index] = allowed_per_choice.get(choice_index, 0) + 1
-        allowed_choices = set(allowed_per_choice)
+                renumbered[key] = next_index.get(choice_index, 0)
+                next_index[choice_index] = renumbered[key] + 1
         told: set[Hashable] = set()
         out: list[bytes] = []
         for event in events:
