@@ -78,8 +78,8 @@ def _filters() -> rx.Component:
             ),
             _filter_input("client", "Client (user agent)"),
             _filter_input("session", "Session"),
-            _filter_input("from", "From (UTC), 2026-01-31T09:00", "13rem"),
-            _filter_input("to", "To (UTC), exclusive", "13rem"),
+            _filter_input("from", "From (UTC), e.g. 2026-01-31T09:00", "15rem"),
+            _filter_input("to", "To (UTC, exclusive)", "15rem"),
             rx.button(rx.icon("filter", size=14), "Filter", type="submit", data_testid="apply-filters"),
             rx.cond(
                 LlmCallsState.has_filters,

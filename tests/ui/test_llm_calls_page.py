@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support.fakes.provider_bodies import FakeUsage
 from tests.support.fakes.upstream import FakeUpstream
@@ -59,6 +60,20 @@ def test_refused_calls_are_listed_filtered_by_the_url_and_open_in_the_drawer(pag
     expect(fields).to_contain_text("invalid API key")
     expect(fields).to_contain_text("calls-page-test/1.0")
     expect(fields).to_contain_text("POST /api/llm-proxy/anthropic/v1/messages")
+
+
+def _right_gap(page: Page, element: Locator) -> float:
+    """How far the element's right edge stops short of the window's, once its slide-in animation is over."""
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    gap = float(width)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        box = element.bounding_box()
+        gap = abs(width - (box["x"] + box["width"])) if box else float(width)
+        if gap < 2:
+            break
+        page.wait_for_timeout(100)
+    return gap
 
 
 # A Claude Code turn as it sends it (trimmed): a system prompt, the user's request, a tool call and its result.
@@ -152,9 +167,8 @@ def test_an_auditor_reads_a_calls_messages_in_the_drawer_and_screenshot(
     headers = page.get_by_test_id("request-headers")
     expect(headers).to_contain_text("claude-cli/2.1.197")
     assert key not in page.content()  # the key's header is stored redacted
-    drawer = page.get_by_test_id("call-drawer")
-    box, width = drawer.bounding_box(), page.viewport_size["width"] if page.viewport_size else 0
-    assert box is not None and abs(box["x"] + box["width"] - width) < 2  # on the right, the table beside it
+    # On the right, the table beside it (once it has slid in).
+    assert _right_gap(page, page.get_by_test_id("call-drawer")) < 2
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         # The drawer scrolled to the messages: what an auditor opens it for.
         request.evaluate("element => element.scrollIntoView({block: 'start'})")
