@@ -31,9 +31,39 @@ def _filter_input(name: str, placeholder: str, width: str = "10rem") -> rx.Compo
     )
 
 
+def _hidden(name: str) -> rx.Component:
+    """A filter the form keeps but nobody types (an id set by a link): submitted as it is, removed by its chip."""
+    return rx.el.input(type="hidden", name=name, value=LlmCallsState.filters.get(name, ""))
+
+
+def _chip(name: str, label: rx.Var[str], noun: str) -> rx.Component:
+    return rx.cond(
+        LlmCallsState.filters.contains(name),
+        rx.badge(
+            f"{noun}: ",
+            label,
+            rx.icon_button(
+                rx.icon("x", size=12),
+                size="1",
+                variant="ghost",
+                type="button",
+                aria_label=f"Remove the {noun.lower()} filter",
+                on_click=LlmCallsState.remove_filter(name),
+            ),
+            size="2",
+            variant="soft",
+            data_testid=f"chip-{name}",
+        ),
+    )
+
+
 def _filters() -> rx.Component:
     return rx.form(
         rx.flex(
+            _hidden("user"),
+            _hidden("key"),
+            _chip("user", LlmCallsState.filter_user_label, "User"),
+            _chip("key", LlmCallsState.filter_key_label, "Key"),
             _filter_input("q", "Search model, user, key", "14rem"),
             _filter_input("model", "Model"),
             _filter_input("provider", "Provider"),
@@ -48,6 +78,8 @@ def _filters() -> rx.Component:
             ),
             _filter_input("client", "Client (user agent)"),
             _filter_input("session", "Session"),
+            _filter_input("from", "From (UTC), e.g. 2026-01-31T09:00", "15rem"),
+            _filter_input("to", "To (UTC, exclusive)", "15rem"),
             rx.button(rx.icon("filter", size=14), "Filter", type="submit", data_testid="apply-filters"),
             rx.cond(
                 LlmCallsState.has_filters,
@@ -195,6 +227,7 @@ def _drawer() -> rx.Component:
                 overflow_y="auto",
                 padding="1.25rem",
                 right="0",
+                left="auto",  # vaul places a drawer's content from the left otherwise
                 top="0",
                 position="fixed",
                 data_testid="call-drawer",
@@ -208,10 +241,24 @@ def _drawer() -> rx.Component:
 
 def _content() -> rx.Component:
     return rx.vstack(
-        rx.text(
-            "Every call to the proxy, refused ones included, newest first. Click a call for its details.",
-            size="2",
-            color_scheme="gray",
+        rx.flex(
+            rx.text(
+                "Every call to the proxy, refused ones included, newest first. Click a call for its details.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.spacer(),
+            rx.link(
+                rx.icon("chart-column", size=14, display="inline", vertical_align="-2px"),
+                " Token usage for these filters",
+                href=LlmCallsState.usage_href,
+                size="2",
+                title="The same period, user, model and key on Token Usage",
+                data_testid="usage-link",
+            ),
+            wrap="wrap",
+            spacing="2",
+            width="100%",
         ),
         _filters(),
         rx.cond(

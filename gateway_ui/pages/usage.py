@@ -26,6 +26,13 @@ FORMAT_USD_JS = (
     " return '$' + v.toFixed(d).replace(/0+$/, ''); }"
     " return '$' + v.toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2}); }"
 )
+# A click on a part of a timeline bar opens the calls behind it. Recharts hands the clicked rectangle, whose payload
+# is the row (usage_links.with_calls_links put the links in it) but which does not name its series: each series'
+# bar gets its own handler, made for its key.
+OPEN_CALLS_JS = (
+    "(key) => (bar) => { const row = bar && bar.payload; if (!row) return;"
+    " const href = row['calls_' + key] || row.calls; if (href) window.location.assign(href); }"
+)
 
 
 def _number_format() -> FunctionVar:
@@ -227,7 +234,12 @@ def _timeline() -> rx.Component:
         rx.foreach(
             UsageState.chart_series,
             lambda series: rx.recharts.bar(
-                data_key=series.key, name=series.label, fill=series.color, stack_id="usage", is_animation_active=False
+                data_key=series.key,
+                name=series.label,
+                fill=series.color,
+                stack_id="usage",
+                is_animation_active=False,
+                custom_attrs={"onClick": FunctionStringVar.create(OPEN_CALLS_JS).call(series.key), "cursor": "pointer"},
             ),
         ),
         data=UsageState.chart_rows,
@@ -260,7 +272,12 @@ def _timeline() -> rx.Component:
             ),
             rx.cond(
                 UsageState.has_usage,
-                rx.box(chart, width="100%", data_testid="usage-timeline"),
+                rx.vstack(
+                    rx.box(chart, width="100%", data_testid="usage-timeline"),
+                    rx.text("Click a bar for the calls behind it.", size="1", color_scheme="gray"),
+                    width="100%",
+                    spacing="1",
+                ),
                 empty_state("chart-no-axes-column", "No usage in this view", "Widen the dates or clear the filters."),
             ),
             spacing="3",

@@ -14,6 +14,20 @@ def _bar_part(part: BarPart) -> rx.Component:
     return rx.box(height="100%", width=part.width, background=part.color, data_testid="bar-part", title=part.text)
 
 
+def _bar(card: BreakdownCard) -> rx.Component:
+    return rx.hstack(
+        rx.foreach(card.bar, _bar_part),
+        spacing="0",
+        width="100%",
+        height="0.75rem",
+        background="var(--gray-a3)",
+        border_radius="var(--radius-1)",
+        overflow="hidden",
+        title=card.bar_title,
+        data_testid="usage-bar",
+    )
+
+
 def _small_chart(card: BreakdownCard) -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -27,18 +41,9 @@ def _small_chart(card: BreakdownCard) -> rx.Component:
                 align="center",
                 wrap="wrap",
             ),
-            # Every card's bar is drawn on the same scale (the largest card's tokens), so sizes compare.
-            rx.hstack(
-                rx.foreach(card.bar, _bar_part),
-                spacing="0",
-                width="100%",
-                height="0.75rem",
-                background="var(--gray-a3)",
-                border_radius="var(--radius-1)",
-                overflow="hidden",
-                title=card.bar_title,
-                data_testid="usage-bar",
-            ),
+            # Every card's bar is drawn on the same scale (the largest card's tokens), so sizes compare; it links
+            # to the calls behind it.
+            rx.cond(card.calls_href != "", rx.link(_bar(card), href=card.calls_href, width="100%"), _bar(card)),
             rx.hstack(
                 rx.text(card.cost_text, size="2", weight="bold"),
                 rx.text(card.tokens_text, " tokens", size="1", color_scheme="gray"),
@@ -46,6 +51,16 @@ def _small_chart(card: BreakdownCard) -> rx.Component:
                 rx.cond(
                     card.failed_requests > 0,
                     rx.text(card.failed_text, " failed", size="1", color_scheme="red", data_testid="card-failed"),
+                ),
+                rx.cond(
+                    card.calls_href != "",
+                    rx.link(
+                        "Calls",
+                        rx.icon("arrow-right", size=12, display="inline", vertical_align="-1px"),
+                        href=card.calls_href,
+                        size="1",
+                        data_testid="card-calls",
+                    ),
                 ),
                 spacing="3",
                 align="baseline",

@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from gateway_ui.api.llm_calls import LlmCall
 
 # The API's filters the page offers, in the order of its form; the URL query string uses the same names.
-FILTER_KEYS = ("q", "model", "provider", "status", "outcome", "client", "session", "from", "to")
+# `user` and `key` are ids: set by links (Token Usage, a call's drawer), shown as removable chips, not typed.
+FILTER_KEYS = ("q", "user", "key", "model", "provider", "status", "outcome", "client", "session", "from", "to")
 MAX_SHOWN_CHARS = 20_000
 
 

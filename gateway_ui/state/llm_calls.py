@@ -15,6 +15,7 @@ from gateway_ui.state import call_views
 from gateway_ui.state.api_session import UiEvent, failure_event
 from gateway_ui.state.auth import AuthState
 from gateway_ui.state.call_views import CallRow, MessageView
+from gateway_ui.state.usage_links import usage_href
 
 PAGE_SIZE = 50
 
@@ -35,9 +36,14 @@ class LlmCallsState(rx.State):
     response_body: str = ""
     bodies_note: str = ""
 
+    # Who the `user` and `key` filters name, as the listed calls name them (the filters themselves are ids).
+    filter_user_label: str = ""
+    filter_key_label: str = ""
+
     async def _admin_api(self) -> UserApi | None:
+        """The API as the signed-in admin or auditor; None for anyone else (the page shows the admins-only notice)."""
         auth = await self.get_state(AuthState)
-        return API.as_user(auth.token) if auth.user_role == "admin" and auth.token else None
+        return API.as_user(auth.token) if auth.user_role in ("admin", "auditor") and auth.token else None
 
     @rx.event
     async def load(self) -> AsyncIterator[UiEvent]:
@@ -57,6 +63,11 @@ class LlmCallsState(rx.State):
             return
         self.rows = [call_views.call_row(call) for call in page.data]
         self.next_cursor = page.next_cursor or ""
+        first = page.data[0] if page.data else None
+        self.filter_user_label = (first.user_email if first else None) or f"user {self.filters.get('user', '')}"
+        self.filter_key_label = (
+            first.api_key_name or first.api_key_prefix if first else None
+        ) or f"key {self.filters.get('key', '')}"
         self.loading = False
 
     @rx.event
@@ -81,6 +92,12 @@ class LlmCallsState(rx.State):
     @rx.event
     def clear_filters(self) -> UiEvent:
         return rx.redirect(routes.LLM_CALLS)
+
+    @rx.event
+    def remove_filter(self, name: str) -> UiEvent:
+        """A chip's ✕: the same calls without that filter."""
+        query = call_views.query_from_filters({key: value for key, value in self.filters.items() if key != name})
+        return rx.redirect(routes.LLM_CALLS + (f"?{query}" if query else ""))
 
     @rx.event
     async def open_call(self, call_id: int) -> AsyncIterator[UiEvent]:
@@ -139,6 +156,10 @@ class LlmCallsState(rx.State):
     @rx.var
     def has_filters(self) -> bool:
         return bool(self.filters)
+
+    @rx.var
+    def usage_href(self) -> str:
+        return usage_href(self.filters)
 
     @rx.var
     def filter_json(self) -> str:

@@ -17,6 +17,7 @@ from gateway_ui.api_connection import API
 from gateway_ui.state import usage_filters as filters
 from gateway_ui.state.api_session import UiEvent
 from gateway_ui.state.auth import AuthState
+from gateway_ui.state.usage_links import card_calls_href, with_calls_links
 from gateway_ui.state.usage_view import (
     BREAKDOWN_SORTS,
     MAX_SMALL_CHARTS,
@@ -208,8 +209,14 @@ class UsageState(rx.State):
         self.unpriced_text = unpriced_note(self.unpriced_models)
         self.has_usage = summary.requests > 0
         period_end = datetime.fromisoformat(filters.period_params(view)["end"])
-        self.chart_series, self.chart_rows = chart_data(timeseries, view.bucket, period_end)
+        self.chart_series, rows = chart_data(timeseries, view.bucket, period_end)
+        user_ids_by_email = {u.email: str(u.id) for u in options.users}
+        self.chart_rows = with_calls_links(rows, timeseries, view, user_ids_by_email)
         self.model_cards, self.user_cards = breakdown_cards(by_model, by_user)
+        for card in self.model_cards:
+            card.calls_href = card_calls_href(view, "model", card.key)
+        for card in self.user_cards:
+            card.calls_href = card_calls_href(view, "user", card.key)
         self.user_options = [FilterOption(value=str(u.id), label=u.email) for u in options.users]
         self.model_options = [FilterOption(value=m, label=m) for m in options.models]
         self.key_options = [

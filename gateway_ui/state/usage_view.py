@@ -111,6 +111,7 @@ class BreakdownCard:
     price_known: bool = True
     bar: list[BarPart] = field(default_factory=list)
     bar_title: str = ""  # every part's figure, for the bar's tooltip
+    calls_href: str = ""  # the LLM Calls page behind the card (usage_links.card_calls_href)
 
 
 def _share(value: int, scale: int) -> str:

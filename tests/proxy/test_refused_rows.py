@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
 from sqlmodel import Session, select
 
-from gateway_api.db.models import CallBody, Outcome, utcnow
+from gateway_api.accounts.api_keys import revoke_key
+from gateway_api.db.engine import session_scope
+from gateway_api.db.models import ApiKey, CallBody, Outcome, Scope, utcnow
+from gateway_api.security.keys import digest_key
 from gateway_api.usage.filters import UsageFilter
 from gateway_api.usage.queries import summary
-from tests.proxy.conftest import SONNET, ProxyEnv
+from tests.proxy.conftest import ALICE, CAROL, SONNET, ProxyEnv
 from tests.proxy.test_refusals_and_routing import call, model_body
 
 CLIENT = {"user-agent": "claude-cli/2.0 (external, cli)", "x-claude-code-session-id": "session-42"}
@@ -116,3 +120,51 @@ def test_client_text_with_nul_does_not_cost_the_row(proxy_env: ProxyEnv, alice_k
     refused = proxy_env.refused_rows(2)
     assert "\x00" not in "".join(str(row.path) + row.model + str(row.refusal_reason) for row in refused)
     assert proxy_env.usage_rows(1)[0].reasoning_effort == "hi\ufffdgh"
+
+
+def _ids(env: ProxyEnv, secret: str) -> tuple[int | None, int | None]:
+    with Session(env.engine) as session:
+        key = session.exec(select(ApiKey).where(ApiKey.digest == digest_key(secret, env.services.key_pepper))).one()
+    return key.user_id, key.id
+
+
+def test_a_refused_key_the_gateway_issued_names_its_user_and_key(proxy_env: ProxyEnv) -> None:
+    """Revoked, expired (in the database, remembered, or still in the snapshot), a deactivated user's, a key
+    without the llm scope: the row names the user and the key, and keeps no prefix and nothing of the secret."""
+    revoked = proxy_env.issue_key(ALICE)
+    with session_scope(proxy_env.engine) as session:
+        digest = digest_key(revoked, proxy_env.services.key_pepper)
+        revoke_key(session, session.exec(select(ApiKey).where(ApiKey.digest == digest)).one())
+    proxy_env.services.catalog.reload()
+    past = proxy_env.issue_key(ALICE, expires_at=utcnow() - timedelta(seconds=1))  # never in the snapshot
+    expires_at = utcnow() + timedelta(seconds=1)
+    expiring = proxy_env.issue_key(ALICE, expires_at=expires_at)  # in the snapshot, expired by the time it is used
+    deactivated = proxy_env.issue_key(CAROL)
+    ui_key = proxy_env.issue_key(ALICE, scopes=frozenset({Scope.ui}))
+    api_key = proxy_env.issue_key(ALICE, scopes=frozenset({Scope.api}))
+    unknown = "gwk_" + "U" * 43
+    time.sleep(max(0.0, (expires_at - utcnow()).total_seconds()) + 0.1)
+    cases = [
+        (revoked, 401),
+        (past, 401),
+        (past, 401),  # the second time from the remembered expiries, without a database look-up
+        (expiring, 401),
+        (deactivated, 401),
+        (ui_key, 403),
+        (api_key, 403),
+        (unknown, 401),
+    ]
+
+    statuses = [
+        call(proxy_env, "anthropic", key=key, body=model_body("anthropic", SONNET)).status_code for key, _ in cases
+    ]
+
+    assert statuses == [status for _, status in cases]
+    rows = proxy_env.refused_rows(len(cases))
+    assert [(row.user_id, row.api_key_id) for row in rows[:-1]] == [_ids(proxy_env, key) for key, _ in cases[:-1]]
+    assert all(row.key_prefix is None for row in rows[:-1])
+    assert rows[4].user_id != rows[0].user_id  # Carol's key names Carol
+    # A key the gateway never issued names nobody: only its visible prefix is kept.
+    assert (rows[-1].user_id, rows[-1].api_key_id, rows[-1].key_prefix) == (None, None, unknown[:12])
+    dumped = " ".join(str(row.model_dump()) for row in rows)
+    assert all(key[12:] not in dumped for key, _ in cases)

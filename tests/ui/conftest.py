@@ -149,8 +149,9 @@ def serve_ui(work_dir: Path, *, with_public_url: bool = False, **extra_env: str)
 
 @pytest.fixture(scope="session")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    """The app served by `make serve` on a free port, for the whole session."""
-    yield from serve_ui(tmp_path_factory.mktemp("ui-server"))
+    """The app served by `make serve` on a free port, for the whole session; it keeps the calls' bodies, so the LLM
+    Calls page's drawer has some to show an auditor."""
+    yield from serve_ui(tmp_path_factory.mktemp("ui-server"), GATEWAY_LLM_LOG_BODIES="true")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""The call-log row of a call the gateway refused itself (401, 403, 404, 413, 415, 429, 400, 503): who, what, why,
-at no cost, and the sink that takes such rows without letting a flood of them grow memory.
+"""The call-log row of a call the gateway refused itself (401, 403, 404, 413, 415, 429, 400, 503): who (the user
+and key whenever the gateway knows the key, even one it refuses), what, why, at no cost, and the sink that takes
+such rows without letting a flood of them grow memory.
 
 Refused calls are cheap to send (no key needed for a 401), so their rows are bounded: while the usage recorder
 already holds ``MAX_QUEUED_REFUSALS`` rows waiting for the database (an outage, a flood faster than the writer),
@@ -18,7 +19,7 @@ from gateway_api.db.models import Outcome
 from gateway_api.proxy.accounting.ledger import MAX_CLIENT_LENGTH, MAX_ID_LENGTH
 from gateway_api.proxy.asgi_io import header_value
 from gateway_api.proxy.auth import Caller, presented_key
-from gateway_api.proxy.refusal import Refusal
+from gateway_api.proxy.refusal import KnownKey, Refusal
 from gateway_api.proxy.request_model import RequestFacts
 from gateway_api.proxy.routes import Endpoint
 from gateway_api.security.keys import KEY_PREFIX, visible_prefix
@@ -99,11 +100,15 @@ def _text(value: str, limit: int) -> str:
 
 
 def refused_row(call: RefusedCall, refusal: Refusal, finished: float) -> UsageRow:
-    key = call.caller.key if call.caller is not None else None
+    # The caller once the key passed; before, the key the refusal names when the gateway issued it (revoked,
+    # expired, deactivated user, no llm scope); otherwise nobody, and at most a prefix of what was presented.
+    key = (
+        KnownKey(user_id=call.caller.key.user_id, key_id=call.caller.key.id) if call.caller is not None else refusal.key
+    )
     return UsageRow(
         created_at=datetime.now(UTC),
         user_id=key.user_id if key is not None else None,
-        api_key_id=key.id if key is not None else None,
+        api_key_id=key.key_id if key is not None else None,
         provider=call.provider or call.provider_kind,
         provider_kind=call.provider_kind,
         model=_text(call.model, MAX_MODEL_LENGTH),
