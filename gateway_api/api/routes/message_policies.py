@@ -16,10 +16,11 @@ from gateway_api.api.errors import conflict, field_errors
 from gateway_api.core.names import Name
 from gateway_api.db.models import MessagePolicy
 from gateway_api.message_policies.entries import policy_entry
-from gateway_api.message_policies.pattern_check import BUILTINS, MAX_PATTERN_LENGTH
+from gateway_api.message_policies.patterns import BUILTIN_SETS
 from gateway_api.message_policies.rules import FailChoice, MessagePolicyEntry, PolicyAction, PolicyScope
 from gateway_api.message_policies.store import (
     MAX_JUDGE_LENGTH,
+    MAX_PATTERN_LENGTH,
     PolicyFields,
     PolicyNameTaken,
     PolicyProblems,
@@ -168,7 +169,7 @@ def list_message_policies(session: SessionDep) -> list[MessagePolicyPublic]:
 @router.get("/builtins", response_model=list[BuiltinSet])
 def list_builtin_sets() -> list[BuiltinSet]:
     """The named pattern sets a rule may use (`rule.builtins`)."""
-    return [BuiltinSet(name=name, description=description) for name, (_, description) in BUILTINS.items()]
+    return [BuiltinSet(name=name, description=description) for name, description in BUILTIN_SETS.items()]
 
 
 @router.get("/judge", response_model=JudgeModel)
