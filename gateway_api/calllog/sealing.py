@@ -16,6 +16,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+CALL_LOG_BODIES = b"gateway-call-log-bodies"
+MESSAGE_POLICY_VIOLATIONS = b"gateway-message-policy-violations"
 FORMAT_AES_GCM = b"\x01"
 NONCE_BYTES = 12  # random per body: 2^-32 collision odds only after ~2^32 bodies under one secret key
 # Setting up zlib's default 32 KiB window and hash tables costs more than compressing a few KiB: small documents
@@ -26,7 +28,7 @@ SMALL_DOCUMENT_BYTES = 64 * 1024
 class BodySealer:
     """`purpose` separates keys: a body sealed for one use cannot be opened as another's."""
 
-    def __init__(self, secret_key: str, purpose: bytes = b"gateway-call-log-bodies") -> None:
+    def __init__(self, secret_key: str, purpose: bytes = CALL_LOG_BODIES) -> None:
         legacy = hashlib.sha256(purpose + b"\x00" + secret_key.encode()).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(legacy))
         self._aead = AESGCM(hashlib.sha256(purpose + b"\x00aes-256-gcm\x00" + secret_key.encode()).digest())
