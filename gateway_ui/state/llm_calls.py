@@ -58,6 +58,10 @@ class LlmCallsState(rx.State):
         self.rows = [call_views.call_row(call) for call in page.data]
         self.next_cursor = page.next_cursor or ""
         self.loading = False
+        # A link to one call (from a policy violation) opens its drawer.
+        linked = next((call.id for call in page.data if call.call_id and call.call_id == self.filters.get("call")), 0)
+        if linked:
+            yield LlmCallsState.open_call(linked)
 
     @rx.event
     async def more(self) -> AsyncIterator[UiEvent]:
