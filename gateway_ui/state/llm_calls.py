@@ -36,8 +36,9 @@ class LlmCallsState(rx.State):
     bodies_note: str = ""
 
     async def _admin_api(self) -> UserApi | None:
+        """Admins and auditors (who alone read the bodies, and follow policy violations here) read the call log."""
         auth = await self.get_state(AuthState)
-        return API.as_user(auth.token) if auth.user_role == "admin" and auth.token else None
+        return API.as_user(auth.token) if auth.can_read_admin_pages and auth.token else None
 
     @rx.event
     async def load(self) -> AsyncIterator[UiEvent]:
