@@ -19,6 +19,7 @@ from gateway_api.core.settings import Settings, load_settings
 from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
 from gateway_api.limits.owner_client import failure_throttle
+from gateway_api.message_policies.violations import ViolationRecorder, violation_sealer
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.crash_row import spool_start
 from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
@@ -98,6 +99,7 @@ class GatewayApp:
         background = [asyncio.create_task(watcher) for watcher in catalog_watchers(services)]
         background.append(asyncio.create_task(services.recorder.run()))
         background.append(asyncio.create_task(services.spool.run()))
+        background.append(asyncio.create_task(services.violations.run()))
         background += call_log.tasks()
         background.append(asyncio.create_task(replay_continually(services.spool, BatchWriter(services.engine))))
         try:
@@ -112,6 +114,7 @@ class GatewayApp:
             ledger.settle()  # rows of the calls that ended in this last loop turn
             await services.recorder.close(settings.shutdown_grace_seconds)
             await call_log.close(settings.shutdown_grace_seconds)
+            await services.violations.close(settings.shutdown_grace_seconds)
             await services.spool.close()
             await services.limits.close()
             if broadcaster is not None:
@@ -153,7 +156,14 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
         sso=SsoRuntime.from_settings(settings),
         cli_wheel=CliWheel(settings.data_dir),
         call_log=CallLogRuntime.build(settings, engine, secret_key),
+        violations=ViolationRecorder(engine, violation_sealer(secret_key), settings.usage_flush_interval),
     )
+    metrics.count(
+        "gateway_message_policy_violations_dropped",
+        "Message policy violations not stored because too much was already waiting for the database.",
+        lambda: services.violations.dropped,
+    )
+    metrics.watch("message_policy_violations_queued", lambda: services.violations.pending)
     metrics.watch("usage_records_queued", lambda: services.recorder.pending)
     services.call_log.watch(metrics)
     watch_usage_writer(metrics, services.recorder)

@@ -16,9 +16,11 @@ from gateway_api.api.routes import (
     limits,
     llm_calls,
     me,
+    message_policies,
     models,
     ops,
     policies,
+    policy_violations,
     providers,
     setup,
     sso,
@@ -37,6 +39,8 @@ api_router.include_router(keys.router)
 api_router.include_router(providers.router)
 api_router.include_router(models.router)
 api_router.include_router(policies.router)
+api_router.include_router(message_policies.router)
+api_router.include_router(policy_violations.router)
 api_router.include_router(users.router)
 api_router.include_router(groups.router)
 api_router.include_router(usage.router)

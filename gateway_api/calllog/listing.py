@@ -41,6 +41,7 @@ class CallFilter:
     session_id: str | None = None
     start: datetime | None = None  # inclusive
     end: datetime | None = None  # exclusive
+    call_id: str | None = None  # the gateway's id of one call (a violation's call_id)
     text: str | None = None  # free text: part of the model, the user's email or name, the key's name or prefix
 
     def conditions(self, session: Session) -> list[ColumnElement[bool]]:
@@ -56,6 +57,7 @@ class CallFilter:
             (record.outcome, self.outcome),
             (record.client, self.client),
             (record.session_id, self.session_id),
+            (record.call_id, self.call_id),
         ]
         conditions.extend(col(column) == value for column, value in exact if value is not None)
         if self.start is not None:

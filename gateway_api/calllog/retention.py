@@ -4,6 +4,8 @@ replica at a time: the one holding the ``maintenancelock`` lease row, taken with
 one replica's transaction can win, and given up when it expires (a replica that died mid-run does not block the
 others for longer than LEASE).
 
+Message policy violations (their sealed offending content) older than the same limit go too.
+
 Forwarded calls' rows stay: they are the usage figures. Deleting refused rows takes them out of the rollups through
 migration 0004's delete trigger, where they only ever counted requests of outcome "refused"."""
 
@@ -18,7 +20,7 @@ from sqlalchemy import Delete, Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
-from gateway_api.db.models import CallBody, MaintenanceLock, Outcome, UsageRecord
+from gateway_api.db.models import CallBody, MaintenanceLock, MessagePolicyViolation, Outcome, UsageRecord
 
 log = logging.getLogger("gateway.calllog")
 
@@ -73,7 +75,7 @@ def prune(engine: Engine, retention_days: int, holder: str, now: datetime | None
     cutoff = now - timedelta(days=retention_days)
     deleted = 0
     try:
-        for statement in (_old_bodies(cutoff, batch), _old_refusals(cutoff, batch)):
+        for statement in (_old_bodies(cutoff, batch), _old_refusals(cutoff, batch), _old_violations(cutoff, batch)):
             for _ in range(MAX_BATCHES_PER_RUN):
                 with engine.begin() as connection:
                     count = connection.execute(statement).rowcount
@@ -99,3 +101,8 @@ def _old_refusals(cutoff: datetime, batch: int) -> Delete:
         .limit(batch)
     )
     return delete(UsageRecord).where(col(UsageRecord.id).in_(oldest.scalar_subquery()))
+
+
+def _old_violations(cutoff: datetime, batch: int) -> Delete:
+    oldest = select(col(MessagePolicyViolation.id)).where(col(MessagePolicyViolation.created_at) < cutoff).limit(batch)
+    return delete(MessagePolicyViolation).where(col(MessagePolicyViolation.id).in_(oldest.scalar_subquery()))

@@ -1,5 +1,6 @@
 """Bodies at rest: compressed, then encrypted (Fernet: AES-128-CBC with HMAC-SHA256) with a key derived from
-GATEWAY_SECRET_KEY for this use alone, so the database never holds a body in clear."""
+GATEWAY_SECRET_KEY for each use alone (`purpose`), so the database never holds a body in clear and a value sealed
+for one use cannot be opened as another's."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import zlib
 
 from cryptography.fernet import Fernet, InvalidToken
 
+CALL_LOG_BODIES = b"gateway-call-log-bodies"
+MESSAGE_POLICY_VIOLATIONS = b"gateway-message-policy-violations"
+
 
 class BodySealer:
-    def __init__(self, secret_key: str) -> None:
-        derived = hashlib.sha256(b"gateway-call-log-bodies\x00" + secret_key.encode()).digest()
+    def __init__(self, secret_key: str, purpose: bytes = CALL_LOG_BODIES) -> None:
+        derived = hashlib.sha256(purpose + b"\x00" + secret_key.encode()).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
 
     def seal(self, document: bytes) -> bytes:
@@ -22,4 +26,4 @@ class BodySealer:
         try:
             return zlib.decompress(self._fernet.decrypt(sealed))
         except (InvalidToken, zlib.error) as exc:
-            raise ValueError("call body cannot be decrypted: was GATEWAY_SECRET_KEY changed?") from exc
+            raise ValueError("sealed value cannot be decrypted: was GATEWAY_SECRET_KEY changed?") from exc

@@ -22,6 +22,8 @@ from gateway_api.db.config_version import config_version, read_config_version
 from gateway_api.db.models import (
     ApiKey,
     Group,
+    MessagePolicy,
+    MessagePolicySettings,
     Model,
     Policy,
     Provider,
@@ -32,6 +34,8 @@ from gateway_api.db.models import (
     utcnow,
 )
 from gateway_api.limits.rules import LimitValues
+from gateway_api.message_policies.entries import policy_entry
+from gateway_api.message_policies.rules import MessagePolicyEntry
 from gateway_api.providers.credential_binding import credential_bound_here
 from gateway_api.security.crypto import CredentialCipher
 
@@ -102,8 +106,13 @@ class Snapshot:
     # Limit overrides (gateway_api/limits) by user id and by API key id; absent = none set.
     user_limits: dict[int, LimitValues] = field(default_factory=dict)
     key_limits: dict[int, LimitValues] = field(default_factory=dict)
+    # Enabled message policies by name, and the model that judges judged ones (None: they fail, on_judge_error).
+    message_policies: tuple[MessagePolicyEntry, ...] = ()
+    message_policy_judge: str | None = None
     # Memo of grant decisions; safe because a snapshot never changes once built.
     _grants: dict[tuple[int, str], bool] = field(default_factory=dict)
+    # Memo of each user's message policies (user id -> those whose subjects name the user).
+    _message_policies_by_user: dict[int, tuple[MessagePolicyEntry, ...]] = field(default_factory=dict)
 
     def user_patterns(self, user: UserEntry) -> list[str]:
         return [p for policy in self.policies if policy.subjects & user.subjects for p in policy.models]
@@ -115,6 +124,16 @@ class Snapshot:
             granted = any_pattern_matches(self.user_patterns(user), model_name)
             self._grants[memo_key] = granted
         return granted
+
+    def message_policies_for(self, user: UserEntry) -> tuple[MessagePolicyEntry, ...]:
+        """The enabled message policies naming this user (directly, by a group, or "*"), by name."""
+        if not self.message_policies:
+            return ()  # the proxy's path when no policy is configured: no memo, no allocation
+        found = self._message_policies_by_user.get(user.id)
+        if found is None:
+            found = tuple(p for p in self.message_policies if p.subjects & user.subjects)
+            self._message_policies_by_user[user.id] = found
+        return found
 
     def granted_models(self, user: UserEntry, kind: str | None = None) -> list[ModelEntry]:
         """Active models of configured providers this user may call, sorted by name."""
@@ -192,6 +211,13 @@ def load_snapshot(engine: Engine, cipher: CredentialCipher) -> Snapshot:
             for p in session.exec(select(Policy))
         )
         user_limits, key_limits = _limit_overrides(session)
+        message_policies = tuple(
+            policy_entry(p)
+            for p in session.exec(
+                select(MessagePolicy).where(col(MessagePolicy.enabled)).order_by(col(MessagePolicy.name))
+            )
+        )
+        judge_settings = session.get(MessagePolicySettings, 1)
     return Snapshot(
         version=version,
         keys_by_digest=keys,
@@ -200,6 +226,8 @@ def load_snapshot(engine: Engine, cipher: CredentialCipher) -> Snapshot:
         policies=policies,
         user_limits=user_limits,
         key_limits=key_limits,
+        message_policies=message_policies,
+        message_policy_judge=judge_settings.judge_model if judge_settings is not None else None,
     )
 
 

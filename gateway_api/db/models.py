@@ -144,6 +144,60 @@ class Policy(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class MessagePolicy(SQLModel, table=True):
+    """A message policy (message_policies/): subjects as in ``Policy``; ``scopes`` and ``action`` are
+    PolicyScope / PolicyAction values; the rule is ``pattern`` and/or ``builtins``, or ``judge``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True, index=True)
+    subjects: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    action: str = Field(max_length=16)
+    pattern: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    builtins: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    judge: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    on_unreadable: str = Field(default="block", max_length=8)
+    on_judge_error: str = Field(default="block", max_length=8)
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MessagePolicySettings(SQLModel, table=True):
+    """One row (id 1): the model that judges judged policies (None: judged policies fail per on_judge_error)."""
+
+    id: int = Field(default=1, primary_key=True)
+    judge_model: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MessagePolicyViolation(SQLModel, table=True):
+    """One policy matching one piece of one call's content. No foreign keys: a violation outlives its policy, user
+    and key (``policy_name`` is copied), and it is written off the request path in batches."""
+
+    __table_args__ = (
+        # The violations list walks one of these newest first per filter (migration 0012).
+        Index("ix_mpviolation_policy_time", "policy_id", "created_at"),
+        Index("ix_mpviolation_user_time", "user_id", "created_at"),
+        Index("ix_mpviolation_key_time", "api_key_id", "created_at"),
+        Index("ix_mpviolation_scope_time", "scope", "created_at"),
+        Index("ix_mpviolation_action_time", "action", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    policy_id: int
+    policy_name: str = Field(max_length=200)
+    user_id: int | None = None
+    api_key_id: int | None = None
+    scope: str = Field(max_length=16)
+    action: str = Field(max_length=16)
+    explanation: str = Field(default="", max_length=1000)
+    # The offending content, sealed (message_policies/violations.py); readable by auditors only.
+    content_sealed: bytes
+    call_id: str | None = Field(default=None, max_length=64, index=True)  # UsageRecord.call_id of the call
+
+
 class UsageRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_usage_user_time", "user_id", "created_at"),

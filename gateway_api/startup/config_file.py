@@ -36,6 +36,12 @@ from gateway_api.providers.spec import PROVIDERS
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.passwords import verify_password
 from gateway_api.startup.config_audit import record_config_change
+from gateway_api.startup.config_message_policies import (
+    MessagePolicySpec,
+    apply_judge_model,
+    apply_message_policies,
+    message_policy_problem,
+)
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -97,6 +103,9 @@ class ConfigSpec(_Strict):
     groups: list[Name] = []
     users: list[UserSpec] = []
     policies: list[PolicySpec] = []
+    # Absent: the judge model is left as it is; present (a model name, or null for none): set.
+    message_policy_judge: str | None = None
+    message_policies: list[MessagePolicySpec] = []
 
 
 def _substitute(value: Any, where: str, path: Path) -> Any:
@@ -153,6 +162,9 @@ def _check_consistency(spec: ConfigSpec, path: Path) -> None:
         if problems:
             field, message = problems[0]
             raise ConfigError(f"{path}: policies[{i}].{field}: {message}")
+    problem = message_policy_problem(spec.message_policies)
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem}")
 
 
 def apply_config_file(engine: Engine, path: Path, cipher: CredentialCipher) -> None:
@@ -165,6 +177,12 @@ def apply_config_file(engine: Engine, path: Path, cipher: CredentialCipher) -> N
             _apply_user(session, user_spec)
         for i, policy_spec in enumerate(spec.policies):
             _apply_policy(session, policy_spec, f"{path}: policies[{i}]")
+        try:
+            apply_message_policies(session, spec.message_policies, path)
+            if "message_policy_judge" in spec.model_fields_set:
+                apply_judge_model(session, spec.message_policy_judge, path)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         bump_config_version(session)
 
 

@@ -86,8 +86,11 @@ def call_filter(
     start: Annotated[datetime | None, Query(alias="from", description="inclusive (UTC if no offset)")] = None,
     end: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
     q: Annotated[str | None, Query(max_length=200, description="part of a model, user or key name")] = None,
+    call: Annotated[
+        str | None, Query(max_length=64, description="the gateway's call id (x-gateway-request-id)")
+    ] = None,
 ) -> CallFilter:
-    texts = {"provider": provider, "model": model, "client": client, "session": session, "q": q}
+    texts = {"provider": provider, "model": model, "client": client, "session": session, "q": q, "call": call}
     for name, value in texts.items():
         if value is not None and "\x00" in value:
             raise field_error(name, "must not contain NUL characters", where="query")
@@ -103,6 +106,7 @@ def call_filter(
         outcome=outcome,
         client=client or None,
         session_id=session or None,
+        call_id=call or None,
         start=start_at,
         end=end_at,
         text=q.strip() or None if q else None,
