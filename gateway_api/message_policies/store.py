@@ -202,11 +202,13 @@ def update_policy(session: Session, policy: MessagePolicy, fields: PolicyFields,
     """Replace every field; an event only when something changed. Whether anything did."""
     before = policy_view(policy)
     subjects = _checked(session, fields, policy.id)
+    # Compared on a detached draft first, so an unchanged policy keeps its updated_at and gets no event.
+    draft = MessagePolicy(name=fields.name, action=fields.action.value)
+    _assign(draft, fields, subjects)
+    if policy_view(draft) == before:
+        return False
     _assign(policy, fields, subjects)
     after = policy_view(policy)
-    if before == after:
-        session.refresh(policy)  # the unchanged row keeps its updated_at
-        return False
     session.add(policy)
     session.flush()
     record_event(session, actor, "message_policy.update", "message_policy", policy.id, before=before, after=after)

@@ -96,8 +96,10 @@ class Names:
 def names_of(session: Session, rows: list[MessagePolicyViolation]) -> Names:
     user_ids = {r.user_id for r in rows if r.user_id is not None}
     key_ids = {r.api_key_id for r in rows if r.api_key_id is not None}
-    users = dict(session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids)))) if user_ids else {}
-    keys = dict(session.exec(select(ApiKey.id, ApiKey.name).where(col(ApiKey.id).in_(key_ids)))) if key_ids else {}
+    users = dict(session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids))).all()) if user_ids else {}
+    keys = (
+        dict(session.exec(select(ApiKey.id, ApiKey.name).where(col(ApiKey.id).in_(key_ids))).all()) if key_ids else {}
+    )
     return Names(users={k: v for k, v in users.items() if k is not None}, keys={k: v for k, v in keys.items() if k})
 
 
@@ -121,7 +123,7 @@ def stats(session: Session, by: StatsBy, start: datetime | None, end: datetime |
     elif by == StatsBy.user:
         user_rows = list(session.exec(select(col(V.user_id), count).where(*conditions).group_by(col(V.user_id))))
         ids = {uid for uid, _ in user_rows if uid is not None}
-        emails = dict(session.exec(select(User.id, User.email).where(col(User.id).in_(ids)))) if ids else {}
+        emails = dict(session.exec(select(User.id, User.email).where(col(User.id).in_(ids))).all()) if ids else {}
         rows = [
             StatsRow(str(uid) if uid is not None else "", emails.get(uid, f"user {uid}") if uid else "no user", n)
             for uid, n in user_rows
