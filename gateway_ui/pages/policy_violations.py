@@ -24,6 +24,7 @@ def _choice_select(name: str, label: str, choices: rx.Var[list[list[str]]]) -> r
         default_value=State.filters.get(name, ""),
         aria_label=label,
         data_testid=f"filter-{name}",
+        max_width="16rem",  # a long email or policy name would make the row as wide as it
     )
 
 

@@ -69,9 +69,9 @@ class PolicyViolationsState(rx.State):
             return
         self.rows = [views.violation_row(v) for v in page.items]
         self.next_cursor = page.next_cursor or ""
-        self.stats_by_policy = views.stat_lines(by_policy)
-        self.stats_by_user = views.stat_lines(by_user)
-        self.stats_by_day = views.stat_lines(by_day)
+        self.stats_by_policy = views.stat_lines(by_policy, "policy")
+        self.stats_by_user = views.stat_lines(by_user, "user")
+        self.stats_by_day = views.stat_lines(by_day, "day")
         self.policy_choices = [[str(p.id), p.name] for p in sorted(policies, key=lambda p: p.name.lower())]
         self.user_choices = [[str(u.id), u.email] for u in sorted(users, key=lambda u: u.email)]
         self.loading = False

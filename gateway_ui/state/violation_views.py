@@ -18,6 +18,7 @@ FILTER_KEYS = ("policy", "user", "scope", "action", "from", "to")
 ID_FILTERS = ("policy", "user")
 STATS_BY = ("policy", "user", "day")
 STATS_TITLES = {"policy": "By policy", "user": "By user", "day": "By day"}
+STATS_SHOWN = 8  # lines per stats card: the largest counts, or the newest days
 
 
 def filters_from_query(query: Mapping[str, str]) -> dict[str, str]:
@@ -103,9 +104,15 @@ class StatLine:
     share: int = 0  # percent of the largest count, for the bar
 
 
-def stat_lines(rows: Sequence[StatRow]) -> list[StatLine]:
-    top = max((row.count for row in rows), default=0)
+def stat_lines(rows: Sequence[StatRow], by: str, limit: int = STATS_SHOWN) -> list[StatLine]:
+    """The `limit` largest counts (for days: the newest days), each with a bar relative to the largest shown."""
+    if by == "day":
+        ordered = sorted(rows, key=lambda row: row.key, reverse=True)
+    else:
+        ordered = sorted(rows, key=lambda row: row.count, reverse=True)
+    shown = ordered[:limit]
+    top = max((row.count for row in shown), default=0)
     return [
         StatLine(label=row.label or row.key, count=row.count, share=round(100 * row.count / top) if top else 0)
-        for row in rows
+        for row in shown
     ]

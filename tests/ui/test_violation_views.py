@@ -70,7 +70,13 @@ def test_the_drawer_links_to_the_call_and_leaves_out_empty_fields() -> None:
     assert call_link(None) == ""
 
 
-def test_stat_bars_are_relative_to_the_largest_count() -> None:
-    lines = stat_lines([StatRow(key="2", label="no-keys", count=8), StatRow(key="3", label="", count=2)])
+def test_stat_bars_are_relative_to_the_largest_count_shown_and_days_newest_first() -> None:
+    rows = [StatRow(key="3", label="", count=2), StatRow(key="2", label="no-keys", count=8)]
+    lines = stat_lines(rows, "policy")
     assert [(line.label, line.count, line.share) for line in lines] == [("no-keys", 8, 100), ("3", 2, 25)]
-    assert stat_lines([]) == []
+    many = [StatRow(key=str(n), label=f"p{n}", count=n) for n in range(1, 21)]
+    assert [line.count for line in stat_lines(many, "user", limit=3)] == [20, 19, 18]
+    days = [StatRow(key=f"2026-12-0{d}", label=f"2026-12-0{d}", count=10 - d) for d in range(1, 6)]
+    shown = stat_lines(days, "day", limit=2)
+    assert [(line.label, line.share) for line in shown] == [("2026-12-05", 83), ("2026-12-04", 100)]
+    assert stat_lines([], "day") == []
