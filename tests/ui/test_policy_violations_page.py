@@ -46,10 +46,11 @@ def admin(ui_server: UiServer) -> Iterator[AdminApi]:
 
 
 def _refused_call(url: str, tag: str) -> str:
-    """A call the proxy refuses (unknown key): its call-log row is the call a violation links to."""
+    """A call the proxy refuses (not a gateway key, which the key-guessing throttle does not count, so other
+    modules' refused calls are not throttled): its call-log row is the call a violation links to."""
     response = httpx.post(
         f"{url}/api/llm-proxy/anthropic/v1/messages",
-        headers={"x-api-key": f"gwk_{'V' * 20}", "user-agent": f"violations-test/{tag}"},
+        headers={"x-api-key": f"not-a-gateway-key-{tag}", "user-agent": f"violations-test/{tag}"},
         json={"model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]},
         timeout=30,
     )
