@@ -19,10 +19,12 @@ from gateway_api.accounts.audit import SystemActor, record_event
 from gateway_api.accounts.users import find_user
 from gateway_api.core.names import check_name
 from gateway_api.db.models import Group, MessagePolicy, MessagePolicySettings, Model, User, saved_id, utcnow
-from gateway_api.message_policies.pattern_check import MAX_PATTERN_LENGTH, validate_pattern
+from gateway_api.message_policies.patterns import validate_pattern
 from gateway_api.message_policies.rules import FailChoice, PolicyAction, PolicyScope
 
 MAX_JUDGE_LENGTH = 2000
+# Tighter than what the matcher compiles (patterns.MAX_PATTERN_LENGTH): a rule a person can still read.
+MAX_PATTERN_LENGTH = 1000
 SETTINGS_ID = 1
 
 Problems = list[tuple[str, str]]
@@ -87,11 +89,9 @@ def rule_problems(fields: PolicyFields) -> Problems:
     elif fields.pattern is not None and len(fields.pattern) > MAX_PATTERN_LENGTH:
         check.add("rule.pattern", f"use at most {MAX_PATTERN_LENGTH} characters")
     elif has_pattern:
-        problem = validate_pattern(fields.pattern, fields.builtins)
+        problem = validate_pattern(fields.pattern, list(fields.builtins))
         if problem is not None:
-            check.add("rule.builtins" if fields.pattern is None or "built-in" in problem else "rule.pattern", problem)
-    if len(set(fields.builtins)) != len(fields.builtins):
-        check.add("rule.builtins", "builtins contains duplicates")
+            check.add("rule.builtins" if "built-in set" in problem else "rule.pattern", problem)
     if fields.judge is not None and not fields.judge.strip():
         check.add("rule.judge", "must not be empty")
     elif fields.judge is not None and len(fields.judge) > MAX_JUDGE_LENGTH:

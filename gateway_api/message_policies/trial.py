@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway_api.message_policies.pattern_check import find_matches, redact
+from gateway_api.message_policies.patterns import CompiledPattern, TextTooLarge
 from gateway_api.message_policies.rules import FailChoice, MessagePolicyEntry, PolicyAction, PolicyScope
 from gateway_api.message_policies.verdicts import Judge
 
@@ -28,14 +28,7 @@ async def try_policy(policy: MessagePolicyEntry, scope: PolicyScope, text: str, 
         explanation = f'policy "{policy.name}" does not look at {scope.value}'
         return TrialResult(violation=False, action=policy.action, explanation=explanation)
     if not policy.rule.is_judged:
-        matches = find_matches(policy.rule.pattern, policy.rule.builtins, text)
-        if not matches:
-            return TrialResult(violation=False, action=policy.action, explanation="nothing matched")
-        redacted = redact(text, matches, policy.name) if policy.action == PolicyAction.redact else None
-        explanation = (
-            f'the text matches policy "{policy.name}" ({len(matches)} match{"es" if len(matches) > 1 else ""})'
-        )
-        return TrialResult(True, policy.action, explanation, redacted, matches)
+        return _try_pattern(policy, text)
     if judge is None:
         verdict_violation, explanation, failed = False, "no judge model is configured", True
     else:
@@ -49,3 +42,22 @@ async def try_policy(policy: MessagePolicyEntry, scope: PolicyScope, text: str, 
             blocked, policy.action, f"{explanation}; on_judge_error {choice} the call", judge_failed=True
         )
     return TrialResult(verdict_violation, policy.action, explanation)
+
+
+def _try_pattern(policy: MessagePolicyEntry, text: str) -> TrialResult:
+    compiled = CompiledPattern(policy.rule.pattern, policy.rule.builtins)  # the rule was validated
+    try:
+        redacted, matches = compiled.redact(text, f"[REDACTED:{policy.name}]")
+    except TextTooLarge:
+        blocked = policy.on_unreadable == FailChoice.block
+        explanation = f"the text is too large to examine; on_unreadable {'blocks' if blocked else 'allows'} the call"
+        return TrialResult(blocked, policy.action, explanation)
+    if not matches:
+        return TrialResult(violation=False, action=policy.action, explanation="nothing matched")
+    # What matched is named by its kind ("built-in set aws_access_key"), never by the matched text.
+    kinds = ", ".join(dict.fromkeys(match.label for match in matches))
+    explanation = f'the text matches {kinds} of policy "{policy.name}"'
+    spans = [(match.start, match.end) for match in matches]
+    return TrialResult(
+        True, policy.action, explanation, redacted if policy.action == PolicyAction.redact else None, spans
+    )

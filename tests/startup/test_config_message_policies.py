@@ -100,13 +100,13 @@ def test_the_issues_yaml_is_applied_idempotently_and_audited(engine: Engine, tmp
     assert events(engine) == created, "and writes no event"
 
     changed = POLICIES.replace(
-        '"AKIA[0-9A-Z]{16}"}', '"AKIA[0-9A-Z]{16}", builtins: [private_keys]}\n    enabled: false'
+        '"AKIA[0-9A-Z]{16}"}', '"AKIA[0-9A-Z]{16}", builtins: [private_key]}\n    enabled: false'
     )
     apply_config_file(
         engine, write(tmp_path, BASE + changed.replace("message_policy_judge: claude-haiku-4-5", "")), CIPHER
     )
     after = rows(engine)
-    assert after["no-cloud-keys"][4] == ("private_keys",) and after["no-cloud-keys"][8] is False
+    assert after["no-cloud-keys"][4] == ("private_key",) and after["no-cloud-keys"][8] is False
     assert after["no-medical-advice"] == first["no-medical-advice"]
     assert judge(engine) == "claude-haiku-4-5", "an absent message_policy_judge leaves the model as it is"
     assert events(engine)[len(created) :] == [("config", "message_policy.update", created[0][2])]
@@ -117,7 +117,7 @@ def test_the_issues_yaml_is_applied_idempotently_and_audited(engine: Engine, tmp
 
 
 def test_a_single_scope_may_be_written_without_a_list(engine: Engine, tmp_path: Path) -> None:
-    text = "message_policies:\n  - {name: m, subjects: ['*'], scope: tool_calls, action: monitor, rule: {builtins: [private_keys]}}\n"
+    text = "message_policies:\n  - {name: m, subjects: ['*'], scope: tool_calls, action: monitor, rule: {builtins: [private_key]}}\n"
     apply_config_file(engine, write(tmp_path, text), CIPHER)
     assert rows(engine)["m"][1] == ("tool_calls",)
 
@@ -133,7 +133,7 @@ def entry(**fields: str) -> str:
     ("text", "expected"),
     [
         (entry(rule="{judge: be kind}", action="redact"), "message_policies[0].action: redact needs a pattern rule"),
-        (entry(rule="{pattern: '(x'}"), "message_policies[0].rule.pattern: not a valid RE2"),
+        (entry(rule="{pattern: '(x'}"), "message_policies[0].rule.pattern: unsupported or invalid regular expression"),
         (entry(rule="{pattern: x, judge: y}"), "message_policies[0].rule: a rule is either"),
         (entry(rule="{}"), "message_policies[0].rule: a rule needs"),
         (entry(rule="{builtins: [nope]}"), "message_policies[0].rule.builtins: unknown built-in set 'nope'"),

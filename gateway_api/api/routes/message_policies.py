@@ -16,10 +16,11 @@ from gateway_api.api.errors import conflict, field_errors
 from gateway_api.core.names import Name
 from gateway_api.db.models import MessagePolicy
 from gateway_api.message_policies.entries import policy_entry
-from gateway_api.message_policies.pattern_check import BUILTINS, MAX_PATTERN_LENGTH
+from gateway_api.message_policies.patterns import BUILTIN_SETS
 from gateway_api.message_policies.rules import FailChoice, MessagePolicyEntry, PolicyAction, PolicyScope
 from gateway_api.message_policies.store import (
     MAX_JUDGE_LENGTH,
+    MAX_PATTERN_LENGTH,
     PolicyFields,
     PolicyNameTaken,
     PolicyProblems,
@@ -168,7 +169,7 @@ def list_message_policies(session: SessionDep) -> list[MessagePolicyPublic]:
 @router.get("/builtins", response_model=list[BuiltinSet])
 def list_builtin_sets() -> list[BuiltinSet]:
     """The named pattern sets a rule may use (`rule.builtins`)."""
-    return [BuiltinSet(name=name, description=description) for name, (_, description) in BUILTINS.items()]
+    return [BuiltinSet(name=name, description=description) for name, description in BUILTIN_SETS.items()]
 
 
 @router.get("/judge", response_model=JudgeModel)
@@ -217,17 +218,17 @@ def create_message_policy(
     return _public(policy)
 
 
-@router.get("/{policy_id}", response_model=MessagePolicyPublic)
-def read_message_policy(policy_id: IdPath, session: SessionDep) -> MessagePolicyPublic:
-    return _public(get_or_404(session, MessagePolicy, policy_id, "message policy"))
+@router.get("/{message_policy_id}", response_model=MessagePolicyPublic)
+def read_message_policy(message_policy_id: IdPath, session: SessionDep) -> MessagePolicyPublic:
+    return _public(get_or_404(session, MessagePolicy, message_policy_id, "message policy"))
 
 
-@router.patch("/{policy_id}", response_model=MessagePolicyPublic)
+@router.patch("/{message_policy_id}", response_model=MessagePolicyPublic)
 def update_message_policy(
-    policy_id: IdPath, body: MessagePolicyUpdate, admin: AdminUser, session: SessionDep, services: ServicesDep
+    message_policy_id: IdPath, body: MessagePolicyUpdate, admin: AdminUser, session: SessionDep, services: ServicesDep
 ) -> MessagePolicyPublic:
     """Change some fields of a policy; the rest stay as they are."""
-    policy = get_or_404(session, MessagePolicy, policy_id, "message policy")
+    policy = get_or_404(session, MessagePolicy, message_policy_id, "message policy")
     current = fields_of(policy)
     rule = body.rule
     fields = PolicyFields(
@@ -252,19 +253,21 @@ def update_message_policy(
     return _public(policy)
 
 
-@router.delete("/{policy_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_message_policy(policy_id: IdPath, admin: AdminUser, session: SessionDep, services: ServicesDep) -> Response:
+@router.delete("/{message_policy_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_message_policy(
+    message_policy_id: IdPath, admin: AdminUser, session: SessionDep, services: ServicesDep
+) -> Response:
     """Delete a policy; its violations stay, under its name."""
-    policy = get_or_404(session, MessagePolicy, policy_id, "message policy")
+    policy = get_or_404(session, MessagePolicy, message_policy_id, "message policy")
     delete_policy(session, policy, admin)
     commit_config_change(session, services)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{policy_id}/test", response_model=TrialVerdict)
-async def try_saved(policy_id: IdPath, body: TrialText, session: SessionDep, judge: JudgeDep) -> TrialVerdict:
+@router.post("/{message_policy_id}/test", response_model=TrialVerdict)
+async def try_saved(message_policy_id: IdPath, body: TrialText, session: SessionDep, judge: JudgeDep) -> TrialVerdict:
     """Run a sample text through a saved policy (enabled or not)."""
-    policy = get_or_404(session, MessagePolicy, policy_id, "message policy")
+    policy = get_or_404(session, MessagePolicy, message_policy_id, "message policy")
     return await _verdict(policy_entry(policy), body, judge)
 
 

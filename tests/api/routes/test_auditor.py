@@ -35,6 +35,17 @@ def _fixtures(api_client: TestClient, admin_headers: dict[str, str]) -> dict[str
     policy = api_client.post(
         "/api/policies", json={"name": "pol", "subjects": ["*"], "models": ["*"]}, headers=admin_headers
     ).json()
+    message_policy = api_client.post(
+        "/api/message-policies",
+        json={
+            "name": "mp",
+            "subjects": ["*"],
+            "scope": ["user_messages"],
+            "action": "monitor",
+            "rule": {"pattern": "x"},
+        },
+        headers=admin_headers,
+    ).json()
     user, user_headers = user_with_headers(api_client, admin_headers, "someone@example.com")
     key = api_client.post("/api/keys", json={"name": "k"}, headers=user_headers).json()
     return {
@@ -45,6 +56,8 @@ def _fixtures(api_client: TestClient, admin_headers: dict[str, str]) -> dict[str
         "user_id": user["id"],
         "key_id": key["id"],
         "call_id": 1,  # the LLM call log's detail: the same answer for both roles whether or not call 1 exists
+        "message_policy_id": message_policy["id"],
+        "violation_id": 1,  # like call_id: no violation is recorded here, both roles get the same 404
     }
 
 

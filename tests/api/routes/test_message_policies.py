@@ -99,8 +99,10 @@ def test_lifecycle_is_audited_and_reaches_the_catalog(api_client: TestClient, ad
         ({"action": "shout"}, "action", "Input should be"),
         ({"rule": {}}, "rule", "needs a pattern"),
         ({"rule": {"pattern": "x", "judge": "no"}}, "rule", "not both"),
-        ({"rule": {"pattern": "(unclosed"}}, "rule.pattern", "not a valid RE2"),
-        ({"rule": {"pattern": "(a)\\1"}}, "rule.pattern", "not a valid RE2"),
+        ({"rule": {"pattern": "(unclosed"}}, "rule.pattern", "invalid regular expression (RE2 syntax)"),
+        ({"rule": {"pattern": "(a)\\1"}}, "rule.pattern", "backreferences are not supported"),
+        ({"rule": {"pattern": "(?=x)y"}}, "rule.pattern", "lookahead and lookbehind are not supported"),
+        ({"rule": {"builtins": ["jwt", "jwt"]}}, "rule.builtins", "duplicates"),
         ({"rule": {"pattern": "x*"}}, "rule.pattern", "matches empty text"),
         ({"rule": {"pattern": "x" * 1001}}, "rule.pattern", "at most 1000"),
         ({"rule": {"builtins": ["no_such_set"]}}, "rule.builtins", "unknown built-in set"),
@@ -124,7 +126,7 @@ def test_a_taken_name_is_a_conflict_and_patch_validates_the_whole(api_client: Te
     assert api_client.post("/api/message-policies", json=policy_body(), headers=admin_headers).status_code == 201
     other = api_client.post(
         "/api/message-policies",
-        json=policy_body(name="monitor-all", action="monitor", rule={"builtins": ["private_keys"]}),
+        json=policy_body(name="monitor-all", action="monitor", rule={"builtins": ["private_key"]}),
         headers=admin_headers,
     ).json()
     again = api_client.post("/api/message-policies", json=policy_body(), headers=admin_headers)
@@ -134,7 +136,7 @@ def test_a_taken_name_is_a_conflict_and_patch_validates_the_whole(api_client: Te
     # A judge rule on a policy whose action is redact: the result would be invalid, so the change is refused.
     response = api_client.patch(url, json={"action": "redact", "rule": {"judge": "no"}}, headers=admin_headers)
     assert response.status_code == 422 and detail_message(response).startswith("action:")
-    assert api_client.get(url, headers=admin_headers).json()["rule"]["builtins"] == ["private_keys"]
+    assert api_client.get(url, headers=admin_headers).json()["rule"]["builtins"] == ["private_key"]
 
 
 def test_roles(api_client: TestClient, admin_headers: dict) -> None:
@@ -162,7 +164,7 @@ def test_roles(api_client: TestClient, admin_headers: dict) -> None:
 def test_builtins_and_judge_model(api_client: TestClient, admin_headers: dict) -> None:
     builtins = api_client.get("/api/message-policies/builtins", headers=admin_headers).json()
     names = {b["name"] for b in builtins}
-    assert {"aws_access_keys", "private_keys", "card_numbers"} <= names and all(b["description"] for b in builtins)
+    assert {"aws_access_key", "private_key", "card_number"} <= names and all(b["description"] for b in builtins)
     assert api_client.get("/api/message-policies/judge", headers=admin_headers).json() == {"model": None}
     unknown = api_client.put("/api/message-policies/judge", json={"model": "claude-haiku-4-5"}, headers=admin_headers)
     assert unknown.status_code == 422 and detail_message(unknown).startswith("model:")
@@ -196,6 +198,7 @@ def test_try_a_pattern_rule(api_client: TestClient, admin_headers: dict) -> None
     assert (verdict["violation"], verdict["action"], verdict["judge_failed"]) == (True, "redact", False)
     assert verdict["matches"] == [{"start": 12, "end": 32}, {"start": 43, "end": 63}]
     assert verdict["redacted_text"] == "deploy with [REDACTED:no-cloud-keys] and again [REDACTED:no-cloud-keys] now"
+    assert "AKIA" not in verdict["explanation"] and "pattern" in verdict["explanation"], "what matched, not the secret"
     other_scope = api_client.post(
         "/api/message-policies/test",
         json={"policy": policy_body(), "text": text, "scope": "tool_calls"},
@@ -210,7 +213,7 @@ def test_try_a_pattern_rule(api_client: TestClient, admin_headers: dict) -> None
     assert bad.status_code == 422 and detail_message(bad).startswith("policy.rule.pattern:")
     saved = api_client.post(
         "/api/message-policies",
-        json=policy_body(name="cards", action="block", rule={"builtins": ["card_numbers"]}),
+        json=policy_body(name="cards", action="block", rule={"builtins": ["card_number"]}),
         headers=admin_headers,
     ).json()
     url = f"/api/message-policies/{saved['id']}/test"
