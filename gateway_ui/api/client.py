@@ -22,6 +22,7 @@ from gateway_ui.api.keys import KeysApi
 from gateway_ui.api.limits import LimitsApi
 from gateway_ui.api.llm_calls import LlmCallsApi
 from gateway_ui.api.me import CurrentUser, MyModels, SignInMethods
+from gateway_ui.api.message_policies import MessagePoliciesApi, ViolationsApi
 from gateway_ui.api.policies import PoliciesApi
 from gateway_ui.api.providers import ModelsApi, ProvidersApi
 from gateway_ui.api.setup import SetupStatus
@@ -155,6 +156,8 @@ class UserApi:
         self.policies = PoliciesApi(self)
         self.audit = AuditApi(self)
         self.llm_calls = LlmCallsApi(self)
+        self.message_policies = MessagePoliciesApi(self)
+        self.violations = ViolationsApi(self)
 
     async def call(self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None) -> Any:
         """The answer's JSON body; None when it has none."""

@@ -9,29 +9,15 @@ from gateway_ui.components.admin_only import admin_page, for_admins
 from gateway_ui.components.confirm_dialog import confirm_dialog
 from gateway_ui.components.layout import gateway_page
 from gateway_ui.components.list_states import empty_state, loading_state
+from gateway_ui.components.subject_badge import subject_badge
 from gateway_ui.pages.policy_form import policy_form_dialog
-from gateway_ui.state.policies import PoliciesState, PolicyRow, SubjectChip
-
-
-def _subject_badge(subject: SubjectChip) -> rx.Component:
-    return rx.badge(
-        rx.match(
-            subject.kind,
-            ("everyone", rx.icon("globe", size=12)),
-            ("group", rx.icon("users", size=12)),
-            rx.icon("user", size=12),
-        ),
-        rx.text(subject.label, trim="both"),
-        variant="soft",
-        color_scheme=rx.match(subject.kind, ("everyone", "green"), ("group", "violet"), "gray"),
-        max_width="100%",
-    )
+from gateway_ui.state.policies import PoliciesState, PolicyRow
 
 
 def _policy_row(policy: PolicyRow) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(policy.name, weight="medium", word_break="break-word")),
-        rx.table.cell(rx.flex(rx.foreach(policy.subjects, _subject_badge), spacing="1", wrap="wrap")),
+        rx.table.cell(rx.flex(rx.foreach(policy.subjects, subject_badge), spacing="1", wrap="wrap")),
         rx.table.cell(
             rx.flex(
                 rx.foreach(policy.models, lambda m: rx.code(m, variant="soft", word_break="break-all")),

@@ -13,7 +13,8 @@ from gateway_ui.api.llm_calls import LlmCall
 
 # The API's filters the page offers, in the order of its form; the URL query string uses the same names.
 # `user` and `key` are ids: set by links (Token Usage, a call's drawer), shown as removable chips, not typed.
-FILTER_KEYS = ("q", "user", "key", "model", "provider", "status", "outcome", "client", "session", "from", "to")
+# "call" (a gateway call id) has no input of its own: it is how other pages link to one call (its drawer opens).
+FILTER_KEYS = ("q", "user", "key", "model", "provider", "status", "outcome", "client", "session", "from", "to", "call")
 MAX_SHOWN_CHARS = 20_000
 
 

@@ -41,9 +41,9 @@ class LlmCallsState(rx.State):
     filter_key_label: str = ""
 
     async def _admin_api(self) -> UserApi | None:
-        """The API as the signed-in admin or auditor; None for anyone else (the page shows the admins-only notice)."""
+        """Admins and auditors (who alone read the bodies, and follow policy violations here) read the call log."""
         auth = await self.get_state(AuthState)
-        return API.as_user(auth.token) if auth.user_role in ("admin", "auditor") and auth.token else None
+        return API.as_user(auth.token) if auth.can_read_admin_pages and auth.token else None
 
     @rx.event
     async def load(self) -> AsyncIterator[UiEvent]:
@@ -69,6 +69,10 @@ class LlmCallsState(rx.State):
             first.api_key_name or first.api_key_prefix if first else None
         ) or f"key {self.filters.get('key', '')}"
         self.loading = False
+        # A link to one call (from a policy violation) opens its drawer.
+        linked = next((call.id for call in page.data if call.call_id and call.call_id == self.filters.get("call")), 0)
+        if linked:
+            yield LlmCallsState.open_call(linked)
 
     @rx.event
     async def more(self) -> AsyncIterator[UiEvent]:

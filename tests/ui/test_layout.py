@@ -62,6 +62,8 @@ def test_sidebar_links_go_to_the_llm_gateway_routes(page: Page, ui_server: UiSer
         "Models": "/llm-gateway/models",
         "Token Usage": "/llm-gateway/usage",
         "LLM Calls": "/llm-gateway/calls",
+        "Message Policies": "/llm-gateway/message-policies",
+        "Policy Violations": "/llm-gateway/policy-violations",
         "Model Providers": "/llm-gateway/providers",
         "Model Access Policies": "/llm-gateway/policies",
         "Users & Groups": "/llm-gateway/users",

@@ -16,6 +16,8 @@ ALL_NAV_LABELS = (
     "Models",
     "Token Usage",
     "LLM Calls",
+    "Message Policies",
+    "Policy Violations",
     "Model Providers",
     "Model Access Policies",
     "Users & Groups",
