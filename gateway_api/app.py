@@ -13,12 +13,15 @@ from gateway_api.accounts.sso.runtime import SsoRuntime
 from gateway_api.api.main import create_rest_api
 from gateway_api.calllog.runtime import CallLogRuntime
 from gateway_api.catalog.invalidation import CatalogBroadcaster, listen_for_invalidations
-from gateway_api.catalog.snapshot import Catalog
+from gateway_api.catalog.snapshot import Catalog, ModelEntry
 from gateway_api.core.log_config import configure_logging
 from gateway_api.core.settings import Settings, load_settings
 from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
 from gateway_api.limits.owner_client import failure_throttle
+from gateway_api.message_policies.judge import LlmJudge
+from gateway_api.message_policies.patterns import PatternCache
+from gateway_api.message_policies.verdict_cache import open_verdict_cache
 from gateway_api.message_policies.violations import ViolationRecorder, violation_sealer
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.crash_row import spool_start
@@ -26,6 +29,7 @@ from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink
 from gateway_api.proxy.accounting.refused_row import RefusalSink
 from gateway_api.proxy.auth import KeyAuthenticator
 from gateway_api.proxy.handler import ProxyApp
+from gateway_api.proxy.message_policy_step import MessagePolicyStep
 from gateway_api.proxy.routes import PROXY_PREFIX, proxy_error_body
 from gateway_api.proxy.upstream import UpstreamClient
 from gateway_api.proxy.websocket_refusal import refuse_websocket
@@ -93,8 +97,20 @@ class GatewayApp:
         call_log = services.call_log
         body_sink = call_log.bodies.add if call_log.bodies is not None else None
         ledger = UsageLedger(usage_sink(services), spool_start(services.spool), refusal_sink(services), body_sink)
+        verdicts = open_verdict_cache(settings)
+        judge = LlmJudge(
+            lambda: _judge_model(services),
+            upstream,
+            verdicts,
+            settings.message_policy_judge_timeout_seconds,
+            usage_sink(services),  # the judge's calls are usage too, under no user (message-policy cost)
+        )
+        services.message_policy_judge = judge
+        policy_step = MessagePolicyStep(
+            judge, PatternCache(), services.violations, ledger, services.limits, services.catalog
+        )
         self.api.state.services = self._services = services
-        self._proxy.app = ProxyApp(services, upstream, KeyAuthenticator(services), ledger)
+        self._proxy.app = ProxyApp(services, upstream, KeyAuthenticator(services), ledger, policy_step)
         services.proxy_serving = True
         background = [asyncio.create_task(watcher) for watcher in catalog_watchers(services)]
         background.append(asyncio.create_task(services.recorder.run()))
@@ -110,6 +126,9 @@ class GatewayApp:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             self._proxy.app = _not_serving
+            services.message_policy_judge = None
+            await judge.aclose()  # in-flight judgements, before the client they use closes
+            await verdicts.aclose()
             await upstream.close()
             ledger.settle()  # rows of the calls that ended in this last loop turn
             await services.recorder.close(settings.shutdown_grace_seconds)
@@ -170,6 +189,13 @@ async def build_services(settings: Settings, metrics: GatewayMetrics) -> AppServ
     watch_usage_spool(metrics, services.spool)
     metrics.watch("catalog_version", lambda: services.catalog.snapshot.version)
     return services
+
+
+def _judge_model(services: AppServices) -> ModelEntry | None:
+    """The model the catalog names as the message-policy judge, read for each judgement (changes apply at once)."""
+    snapshot = services.catalog.snapshot
+    name = snapshot.message_policy_judge
+    return snapshot.models_by_name.get(name) if name is not None else None
 
 
 def usage_sink(services: AppServices) -> UsageSink:

@@ -2,7 +2,8 @@
 its throughput).
 
 Read top to bottom: route -> caller -> (model lists from the catalog) -> body and model -> policy -> limits ->
-forward -> relay the reply chunk by chunk while reading its usage -> one usage row after the last byte (ledger.py).
+message policies (only for callers some policy names) -> forward -> relay the reply chunk by chunk while reading
+its usage (and guarding its tool calls when a policy covers them) -> one usage row after the last byte (ledger.py).
 Nothing here reads the database in steady state: keys, users, policies and models come from the catalog snapshot.
 Every step that refuses a call raises a `Refusal`, answered in the provider's envelope in one place.
 """
@@ -18,6 +19,8 @@ from gateway_api.core.log_config import request_id_var
 from gateway_api.db.models import Outcome
 from gateway_api.limits.limiter import Exceeded, LimitsUnavailable
 from gateway_api.limits.reservations import Ticket, expected_cost
+from gateway_api.message_policies.rules import MessagePolicyEntry
+from gateway_api.message_policies.tool_call_guard import ToolCallGuard
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind, error_body, join_base_url
 from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger, model_price
@@ -40,6 +43,7 @@ from gateway_api.proxy.content_decoding import (
 )
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.large_body import LARGE_BODY_BYTES, read_large_request
+from gateway_api.proxy.message_policy_step import MessagePolicyStep, PolicyBlocked
 from gateway_api.proxy.model_access import authorised_model, model_list
 from gateway_api.proxy.refusal import Refusal
 from gateway_api.proxy.reply_decoding import decoder_for_client, encoded
@@ -69,9 +73,15 @@ class ProxyApp:
     """Built at start-up (app.py) with everything it calls: no step finds a dependency missing."""
 
     def __init__(
-        self, services: AppServices, upstream: UpstreamClient, auth: KeyAuthenticator, ledger: UsageLedger
+        self,
+        services: AppServices,
+        upstream: UpstreamClient,
+        auth: KeyAuthenticator,
+        ledger: UsageLedger,
+        message_policies: MessagePolicyStep,
     ) -> None:
         self._services = services
+        self._message_policies = message_policies
         self._settings = services.settings
         self._upstream = upstream
         self._auth = auth
@@ -89,6 +99,7 @@ class ProxyApp:
         address = self._client_addresses.resolve(peer_address(scope), forwarded_for(scope))
         caller: Caller | None = None
         request: RequestFacts | Refusal | None = None
+        ticket: Ticket | None = None
         try:
             if endpoint is None:
                 raise self._not_proxied(scope)
@@ -109,13 +120,18 @@ class ProxyApp:
                 raise request
             model, credential = authorised_model(snapshot, caller, provider, request.model)
             ticket = await self._admit(snapshot, caller, model, request, len(body), endpoint.usage_accounted)
+            policies = snapshot.message_policies_for(caller.user)  # () at once when no policy is configured
+            if policies:
+                body = await self._message_policies.screen_request(
+                    policies, scope, send, provider, endpoint, started, address, caller, request, body, ticket
+                )
         except Refusal as refusal:
             await _refuse(send, provider, refusal)
             facts = request if isinstance(request, RequestFacts) else None
             call = refused_call(scope, provider, endpoint, started, address, caller, facts, self._services.catalog)
             self._ledger.refused(refused_row(call, refusal, asyncio.get_running_loop().time()))
             return
-        except ClientGone:
+        except (ClientGone, PolicyBlocked):
             return
         opted_in = None  # usage_opt_in.py: a streamed chat completion reports usage only when asked
         if endpoint.kind is EndpointKind.CHAT_COMPLETIONS and request.stream and not request.include_usage:
@@ -132,7 +148,17 @@ class ProxyApp:
             self._ledger.begin(trace)
         try:
             await self._forward(
-                scope, receive, send, provider, endpoint, model, credential, forwarded, trace, opted_in is not None
+                scope,
+                receive,
+                send,
+                provider,
+                endpoint,
+                model,
+                credential,
+                forwarded,
+                trace,
+                opted_in is not None,
+                policies,
             )
         finally:
             if ticket is not None:
@@ -219,6 +245,7 @@ class ProxyApp:
         body: bytes,
         trace: CallTrace | None,
         hide_usage: bool,
+        policies: tuple[MessagePolicyEntry, ...],
     ) -> None:
         settings, ledger, loop = self._settings, self._ledger, asyncio.get_running_loop()
         query = forwarded_query(provider, endpoint.kind, scope["query_string"])
@@ -251,14 +278,25 @@ class ProxyApp:
                 watch.stop()
                 await _upstream_failed(send, provider, trace, 502, f"the {provider} upstream answered with a redirect")
                 return
+            guard: ToolCallGuard | None = None
             try:
+                streamed = response.content_type == "text/event-stream"
                 if trace is not None:
                     trace.status_code = response.status
                     trace.request_id = response.headers.get("request-id") or response.headers.get("x-request-id")
-                    trace.streamed = response.content_type == "text/event-stream"
+                    trace.streamed = streamed
+                    if policies and response.status < 400:  # tool calls a policy covers are held and judged
+                        guard = self._message_policies.reply_guard(policies, provider, endpoint.kind, streamed)
                 # What asking for usage added is taken out of a stream before it is relayed, so it is read decoded.
-                hider = UsageChunkHider() if hide_usage and response.content_type == "text/event-stream" else None
-                decoder = decoder_for_client(scope, response, self._decode_limits, must_decode=hider is not None)
+                hider = UsageChunkHider() if hide_usage and streamed else None
+                must_decode = hider is not None or guard is not None
+                decoder = decoder_for_client(scope, response, self._decode_limits, must_decode=must_decode)
+                if guard is not None and decoder is None and encoded(response):
+                    # Tool calls the gateway cannot read are never relayed unchecked.
+                    watch.stop()
+                    what = f"the {provider} upstream sent a reply in a coding the gateway cannot check"
+                    await _upstream_failed(send, provider, trace, 502, what)
+                    return
                 if hider is not None and decoder is None and encoded(response):
                     hider = None  # a coding the gateway cannot decode: relayed as it is
                 if trace is not None:
@@ -269,10 +307,12 @@ class ProxyApp:
                     # A copy: the parser's list may be reused; redacted in the body writer's thread.
                     capture = trace.exchange.reply(response.status, list(response.raw_headers), trace.streamed)
                 await self._relay(
-                    send, provider, response, decoder, scanner, trace, watch, first_byte_deadline, hider, capture
+                    send, provider, response, decoder, scanner, trace, watch, first_byte_deadline, hider, capture, guard
                 )
             finally:
                 response.close()  # after a full read the connection is already back in the pool; else drop it
+                if guard is not None and trace is not None:
+                    self._message_policies.record(guard.violations, trace.key, trace.call_id)
         except asyncio.CancelledError:
             if not watch.fired:
                 # Cancelled by the server, not the client: a shutdown's grace period ran out mid-call.
@@ -301,9 +341,11 @@ class ProxyApp:
         first_byte_deadline: float,
         hider: UsageChunkHider | None,
         capture: CappedBody | None,
+        guard: ToolCallGuard | None,
     ) -> None:
         """Relay the upstream reply chunk by chunk as it arrives, feeding the usage scanner (and the call log's
-        capture, when it stores bodies) on the way."""
+        capture, when it stores bodies) on the way. A tool-call guard holds the reply from its first tool call
+        until the calls are judged, at its end."""
         loop = asyncio.get_running_loop()
         idle_timeout = self._settings.upstream_idle_timeout
         content = response.content
@@ -323,11 +365,14 @@ class ProxyApp:
                     finished = content.at_eof()
                     if hider is not None:
                         chunk = hider.relay(chunk, finished)
+                    if guard is not None:
+                        chunk = guard.feed(chunk) + (await guard.finish() if finished else b"")
                     if not head_sent:
                         head_sent = True
                         if trace is not None:
                             trace.first_byte_at = loop.time()
-                        head = relayed_headers(response, drop_encoding=decoder is not None or hider is not None)
+                        rewritten = decoder is not None or hider is not None or guard is not None
+                        head = relayed_headers(response, drop_encoding=rewritten)
                         await send({"type": "http.response.start", "status": response.status, "headers": head})
                     if finished:
                         watch.stop()
