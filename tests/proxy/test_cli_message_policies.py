@@ -4,14 +4,17 @@ call is run: the control that shows the CLIs were allowed to)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
 
 from gateway_api.core.settings import Settings
+from gateway_api.db.models import MessagePolicyViolation
 from tests.proxy.cli_env import claude_env, cli, codex_env, run
 from tests.proxy.conftest import SONNET, ProxyEnv
 from tests.proxy.policy_env import policy_env
@@ -108,6 +111,17 @@ def test_a_blocked_prompt_shows_the_explanation_and_is_never_forwarded(
     assert row.refusal_reason and "no-launch-codes" in row.refusal_reason
 
 
+def _violations(env: ProxyEnv) -> list[MessagePolicyViolation]:
+    """The recorded violations, once the recorder (a queue drained off the response path) has written one."""
+    deadline = time.monotonic() + 10
+    while True:
+        with Session(env.engine) as session:
+            rows = list(session.exec(select(MessagePolicyViolation).order_by(MessagePolicyViolation.id)))  # type: ignore[arg-type]
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
 def _shell_reply(env: ProxyEnv, agent: Agent, workdir: Path) -> Path:
     marker = workdir / MARKER
     env.fake.configure(tool_call_for=call_until_result(agent.shell_call(f"touch {marker}")), reply_text="Done.")
@@ -125,6 +139,9 @@ def test_a_blocked_tool_call_is_never_run(agent: Agent, policed: ProxyEnv, tmp_p
     # The upstream did answer with the call (its tool offered, no result yet), and the CLI never got it to answer.
     (request,) = _inference(policed, agent)
     assert call_until_result(agent.shell_call(f"touch {marker}"))(request) is not None
+    (row,) = policed.usage_rows(1)
+    (violation,) = _violations(policed)
+    assert (violation.policy_name, violation.scope, violation.call_id) == ("no-pwn", "tool_calls", row.call_id)
 
 
 @pytest.mark.parametrize("agent", AGENTS)
