@@ -52,3 +52,9 @@ class FakeBehaviour:
     tool_call: ToolCallSpec | None = None  # the reply's text is followed by this tool call (every format)
     # Chooses the reply text from the request's JSON (None: reply_text), e.g. a judge's verdict by content.
     reply_for: Callable[[Any], str | None] | None = None
+    # Chooses the tool call from the request's JSON when set (None: a plain reply; `tool_call` is then ignored), so an
+    # agent's turns can differ: a call first, text once its result comes back (tool_bodies.call_until_result).
+    tool_call_for: Callable[[Any], ToolCallSpec | None] | None = None
+
+    def tool_call_for_request(self, request_json: Any) -> ToolCallSpec | None:
+        return self.tool_call_for(request_json) if self.tool_call_for is not None else self.tool_call

@@ -58,7 +58,7 @@ def _text_for(request_json: dict[str, Any], behaviour: FakeBehaviour) -> str:
 
 def _messages(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.ANTHROPIC_MODELS[0])
-    text, call = _text_for(request_json, behaviour), behaviour.tool_call
+    text, call = _text_for(request_json, behaviour), behaviour.tool_call_for_request(request_json)
     if call is not None:
         if request_json.get("stream"):
             return 200, tools.anthropic_tool_stream(model, text, call, behaviour.usage, "toolu_fake01"), True
@@ -81,7 +81,7 @@ def _count_tokens(flavour: str, route: str, request_json: dict[str, Any], behavi
 
 def _responses(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.OPENAI_MODELS[0])
-    text, call = _text_for(request_json, behaviour), behaviour.tool_call
+    text, call = _text_for(request_json, behaviour), behaviour.tool_call_for_request(request_json)
     if call is not None:
         if request_json.get("stream"):
             return 200, tools.response_tool_stream(model, text, call, behaviour.usage, "call_fake01"), True
@@ -94,7 +94,7 @@ def _responses(flavour: str, route: str, request_json: dict[str, Any], behaviour
 
 def _chat_completions(flavour: str, route: str, request_json: dict[str, Any], behaviour: FakeBehaviour) -> _Built:
     model = _model_for(request_json, behaviour, bodies.OPENAI_MODELS[0])
-    text, call = _text_for(request_json, behaviour), behaviour.tool_call
+    text, call = _text_for(request_json, behaviour), behaviour.tool_call_for_request(request_json)
     options = request_json.get("stream_options") or {}
     if call is not None:
         if request_json.get("stream"):

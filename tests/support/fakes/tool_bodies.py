@@ -3,6 +3,7 @@ tool call, in each provider's format, whole or streamed, the way the providers s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,55 @@ class ToolCallSpec:
         text = self.arguments_json
         third = max(1, len(text) // 3)
         return [text[:third], text[third : 2 * third], text[2 * third :]]
+
+
+# Where each format carries the tools a request offers and the results a client sends back from them:
+# Anthropic `tools[].name` and `tool_result` blocks, Responses `tools[].name` and `*_call_output` items,
+# Chat Completions `tools[].function.name` and `tool` role messages.
+_RESULT_ITEM_TYPES = frozenset({"tool_result", "function_call_output", "custom_tool_call_output"})
+
+
+def call_until_result(call: ToolCallSpec) -> Callable[[Any], ToolCallSpec | None]:
+    """A `tool_call_for` that makes `call` while the request offers a tool of its name and carries no tool result
+    yet, and answers with text otherwise: an agent's first turn runs the tool, its next one ends the task, and its
+    side requests (titles, summaries: no tools offered) get text."""
+
+    def choose(request_json: Any) -> ToolCallSpec | None:
+        if not isinstance(request_json, dict):
+            return None
+        if call.name not in _offered_tools(request_json) or _has_tool_result(request_json):
+            return None
+        return call
+
+    return choose
+
+
+def _offered_tools(request_json: dict[str, Any]) -> set[str]:
+    names: set[str] = set()
+    for tool in request_json.get("tools") or []:
+        if isinstance(tool, dict):
+            function = tool.get("function")
+            name = function.get("name") if isinstance(function, dict) else tool.get("name")
+            if isinstance(name, str):
+                names.add(name)
+    return names
+
+
+def _has_tool_result(request_json: dict[str, Any]) -> bool:
+    turns = request_json.get("messages") or request_json.get("input") or []
+    if not isinstance(turns, list):
+        return False
+    for turn in turns:
+        if not isinstance(turn, dict):
+            continue
+        if turn.get("role") == "tool" or turn.get("type") in _RESULT_ITEM_TYPES:
+            return True
+        content = turn.get("content")
+        if isinstance(content, list) and any(
+            isinstance(part, dict) and part.get("type") in _RESULT_ITEM_TYPES for part in content
+        ):
+            return True
+    return False
 
 
 # -- Anthropic ---------------------------------------------------------------------------------------
