@@ -39,14 +39,16 @@ from gateway_api.proxy.content_decoding import DecodeLimits, make_decoder
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.upstream import UpstreamClient, gateway_headers
 from gateway_api.server.request_context import new_request_id
+from gateway_api.usage import system_actor
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.tokens import TokenUsage
 from gateway_api.usage.validation import correct_row
 
 log = logging.getLogger("gateway.message_policies")
 
-JUDGE_ENDPOINT = "message_policy_judge"
-JUDGE_CLIENT = "gateway/message-policy"
+# Declared with the usage views, which tell the judge's rows from the users' by them.
+JUDGE_ENDPOINT = system_actor.JUDGE_ENDPOINT
+JUDGE_CLIENT = system_actor.JUDGE_CLIENT
 # A verdict is a few hundred bytes; a reply far larger is not one, and is not read whole into memory.
 MAX_REPLY_BYTES = 1024 * 1024
 _REPLY_DECODE_LIMITS = DecodeLimits(max_output_bytes=MAX_REPLY_BYTES, max_ratio=100.0)

@@ -27,6 +27,7 @@ from gateway_api.usage.aggregate import (
     grouped_sums,
 )
 from gateway_api.usage.filters import UsageFilter
+from gateway_api.usage.system_actor import MESSAGE_POLICY_ACTOR, no_user_label
 
 __all__ = ["Bucket", "QueryError", "Totals", "UsageFilter"]
 
@@ -223,7 +224,7 @@ def timeseries(
         fields, dimension = METRIC_FIELDS[metric], _dimension(group_by)
         by_bucket_and_key = _series_sums(session, usage_filter, fields, dimension, bucket, group_by, max_series)
         rows = [(moment, key, float(sum(sums))) for (moment, key), sums in by_bucket_and_key.items()]
-        labels = _labels(session, group_by, {key for _, key, _ in rows if key is not Fold.OTHER})
+        labels = _labels(session, group_by, {key for _, key, _ in rows if key is not Fold.OTHER}, usage_filter)
         labels[Fold.OTHER] = OTHER_SERIES
         totals: dict[str, float] = {}
         for _, key, value in rows:
@@ -260,7 +261,7 @@ def _series_sums(
     key_totals = {
         key: float(sum(sums)) for (key,), sums in grouped_sums(session, usage_filter, fields, (dimension,)).items()
     }
-    labels = _labels(session, group_by, set(key_totals))
+    labels = _labels(session, group_by, set(key_totals), usage_filter)
     label_totals: dict[str, float] = {}
     for key, value in key_totals.items():
         label_totals[labels[key]] = label_totals.get(labels[key], 0.0) + value
@@ -280,14 +281,19 @@ def _dimension(group_by: GroupBy | BreakdownBy) -> Dimension:
     return group_by
 
 
-def _labels(session: Session, group_by: GroupBy | BreakdownBy, keys: set[Any]) -> dict[Any, str]:
-    """Human names for group keys: users by email, keys by "name (prefix)", models by their own name."""
+def _labels(
+    session: Session, group_by: GroupBy | BreakdownBy, keys: set[Any], usage_filter: UsageFilter
+) -> dict[Any, str]:
+    """Human names for group keys: users by email, keys by "name (prefix)", models by their own name; no user or
+    key is the message policy judge's group (system_actor.py) unless the filter counts refused calls only."""
     if group_by == "model":
         return {key: str(key) for key in keys}
     ids = [k for k in keys if k is not None]
+    no_user = no_user_label(usage_filter)
     if group_by == "user":
         found = dict(session.exec(select(User.id, User.email).where(col(User.id).in_(ids))).all()) if ids else {}
-        return {k: found.get(k) or ("(no user)" if k is None else f"(deleted user {k})") for k in keys}
+        return {k: found.get(k) or (no_user if k is None else f"(deleted user {k})") for k in keys}
+    no_key = MESSAGE_POLICY_ACTOR if no_user == MESSAGE_POLICY_ACTOR else "(no key)"
     named = (
         {
             i: (n, p)
@@ -302,7 +308,7 @@ def _labels(session: Session, group_by: GroupBy | BreakdownBy, keys: set[Any]) -
             name, prefix = named[k]
             labels[k] = f"{name} ({prefix})" if name else prefix
         else:
-            labels[k] = "(no key)" if k is None else f"(deleted key {k})"
+            labels[k] = no_key if k is None else f"(deleted key {k})"
     return labels
 
 
@@ -319,7 +325,7 @@ class BreakdownRow:
 def breakdown(session: Session, usage_filter: UsageFilter, by: BreakdownBy) -> list[BreakdownRow]:
     """Totals per model, user or key, largest spend first."""
     rows = totals_by(session, usage_filter, (_dimension(by),))
-    labels = _labels(session, by, {key for (key,) in rows})
+    labels = _labels(session, by, {key for (key,) in rows}, usage_filter)
     result = [
         BreakdownRow(key="" if key is None else str(key), label=labels[key], totals=totals)
         for (key,), totals in rows.items()

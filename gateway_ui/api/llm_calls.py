@@ -15,6 +15,7 @@ class LlmCall(ApiModel):
     id: int
     created_at: str
     user_email: str | None = None
+    actor: str | None = None  # a call without a user: the gateway's own (the message policy judge)
     api_key_name: str | None = None
     api_key_prefix: str | None = None
     provider: str

@@ -31,6 +31,8 @@ class UsageTotals(ApiModel):
 class UsageSummary(UsageTotals):
     unpriced_models: list[str]  # models of these records without a price: their calls count $0
     estimated_requests: int = 0  # of the requests, those cut before the provider reported their usage
+    message_policy_requests: int = 0  # of the requests, the message policy judge's own calls
+    message_policy_cost_usd: float = 0.0  # of the cost, what those calls cost
 
 
 class BreakdownEntry(UsageTotals):

@@ -207,15 +207,28 @@ def _stat_cards() -> rx.Component:
             UsageState.spend_text,
             "circle-dollar-sign",
             "stat-spend",
-            rx.cond(
-                UsageState.unpriced_text != "",
-                rx.text(
-                    UsageState.unpriced_text,
-                    size="1",
-                    color_scheme="amber",
-                    title=UsageState.unpriced_models.join(", "),
-                    data_testid="stat-unpriced",
+            rx.vstack(
+                rx.cond(
+                    UsageState.message_policy_text != "",
+                    rx.text(
+                        UsageState.message_policy_text,
+                        size="1",
+                        color_scheme="gray",
+                        title="the gateway's own calls to the message policy judge, under no user or key",
+                        data_testid="stat-message-policies",
+                    ),
                 ),
+                rx.cond(
+                    UsageState.unpriced_text != "",
+                    rx.text(
+                        UsageState.unpriced_text,
+                        size="1",
+                        color_scheme="amber",
+                        title=UsageState.unpriced_models.join(", "),
+                        data_testid="stat-unpriced",
+                    ),
+                ),
+                spacing="1",
             ),
         ),
         columns=rx.breakpoints(initial="2", sm="3", lg="5"),

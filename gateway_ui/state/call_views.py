@@ -44,7 +44,7 @@ class CallRow:
 
 
 def call_row(call: LlmCall) -> CallRow:
-    who = call.user_email or ""
+    who = call.user_email or call.actor or ""
     if call.api_key_name or call.api_key_prefix:
         key = call.api_key_name or call.api_key_prefix or ""
         who = f"{who} ({key})" if who else key

@@ -116,7 +116,7 @@ class LlmCallsState(rx.State):
         self.detail_fields = [
             [label, str(value)]
             for label, value in (
-                ("Time", call.created_at), ("User", call.user_email or "unknown"),
+                ("Time", call.created_at), ("User", call.user_email or call.actor or "unknown"),
                 ("Key", call.api_key_name or call.api_key_prefix or ""), ("Provider", call.provider),
                 ("Model", call.model), ("Request", f"{call.method or ''} {call.path or ''}"),
                 ("Status", f"{call.status_code} ({call.outcome})"), ("Refusal reason", call.refusal_reason or ""),

@@ -31,6 +31,7 @@ from gateway_ui.state.usage_view import (
     format_count,
     format_usd,
     is_day,
+    message_policy_note,
     selected_labels,
     unpriced_note,
     visible_cards,
@@ -70,6 +71,7 @@ class UsageState(rx.State):
     cached_text: str = "0"
     cache_write_text: str = "0"
     spend_text: str = "$0.00"
+    message_policy_text: str = ""  # the message policy judge's part of the spend, "" when it made no calls
     unpriced_models: list[str] = rx.field(default_factory=list)
     unpriced_text: str = ""
     has_usage: bool = False
@@ -205,6 +207,7 @@ class UsageState(rx.State):
         self.cached_text = format_count(summary.cache_read_tokens)
         self.cache_write_text = format_count(summary.cache_write_tokens)
         self.spend_text = format_usd(summary.cost_usd)
+        self.message_policy_text = message_policy_note(summary.message_policy_requests, summary.message_policy_cost_usd)
         self.unpriced_models = list(summary.unpriced_models)
         self.unpriced_text = unpriced_note(self.unpriced_models)
         self.has_usage = summary.requests > 0

@@ -55,6 +55,14 @@ def estimated_note(estimated_requests: int) -> str:
     return f"{format_count(estimated_requests)} estimated" if estimated_requests else ""
 
 
+def message_policy_note(requests: int, cost_usd: float) -> str:
+    """The line under the spend naming what the message policy judge's own calls cost of it, or "" when none."""
+    if not requests:
+        return ""
+    calls = "call" if requests == 1 else "calls"
+    return f"of which message policies: {format_usd(cost_usd)} ({format_count(requests)} judge {calls})"
+
+
 def format_count(value: float) -> str:
     return f"{int(value):,}"
 

@@ -26,6 +26,7 @@ from gateway_api.calllog.listing import CallFilter, CursorError, Names, decode_c
 from gateway_api.calllog.reassembly import with_reassembly
 from gateway_api.calllog.sealing import BodySealer
 from gateway_api.db.models import CallBody, Outcome, UsageRecord
+from gateway_api.usage.system_actor import MESSAGE_POLICY_JUDGE, is_judge_call
 
 router = APIRouter(prefix="/llm-calls", tags=["llm-calls"], dependencies=[Depends(require_admin)])
 
@@ -40,6 +41,7 @@ class LlmCallPublic(BaseModel):
     created_at: datetime
     user_id: int | None
     user_email: str | None
+    actor: str | None = None  # who made a call without a user: the gateway's message policy judge
     api_key_id: int | None
     api_key_name: str | None
     api_key_prefix: str | None  # the key's, or for an unknown key the prefix presented
@@ -126,6 +128,7 @@ def _public(row: UsageRecord, names: Names) -> dict[str, Any]:
     values = row.model_dump()
     key_name, key_prefix = names.keys.get(row.api_key_id or 0, (None, None))
     values["user_email"] = names.users.get(row.user_id or 0)
+    values["actor"] = MESSAGE_POLICY_JUDGE if is_judge_call(row.user_id, row.endpoint) else None
     values["api_key_name"] = key_name
     values["api_key_prefix"] = key_prefix or row.key_prefix
     return values

@@ -23,6 +23,7 @@ from gateway_api.db.models import Outcome
 from gateway_api.usage import queries
 from gateway_api.usage.csv_cells import defuse_formula
 from gateway_api.usage.queries import BreakdownBy, Bucket, GroupBy, Metric, QueryError, Totals, UsageFilter
+from gateway_api.usage.system_actor import MESSAGE_POLICY_JUDGE, is_judge_call, message_policy_spend
 
 router = APIRouter(prefix="/usage", tags=["usage"])
 
@@ -115,6 +116,10 @@ class UsageSummary(UsageTotals):
     estimated_requests: int = Field(
         description="of the requests, those whose usage was partly estimated: cut before the provider reported it"
     )
+    message_policy_requests: int = Field(
+        description="of the requests, the message policy judge's own calls (the gateway's, under no user or key)"
+    )
+    message_policy_cost_usd: float = Field(description="of the cost, what the message policy judge's calls cost")
 
 
 class UsageRecordPublic(BaseModel):
@@ -122,6 +127,9 @@ class UsageRecordPublic(BaseModel):
     created_at: datetime
     user_id: int | None
     user_email: str | None
+    actor: str | None = Field(
+        description="who made a call that has no user: the gateway's message policy judge (null otherwise)"
+    )
     api_key_id: int | None
     api_key_name: str | None
     api_key_prefix: str | None
@@ -205,6 +213,7 @@ def _record_public(row: queries.RecordRow) -> UsageRecordPublic:
     return UsageRecordPublic(
         **row.record.model_dump(),
         user_email=row.user_email,
+        actor=MESSAGE_POLICY_JUDGE if is_judge_call(row.record.user_id, row.record.endpoint) else None,
         api_key_name=row.api_key_name,
         api_key_prefix=row.api_key_prefix,
     )
@@ -228,12 +237,15 @@ def read_usage_summary(session: SessionDep, usage: FilterDep) -> UsageSummary:
     totals = _totals(queries.summary(session, usage))
     unpriced = queries.unpriced_models(session, usage) if totals.requests else []
     estimated = queries.estimated_requests(session, usage) if totals.requests else 0
+    judge = message_policy_spend(session, usage, datetime.now(UTC)) if totals.requests else None
     return UsageSummary(
         **totals.model_dump(),
         start=usage.start,
         end=usage.end,
         unpriced_models=unpriced,
         estimated_requests=estimated,
+        message_policy_requests=judge.requests if judge else 0,
+        message_policy_cost_usd=judge.cost_usd if judge else 0.0,
     )
 
 
@@ -304,6 +316,8 @@ def _csv_lines(services_engine: Engine, usage: UsageFilter) -> Iterator[str]:
         writer.writerow(CSV_COLUMNS)
         for count, row in enumerate(queries.iter_records(session, usage), start=1):
             record = _record_public(row).model_dump(mode="json")
+            # The judge's calls have no user: the export names the system actor in the user column instead.
+            record["user_email"] = record["user_email"] or record["actor"]
             writer.writerow([_csv_safe(record[c]) for c in CSV_COLUMNS])
             if count % 500 == 0:
                 yield buffer.getvalue()
