@@ -18,7 +18,13 @@ from tests.support.fakes.upstream import FakeUpstream
 
 POLICIES = [
     {"name": "no-rm", "subjects": ["*"], "scope": ["tool_calls"], "action": "block", "rule": {"pattern": "rm -rf"}},
-    {"name": "watch-curl", "subjects": ["*"], "scope": ["tool_calls"], "action": "monitor", "rule": {"pattern": "curl"}},
+    {
+        "name": "watch-curl",
+        "subjects": ["*"],
+        "scope": ["tool_calls"],
+        "action": "monitor",
+        "rule": {"pattern": "curl"},
+    },
 ]
 # What each SDK reads as the end of a turn without tool calls, and with one.
 ENDED = {"messages": "end_turn", "chat": "stop", "responses": "completed"}
