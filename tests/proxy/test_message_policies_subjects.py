@@ -1,0 +1,101 @@
+"""Who message policies apply to, through a live gateway: a user no policy's subjects name is not affected (their
+text forwarded as sent, nothing recorded), a named user is; a disabled policy does nothing, judged or not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway_api.core.settings import Settings
+from tests.proxy.conftest import ALICE, BOB, ProxyEnv
+from tests.proxy.policy_calls import Clients, ask, judge_requests, upstream_texts, verdict, verdicts, violations
+from tests.proxy.policy_env import JUDGE_MODEL, policy_env
+from tests.support.fakes.upstream import FakeUpstream
+
+POLICIES = [
+    {
+        "name": "engineers-only",
+        "subjects": ["group:engineers"],
+        "scope": ["user_messages"],
+        "action": "block",
+        "rule": {"pattern": "forbidden-word"},
+    },
+    {
+        "name": "bob-only",
+        "subjects": [f"user:{BOB}"],
+        "scope": ["user_messages"],
+        "action": "redact",
+        "rule": {"pattern": "bob-secret-[0-9]+"},
+    },
+    {
+        "name": "switched-off",
+        "subjects": ["*"],
+        "scope": ["user_messages", "tool_results"],
+        "action": "block",
+        "rule": {"pattern": "disabled-word"},
+        "enabled": False,
+    },
+    {
+        "name": "switched-off-judge",
+        "subjects": ["*"],
+        "scope": ["user_messages"],
+        "action": "block",
+        "rule": {"judge": "Block everything."},
+        "enabled": False,
+    },
+]
+
+
+@pytest.fixture
+def env(settings: Settings, fake_upstream: FakeUpstream, tmp_path: Path) -> Iterator[ProxyEnv]:
+    yield from policy_env(settings, fake_upstream, tmp_path, POLICIES)
+
+
+def _bob_asks(env: ProxyEnv, text: str) -> str:
+    # Bob may use only claude-haiku-4-5 (the judge model, here called as an ordinary model).
+    client = Clients(env, env.issue_key(BOB)).anthropic()
+    message = client.messages.create(model=JUDGE_MODEL, max_tokens=20, messages=[{"role": "user", "content": text}])
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+def test_a_user_no_policy_names_is_not_affected(env: ProxyEnv) -> None:
+    said = _bob_asks(env, "the forbidden-word, please")
+
+    assert said.startswith("Hello from the fake upstream")
+    (sent,) = upstream_texts(env)
+    assert "the forbidden-word, please" in sent
+    violations(env, 0)
+    # The same text from Alice, whom the policy names through her group, is blocked.
+    reply = ask(Clients(env, env.issue_key(ALICE)), "messages", False, "the forbidden-word, please")
+    assert reply.headers["x-gateway-policy-violation"] == "engineers-only"
+    assert len(upstream_texts(env)) == 1
+
+
+def test_a_user_policy_applies_to_that_user_only(env: ProxyEnv) -> None:
+    ask(Clients(env, env.issue_key(ALICE)), "chat", False, "alice has bob-secret-42")
+    _bob_asks(env, "bob has bob-secret-42")
+
+    alices, bobs = upstream_texts(env)
+    assert "alice has bob-secret-42" in alices
+    assert "bob has [REDACTED:bob-only]" in bobs
+    (violation,) = violations(env, 1)
+    assert violation.policy_name == "bob-only"
+
+
+@pytest.mark.parametrize("email", [ALICE, BOB])
+def test_disabled_policies_do_nothing(env: ProxyEnv, email: str) -> None:
+    env.fake.configure(reply_for=verdicts(lambda _: verdict(True, "Everything is blocked.")))
+    text = "the disabled-word, to be judged"
+
+    if email == ALICE:
+        said = ask(Clients(env, env.issue_key(ALICE)), "responses", True, text).text
+    else:
+        said = _bob_asks(env, text)
+
+    assert said.startswith("Hello from the fake upstream")
+    assert judge_requests(env) == []
+    (sent,) = upstream_texts(env)
+    assert text in sent
+    violations(env, 0)
