@@ -151,8 +151,13 @@ def verdicts(decide: Callable[[str], str | None]) -> Callable[[Any], str | None]
     request with the fake's normal reply."""
 
     def reply_for(body: Any) -> str | None:
-        if isinstance(body, dict) and JUDGE_SYSTEM_MARK in str(body.get("system", "")):
+        if not isinstance(body, dict):
+            return None
+        if JUDGE_SYSTEM_MARK in str(body.get("system", "")):  # an Anthropic judge model
             return decide(body["messages"][0]["content"])
+        messages = body.get("messages")
+        if isinstance(messages, list) and messages and JUDGE_SYSTEM_MARK in str(messages[0].get("content", "")):
+            return decide(messages[1]["content"])  # an OpenAI one: its system message first
         return None
 
     return reply_for

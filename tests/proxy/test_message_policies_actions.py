@@ -162,3 +162,22 @@ def test_blocked_calls_never_charge_the_limits(quota_env: ProxyEnv) -> None:
             refused += 1
             break
     assert refused == 1
+
+
+def test_a_blocked_chat_stream_that_asked_for_usage_ends_with_a_zero_usage_chunk(env: ProxyEnv) -> None:
+    client = Clients(env, env.issue_key()).openai()
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-5",
+            messages=[{"role": "user", "content": "the forbidden-word"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert 'message policy "block-user"' in text
+    assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices][-1] == "stop"
+    last = chunks[-1]
+    assert last.choices == [] and last.usage is not None and last.usage.total_tokens == 0
+    assert env.fake.requests == []

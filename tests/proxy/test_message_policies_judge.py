@@ -211,3 +211,35 @@ def test_a_judge_call_is_usage_under_no_user_at_the_judge_models_price(start: St
     assert judged.cost_usd == pytest.approx((25 * 1.0 + 12 * 5.0) / 1_000_000)
     (call,) = [row for row in rows if row.id != judged.id]
     assert call.user_id is not None and call.endpoint != "message_policy_judge"
+
+
+def test_a_secret_redacted_by_a_pattern_never_reaches_the_judge(start: Start) -> None:
+    redact = {
+        "name": "no-cloud-keys",
+        "subjects": ["*"],
+        "scope": ["user_messages"],
+        "action": "redact",
+        "rule": {"pattern": "AKIA[0-9A-Z]{16}"},
+    }
+    env = start([_judged(), redact])
+    env.fake.configure(reply_for=verdicts(lambda _: verdict(False, "Fine.")))
+
+    ask(Clients(env, env.issue_key()), "chat", False, "deploy with AKIAABCDEFGHIJKLMNOP now")
+
+    (request,) = judge_requests(env)
+    assert "deploy with [REDACTED:no-cloud-keys] now" in request["messages"][0]["content"]
+    assert all("AKIA" not in text for text in upstream_texts(env))
+
+
+def test_an_openai_judge_model_judges_too(settings: Settings, fake_upstream: FakeUpstream, tmp_path: Path) -> None:
+    for env in policy_env(settings, fake_upstream, tmp_path, [_judged()], judge_model="gpt-5-mini"):
+        env.fake.configure(reply_for=verdicts(lambda _: verdict(True, "Asks for treatment.")))
+
+        reply = ask(Clients(env, env.issue_key()), "messages", True, "which antibiotic for my throat?")
+
+        assert 'message policy "no-medical-advice": Asks for treatment.' in reply.text
+        (request,) = judge_requests(env)
+        assert request["model"] == "gpt-5-mini" and request["response_format"] == {"type": "json_object"}
+        assert [r.path for r in env.fake.requests] == ["/openai/v1/chat/completions"]
+        (judged,) = judge_rows(env)
+        assert (judged.provider, judged.user_id) == ("openai", None)

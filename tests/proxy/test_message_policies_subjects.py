@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.proxy.policy_calls import Clients, ask, judge_requests, upstream_text
 from tests.proxy.policy_env import JUDGE_MODEL, policy_env
 from tests.support.fakes.upstream import FakeUpstream
 
-POLICIES = [
+POLICIES: list[dict[str, Any]] = [
     {
         "name": "engineers-only",
         "subjects": ["group:engineers"],
