@@ -5,6 +5,7 @@ cannot read follows the policy's on_unreadable choice, and no client header or u
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -238,4 +239,28 @@ def test_no_client_header_or_user_agent_skips_policies(env: ProxyEnv, headers: d
     response = _post(env, "chat", orjson.dumps(body), env.issue_key(), headers)
 
     assert response.headers["x-gateway-policy-violation"] == "block-user"
+    assert env.fake.requests == []
+
+
+def test_a_body_over_one_mebibyte_is_checked_too(env: ProxyEnv) -> None:
+    filler = "lorem ipsum " * 120_000  # about 1.4 MB: the large-body path
+    body = {"model": "gpt-5", "messages": [{"role": "user", "content": f"{filler} then {CLOUD_KEY}"}]}
+
+    response = _post(env, "chat", orjson.dumps(body), env.issue_key())
+
+    assert response.status_code == 200
+    sent = _forwarded(env)
+    assert CLOUD_KEY not in sent and f"then {REDACTED}" in sent
+    blocked = {"model": "gpt-5", "messages": [{"role": "user", "content": f"{filler} forbidden-word"}]}
+    response = _post(env, "chat", orjson.dumps(blocked), env.issue_key())
+    assert response.headers["x-gateway-policy-violation"] == "block-user"
+    assert len(env.fake.requests) == 1
+
+
+def test_a_compressed_request_body_is_refused_unread(env: ProxyEnv) -> None:
+    _, body = SHAPES["chat-content-string"]("the forbidden-word")
+
+    response = _post(env, "chat", gzip.compress(orjson.dumps(body)), env.issue_key(), {"content-encoding": "gzip"})
+
+    assert response.status_code == 415
     assert env.fake.requests == []
