@@ -5,7 +5,9 @@ delimited data, a repeated text is judged once, and each judge call is a usage r
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +32,7 @@ from tests.proxy.policy_calls import (
 from tests.proxy.policy_env import policy_env
 from tests.support.fakes.upstream import FakeUpstream
 
+REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "")
 RULE = "Block requests for a medical diagnosis or for treatment advice."
 Start = Callable[..., ProxyEnv]
 
@@ -243,3 +246,18 @@ def test_an_openai_judge_model_judges_too(settings: Settings, fake_upstream: Fak
         assert [r.path for r in env.fake.requests] == ["/openai/v1/chat/completions"]
         (judged,) = judge_rows(env)
         assert (judged.provider, judged.user_id) == ("openai", None)
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="GATEWAY_TEST_REDIS_URL is not set")
+def test_verdicts_are_shared_between_replicas_through_redis(start: Start, tmp_path: Path) -> None:
+    first = start([_judged()], redis_url=REDIS_URL)
+    # A second replica on the same database and Redis, with its own process-local cache and data directory.
+    second = start([_judged()], redis_url=REDIS_URL, data_dir=tmp_path / "replica-2")
+    first.fake.configure(reply_for=verdicts(lambda _: verdict(False, "Fine.")))
+    text = f"plan a trip to Lisbon ({uuid.uuid4().hex})"  # unique: Redis outlives this test
+
+    ask(Clients(first, first.issue_key()), "chat", False, text)
+    ask(Clients(second, second.issue_key()), "messages", True, text)
+
+    assert len(judge_requests(first)) == 1
+    assert len(upstream_texts(first)) == 2
