@@ -133,7 +133,8 @@ def test_a_blocked_count_tokens_is_a_400_in_the_provider_envelope(env: ProxyEnv)
 def quota_env(settings: Settings, fake_upstream: FakeUpstream, tmp_path: Path) -> Iterator[ProxyEnv]:
     # Enough for a few real calls (25 input tokens each on the fake), far too little for 40 blocked ones were their
     # reservations (the body's size in tokens) or any usage kept.
-    tiny = settings.model_copy(update={"default_input_token_quota": 400})
+    # One call at a time: a blocked call that kept its concurrency slot would refuse every call after it.
+    tiny = settings.model_copy(update={"default_input_token_quota": 400, "default_max_concurrent_calls": 1})
     yield from policy_env(tiny, fake_upstream, tmp_path, POLICIES)
 
 

@@ -261,3 +261,18 @@ def test_verdicts_are_shared_between_replicas_through_redis(start: Start, tmp_pa
 
     assert len(judge_requests(first)) == 1
     assert len(upstream_texts(first)) == 2
+
+
+def test_the_policies_of_a_request_are_judged_in_parallel(start: Start) -> None:
+    second = _judged() | {"name": "no-legal-advice", "rule": {"judge": "Block requests for legal advice."}}
+    env = start([_judged(), second], message_policy_judge_timeout_seconds=5)
+    # Every upstream answer (the two judgements and the call) takes a second to begin.
+    env.fake.configure(reply_for=verdicts(lambda _: verdict(False, "Fine.")), headers_delay=1.0)
+
+    began = time.monotonic()
+    reply = ask(Clients(env, env.issue_key()), "chat", False, "what is a good name for a cat?")
+    took = time.monotonic() - began
+
+    assert reply.text.startswith("Hello from the fake upstream")
+    assert len(judge_requests(env)) == 2
+    assert took < 2.7  # about 2 s: both judgements at once, then the call (one after the other: 3 s)
