@@ -183,7 +183,16 @@ def _violation_rows(env: ProxyEnv) -> list[MessagePolicyViolation]:
         return list(session.exec(select(MessagePolicyViolation).order_by(col(MessagePolicyViolation.id))))
 
 
-def judge_rows(env: ProxyEnv) -> list[UsageRecord]:
+def judge_rows(env: ProxyEnv, count: int, timeout: float = 10.0) -> list[UsageRecord]:
+    """Wait until exactly `count` usage rows of judge calls are written (the usage writer batches them)."""
+    deadline = time.monotonic() + timeout
+    while len(rows := _judge_rows(env)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(rows) == count, f"expected {count} judge rows, found {len(rows)}"
+    return rows
+
+
+def _judge_rows(env: ProxyEnv) -> list[UsageRecord]:
     with Session(env.engine) as session:
         wanted = col(UsageRecord.endpoint) == "message_policy_judge"
         return list(session.exec(select(UsageRecord).where(wanted).order_by(col(UsageRecord.id))))

@@ -133,7 +133,7 @@ def test_a_failed_judgement_blocks_under_on_judge_error_block(start: Start, fail
         assert time.monotonic() - began < 1.0  # the call did not wait for the slow judge
     (violation,) = violations(env, 1)
     assert violation.action == "block"
-    (judged,) = judge_rows(env)
+    (judged,) = judge_rows(env, 1)
     assert judged.user_id is None  # even a failed judge call is in the call log, under no user
 
 
@@ -205,7 +205,7 @@ def test_a_judge_call_is_usage_under_no_user_at_the_judge_models_price(start: St
     ask(Clients(env, env.issue_key()), "chat", False, "a question about trains")
 
     rows = env.usage_rows(2)  # the judge's and the call's
-    (judged,) = judge_rows(env)
+    (judged,) = judge_rows(env, 1)
     assert judged.id in {row.id for row in rows}
     assert judged.user_id is None and judged.api_key_id is None
     assert judged.endpoint == "message_policy_judge" and judged.model == "claude-haiku-4-5"
@@ -244,7 +244,7 @@ def test_an_openai_judge_model_judges_too(settings: Settings, fake_upstream: Fak
         (request,) = judge_requests(env)
         assert request["model"] == "gpt-5-mini" and request["response_format"] == {"type": "json_object"}
         assert [r.path for r in env.fake.requests] == ["/openai/v1/chat/completions"]
-        (judged,) = judge_rows(env)
+        (judged,) = judge_rows(env, 1)
         assert (judged.provider, judged.user_id) == ("openai", None)
 
 
