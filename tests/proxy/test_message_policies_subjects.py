@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from gateway_api.core.settings import Settings
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.proxy.conftest import ALICE, BOB, ProxyEnv
 from tests.proxy.policy_calls import Clients, ask, judge_requests, upstream_texts, verdict, verdicts, violations
 from tests.proxy.policy_env import JUDGE_MODEL, policy_env
@@ -100,3 +102,37 @@ def test_disabled_policies_do_nothing(env: ProxyEnv, email: str) -> None:
     (sent,) = upstream_texts(env)
     assert text in sent
     violations(env, 0)
+
+
+def test_policies_changed_through_the_api_apply_to_the_next_call(env: ProxyEnv) -> None:
+    admin = {"authorization": f"Bearer {env.live.login(ADMIN_EMAIL, ADMIN_PASSWORD)}"}
+    api = f"{env.live.url}/api/message-policies"
+    clients = Clients(env, env.issue_key(ALICE))
+    env.fake.configure(reply_for=verdicts(lambda _: verdict(False, "Fine.")))
+    created = httpx.post(
+        api,
+        headers=admin,
+        timeout=30,
+        json={
+            "name": "no-pirates",
+            "subjects": ["*"],
+            "scope": ["user_messages"],
+            "action": "block",
+            "rule": {"judge": "Block talk of pirates."},
+        },
+    )
+    assert created.status_code == 201, created.text
+    policy = f"{api}/{created.json()['id']}"
+
+    assert "x-gateway-policy-violation" not in ask(clients, "chat", False, "ahoy, pirates").headers
+    # An edited rule is judged afresh: the verdict cached for the old rule does not answer for the new one.
+    env.fake.configure(reply_for=verdicts(lambda _: verdict(True, "Pirates.")))
+    edited = httpx.patch(policy, headers=admin, timeout=30, json={"rule": {"judge": "Block talk of pirates, ahoy."}})
+    assert edited.status_code == 200, edited.text
+    assert ask(clients, "chat", False, "ahoy, pirates").headers["x-gateway-policy-violation"] == "no-pirates"
+    assert len(judge_requests(env)) == 2
+
+    disabled = httpx.patch(policy, headers=admin, timeout=30, json={"enabled": False})
+    assert disabled.status_code == 200, disabled.text
+    assert "x-gateway-policy-violation" not in ask(clients, "chat", False, "ahoy, pirates").headers
+    assert len(judge_requests(env)) == 2
