@@ -129,6 +129,18 @@ def test_a_blocked_count_tokens_is_a_400_in_the_provider_envelope(env: ProxyEnv)
     assert violation.call_id == row.call_id
 
 
+def test_count_tokens_is_counted_on_the_redacted_text(env: ProxyEnv) -> None:
+    client = Clients(env, env.issue_key()).anthropic()
+
+    counted = client.messages.count_tokens(
+        model=SONNET, messages=[{"role": "user", "content": "count SECRET-1234 please"}]
+    )
+
+    assert counted.input_tokens == 25
+    (sent,) = upstream_texts(env)
+    assert "count [REDACTED:redact-user] please" in sent and "SECRET-1234" not in sent
+
+
 @pytest.fixture
 def quota_env(settings: Settings, fake_upstream: FakeUpstream, tmp_path: Path) -> Iterator[ProxyEnv]:
     # Enough for a few real calls (25 input tokens each on the fake), far too little for 40 blocked ones were their
