@@ -17,10 +17,14 @@ JUDGE_MODEL = "claude-haiku-4-5"
 
 
 def policy_env(
-    settings: Settings, fake: FakeUpstream, tmp_path: Path, policies: list[dict[str, Any]]
+    settings: Settings,
+    fake: FakeUpstream,
+    tmp_path: Path,
+    policies: list[dict[str, Any]],
+    judge_model: str = JUDGE_MODEL,
 ) -> Iterator[ProxyEnv]:
     config = gateway_config(fake)
-    config["message_policy_judge"] = JUDGE_MODEL
+    config["message_policy_judge"] = judge_model
     config["message_policies"] = policies
     config_path = tmp_path / "gateway.yaml"
     config_path.write_text(yaml.safe_dump(config))
