@@ -19,10 +19,10 @@ from gateway_api.core.settings import Settings, load_settings
 from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
 from gateway_api.limits.owner_client import failure_throttle
-from gateway_api.message_policies.judge import LlmJudge
+from gateway_api.message_policies.judging.judge import LlmJudge
+from gateway_api.message_policies.judging.verdict_cache import open_verdict_cache
 from gateway_api.message_policies.patterns import PatternCache
-from gateway_api.message_policies.verdict_cache import open_verdict_cache
-from gateway_api.message_policies.violations import ViolationRecorder, violation_sealer
+from gateway_api.message_policies.stored.violations import ViolationRecorder, violation_sealer
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.proxy.accounting.crash_row import spool_start
 from gateway_api.proxy.accounting.ledger import UsageLedger, UsageSink

@@ -12,8 +12,8 @@ from gateway_api.catalog.snapshot import Catalog
 from gateway_api.core.settings import Settings
 from gateway_api.distribution.cli_wheel import CliWheel
 from gateway_api.limits.limiter import Limiter
+from gateway_api.message_policies.stored.violations import ViolationRecorder
 from gateway_api.message_policies.verdicts import Judge
-from gateway_api.message_policies.violations import ViolationRecorder
 from gateway_api.metrics.registry import GatewayMetrics
 from gateway_api.security.crypto import CredentialCipher
 from gateway_api.security.throttle import FailureThrottle
@@ -38,7 +38,7 @@ class AppServices:
     metrics: GatewayMetrics
     # The call log's sealer, body writer and pruner (gateway_api/calllog/runtime.py).
     call_log: CallLogRuntime
-    # Message policy violations: queued by the proxy, sealed and written by a thread (message_policies/violations.py).
+    # Message policy violations: queued by the proxy, sealed and written by a thread (message_policies/stored/violations.py).
     violations: ViolationRecorder
     # Single sign-on (GATEWAY_OIDC_*): the identity provider and the sign-in start throttle; None when not configured.
     sso: SsoRuntime | None = None

@@ -34,8 +34,8 @@ from gateway_api.db.models import (
     utcnow,
 )
 from gateway_api.limits.rules import LimitValues
-from gateway_api.message_policies.entries import policy_entry
 from gateway_api.message_policies.rules import MessagePolicyEntry
+from gateway_api.message_policies.stored.entries import policy_entry
 from gateway_api.providers.credential_binding import credential_bound_here
 from gateway_api.security.crypto import CredentialCipher
 

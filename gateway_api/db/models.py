@@ -193,7 +193,7 @@ class MessagePolicyViolation(SQLModel, table=True):
     scope: str = Field(max_length=16)
     action: str = Field(max_length=16)
     explanation: str = Field(default="", max_length=1000)
-    # The offending content, sealed (message_policies/violations.py); readable by auditors only.
+    # The offending content, sealed (message_policies/stored/violations.py); readable by auditors only.
     content_sealed: bytes
     call_id: str | None = Field(default=None, max_length=64, index=True)  # UsageRecord.call_id of the call
 

@@ -33,8 +33,8 @@ from gateway_api.message_policies.patterns import (
     PatternError,
     TextTooLarge,
 )
+from gateway_api.message_policies.requests.slots import Inspection, Slot
 from gateway_api.message_policies.rules import FailChoice, MessagePolicyEntry, PolicyAction, PolicyScope, Violation
-from gateway_api.message_policies.slots import Inspection, Slot
 from gateway_api.message_policies.verdicts import Judge, JudgeVerdict, RequestDecision, ToolCallText
 
 _REQUEST_SCOPES = frozenset({PolicyScope.user_messages, PolicyScope.tool_results})

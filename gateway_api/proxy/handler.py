@@ -19,8 +19,8 @@ from gateway_api.core.log_config import request_id_var
 from gateway_api.db.models import Outcome
 from gateway_api.limits.limiter import Exceeded, LimitsUnavailable
 from gateway_api.limits.reservations import Ticket, expected_cost
+from gateway_api.message_policies.replies.tool_call_guard import ToolCallGuard
 from gateway_api.message_policies.rules import MessagePolicyEntry
-from gateway_api.message_policies.tool_call_guard import ToolCallGuard
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind, error_body, join_base_url
 from gateway_api.proxy.accounting.ledger import CallTrace, UsageLedger, model_price

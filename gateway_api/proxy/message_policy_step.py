@@ -1,6 +1,6 @@
 """The proxy's message-policy step (README "Message policies"), used only for callers the catalog names in a policy.
 
-Before forwarding: the request body is parsed once, its text found per scope (message_policies/extraction.py) and
+Before forwarding: the request body is parsed once, its text found per scope (message_policies/requests/extraction.py) and
 the caller's policies applied (message_policies/engine.py). What goes upstream is always the document as checked,
 serialised again: a body with duplicate keys or an unusual encoding must not read one way to the policies and
 another way to the provider. A block answers the client in the provider's own format (blocked_reply.py), leaves
@@ -21,14 +21,14 @@ from gateway_api.catalog.snapshot import Catalog, KeyEntry
 from gateway_api.core.log_config import request_id_var
 from gateway_api.limits.limiter import Limiter
 from gateway_api.limits.reservations import Ticket
-from gateway_api.message_policies.blocked_reply import blocked_reply
 from gateway_api.message_policies.engine import check_request, check_tool_calls
-from gateway_api.message_policies.extraction import inspect_request
 from gateway_api.message_policies.patterns import PatternCache
+from gateway_api.message_policies.replies.blocked_reply import blocked_reply
+from gateway_api.message_policies.replies.tool_call_guard import ToolCallGuard
+from gateway_api.message_policies.requests.extraction import inspect_request
 from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyScope, Violation
-from gateway_api.message_policies.tool_call_guard import ToolCallGuard
+from gateway_api.message_policies.stored.violations import ViolationRecorder
 from gateway_api.message_policies.verdicts import Judge, ToolCallText
-from gateway_api.message_policies.violations import ViolationRecorder
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind
 from gateway_api.proxy.accounting.ledger import UsageLedger

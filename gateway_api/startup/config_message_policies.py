@@ -1,5 +1,5 @@
 """The config file's `message_policy_judge:` and `message_policies:`, checked and applied through the same store
-as the REST API (message_policies/store.py), audited with actor config; errors name the entry and its field."""
+as the REST API (message_policies/stored/store.py), audited with actor config; errors name the entry and its field."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlmodel import Session
 from gateway_api.accounts.audit import SystemActor
 from gateway_api.core.names import Name
 from gateway_api.message_policies.rules import FailChoice, PolicyAction, PolicyScope
-from gateway_api.message_policies.store import (
+from gateway_api.message_policies.stored.store import (
     PolicyFields,
     PolicyNameTaken,
     PolicyProblems,

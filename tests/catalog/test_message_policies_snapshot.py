@@ -12,7 +12,13 @@ from gateway_api.db.config_version import bump_config_version
 from gateway_api.db.engine import session_scope
 from gateway_api.db.models import Model, Provider, ProviderKind
 from gateway_api.message_policies.rules import FailChoice, PolicyAction, PolicyScope
-from gateway_api.message_policies.store import PolicyFields, create_policy, find_policy, set_judge_model, update_policy
+from gateway_api.message_policies.stored.store import (
+    PolicyFields,
+    create_policy,
+    find_policy,
+    set_judge_model,
+    update_policy,
+)
 from gateway_api.security.crypto import CredentialCipher
 
 CIPHER = CredentialCipher("catalog-test-secret-key")

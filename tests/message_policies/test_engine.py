@@ -7,8 +7,8 @@ import pytest
 
 from gateway_api.accounts.access import subject_tokens
 from gateway_api.message_policies.engine import applicable, blocks, check_request, check_tool_calls
-from gateway_api.message_policies.extraction import Inspection, inspect_request
 from gateway_api.message_policies.patterns import MAX_SCAN_CHARS, PatternCache
+from gateway_api.message_policies.requests.extraction import Inspection, inspect_request
 from gateway_api.message_policies.rules import (
     FailChoice,
     MessagePolicyEntry,

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from gateway_api.core.settings import SECRET_KEY_FILE
 from gateway_api.db.engine import make_engine
 from gateway_api.message_policies.rules import PolicyAction, PolicyScope, Violation
-from gateway_api.message_policies.violations import ViolationRecorder, violation_sealer
+from gateway_api.message_policies.stored.violations import ViolationRecorder, violation_sealer
 from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
 from tests.ui.seed import Account, AdminApi, fits_the_viewport, open_signed_in, unique_tag
 from tests.ui.test_message_policies_page import create_message_policy

@@ -1,5 +1,5 @@
 """Message policies (admin; auditors read): CRUD, the built-in pattern sets, the judge model, and "try it" on a
-saved policy or a draft. Validation and the audit trail live in message_policies/store.py."""
+saved policy or a draft. Validation and the audit trail live in message_policies/stored/store.py."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_adm
 from gateway_api.api.errors import conflict, field_errors
 from gateway_api.core.names import Name
 from gateway_api.db.models import MessagePolicy
-from gateway_api.message_policies.entries import policy_entry
 from gateway_api.message_policies.patterns import BUILTIN_SETS
 from gateway_api.message_policies.rules import FailChoice, MessagePolicyEntry, PolicyAction, PolicyScope
-from gateway_api.message_policies.store import (
+from gateway_api.message_policies.stored.entries import policy_entry
+from gateway_api.message_policies.stored.store import (
     MAX_JUDGE_LENGTH,
     MAX_PATTERN_LENGTH,
     PolicyFields,
@@ -32,7 +32,7 @@ from gateway_api.message_policies.store import (
     set_judge_model,
     update_policy,
 )
-from gateway_api.message_policies.trial import try_policy
+from gateway_api.message_policies.stored.trial import try_policy
 from gateway_api.message_policies.verdicts import Judge
 
 router = APIRouter(prefix="/message-policies", tags=["message-policies"], dependencies=[Depends(require_admin)])

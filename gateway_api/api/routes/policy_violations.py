@@ -20,7 +20,7 @@ from gateway_api.api.routes.usage import utc_query_time
 from gateway_api.calllog.sealing import BodySealer
 from gateway_api.db.models import MessagePolicyViolation, User
 from gateway_api.message_policies.rules import PolicyAction, PolicyScope
-from gateway_api.message_policies.violation_queries import (
+from gateway_api.message_policies.stored.violation_queries import (
     CursorError,
     Names,
     StatsBy,

@@ -18,7 +18,7 @@ from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.system_actor import MESSAGE_POLICY_ACTOR, MESSAGE_POLICY_JUDGE
 from gateway_api.usage.writer import insert_usage_records
 from tests.api.helpers import user_with_headers
-from tests.message_policies.judge_support import POLICY, judge_rig
+from tests.message_policies.judging.judge_support import POLICY, judge_rig
 from tests.support.fakes.provider_bodies import FakeUsage
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.usage_writes import insert_usage

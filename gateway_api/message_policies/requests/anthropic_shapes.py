@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway_api.message_policies.requests.slots import Collector, describe, turn_bounds
 from gateway_api.message_policies.rules import PolicyScope
-from gateway_api.message_policies.slots import Collector, describe, turn_bounds
 
 USER = PolicyScope.user_messages
 TOOL = PolicyScope.tool_results

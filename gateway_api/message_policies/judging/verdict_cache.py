@@ -20,7 +20,7 @@ import redis
 import redis.asyncio as aioredis
 
 from gateway_api.core.settings import Settings
-from gateway_api.message_policies.judge_prompt import clean_explanation
+from gateway_api.message_policies.judging.judge_prompt import clean_explanation
 from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyScope
 from gateway_api.message_policies.verdicts import JudgeVerdict
 

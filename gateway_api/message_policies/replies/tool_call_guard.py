@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from gateway_api.message_policies.blocked_reply import reply_document
-from gateway_api.message_policies.document_rewrites import document_calls, rewrite_document
-from gateway_api.message_policies.held_calls import FoundCalls
-from gateway_api.message_policies.notices import too_large_text, tool_call_blocked_text, unreadable_call_text
+from gateway_api.message_policies.replies.blocked_reply import reply_document
+from gateway_api.message_policies.replies.document_rewrites import document_calls, rewrite_document
+from gateway_api.message_policies.replies.held_calls import FoundCalls
+from gateway_api.message_policies.replies.notices import too_large_text, tool_call_blocked_text, unreadable_call_text
+from gateway_api.message_policies.replies.sse_frames import UNREADABLE, SseEvent, SseFramer, dump_json, event_bytes
+from gateway_api.message_policies.replies.stream_rewrites import HeldEvent, stream_rewriter
 from gateway_api.message_policies.rules import PolicyAction, Violation
-from gateway_api.message_policies.sse_frames import UNREADABLE, SseEvent, SseFramer, dump_json, event_bytes
-from gateway_api.message_policies.stream_rewrites import HeldEvent, stream_rewriter
 from gateway_api.message_policies.verdicts import ToolCallText
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind

@@ -11,13 +11,13 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from gateway_api.core.settings import Settings
-from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyAction, PolicyRule, PolicyScope
-from gateway_api.message_policies.verdict_cache import (
+from gateway_api.message_policies.judging.verdict_cache import (
     REDIS_RETRY_SECONDS,
     VerdictCache,
     open_verdict_cache,
     verdict_key,
 )
+from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyAction, PolicyRule, PolicyScope
 from gateway_api.message_policies.verdicts import JudgeVerdict
 from tests.support.served import REDIS_URL
 

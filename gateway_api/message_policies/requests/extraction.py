@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway_api.message_policies.anthropic_shapes import inspect_messages
-from gateway_api.message_policies.openai_shapes import inspect_chat, inspect_responses
+from gateway_api.message_policies.requests.anthropic_shapes import inspect_messages
+from gateway_api.message_policies.requests.openai_shapes import inspect_chat, inspect_responses
+from gateway_api.message_policies.requests.slots import Collector, Inspection, Slot, describe
 from gateway_api.message_policies.rules import PolicyScope
-from gateway_api.message_policies.slots import Collector, Inspection, Slot, describe
 from gateway_api.providers.spec import EndpointKind
 
 __all__ = ["Inspection", "Slot", "inspect_request"]

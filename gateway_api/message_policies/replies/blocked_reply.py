@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from gateway_api.message_policies.notices import request_blocked_text
-from gateway_api.message_policies.sse_frames import event_bytes
+from gateway_api.message_policies.replies.notices import request_blocked_text
+from gateway_api.message_policies.replies.sse_frames import event_bytes
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind, error_body
 

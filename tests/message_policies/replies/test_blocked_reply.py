@@ -7,7 +7,7 @@ import openai
 import orjson
 import pytest
 
-from gateway_api.message_policies.blocked_reply import POLICY_VIOLATION_HEADER, BlockedReply, blocked_reply
+from gateway_api.message_policies.replies.blocked_reply import POLICY_VIOLATION_HEADER, BlockedReply, blocked_reply
 from gateway_api.providers.spec import EndpointKind
 from tests.support.reply_server import ReplyServer
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from gateway_api.message_policies.judge_prompt import (
+from gateway_api.message_policies.judging.judge_prompt import (
     MAX_EXPLANATION_CHARS,
     MAX_VERDICT_TOKENS,
     NO_REPLY,

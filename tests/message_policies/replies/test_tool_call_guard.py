@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from gateway_api.message_policies.rules import PolicyAction
-from tests.message_policies import tool_call_replies as replies
-from tests.message_policies.guard_runs import (
+from tests.message_policies.replies import tool_call_replies as replies
+from tests.message_policies.replies.guard_runs import (
     BLOCK_EXPLANATION,
     BLOCKING_POLICY,
     CASES,

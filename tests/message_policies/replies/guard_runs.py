@@ -6,12 +6,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gateway_api.message_policies.replies.tool_call_guard import ToolCallGuard
 from gateway_api.message_policies.rules import PolicyAction, PolicyScope, Violation
-from gateway_api.message_policies.tool_call_guard import ToolCallGuard
 from gateway_api.message_policies.verdicts import ToolCallText
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind
-from tests.message_policies import tool_call_replies as replies
+from tests.message_policies.replies import tool_call_replies as replies
 
 BLOCKING_POLICY = "no-destructive-commands"
 BLOCK_EXPLANATION = "Deleting the whole file system is not allowed."

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from gateway_api.message_policies.blocked_reply import message_item
-from gateway_api.message_policies.held_calls import CLIENT_CALL_ITEMS, FoundCalls, item_call
+from gateway_api.message_policies.replies.blocked_reply import message_item
+from gateway_api.message_policies.replies.held_calls import CLIENT_CALL_ITEMS, FoundCalls, item_call
 from gateway_api.message_policies.verdicts import ToolCallText
 from gateway_api.providers.spec import EndpointKind
 

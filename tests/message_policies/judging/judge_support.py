@@ -11,9 +11,9 @@ import orjson
 
 from gateway_api.catalog.snapshot import ModelEntry, ProviderEntry
 from gateway_api.core.settings import Settings
-from gateway_api.message_policies.judge import LlmJudge
+from gateway_api.message_policies.judging.judge import LlmJudge
+from gateway_api.message_policies.judging.verdict_cache import VerdictCache
 from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyAction, PolicyRule, PolicyScope
-from gateway_api.message_policies.verdict_cache import VerdictCache
 from gateway_api.proxy.upstream import UpstreamClient
 from gateway_api.usage.rows import UsageRow
 from tests.support.fakes.upstream import FakeUpstream

@@ -20,15 +20,15 @@ from datetime import UTC, datetime
 
 from gateway_api.catalog.snapshot import ModelEntry
 from gateway_api.db.models import Outcome
-from gateway_api.message_policies.judge_prompt import (
+from gateway_api.message_policies.judging.judge_prompt import (
     ANTHROPIC_PATH,
     NO_REPLY,
     build_judge_request,
     failed_verdict,
     parse_verdict,
 )
+from gateway_api.message_policies.judging.verdict_cache import VerdictCache, verdict_key
 from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyScope
-from gateway_api.message_policies.verdict_cache import VerdictCache, verdict_key
 from gateway_api.message_policies.verdicts import JudgeVerdict
 from gateway_api.providers.names import PROVIDER_NAMES, ProviderName
 from gateway_api.providers.pricing import cost_usd

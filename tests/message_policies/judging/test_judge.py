@@ -8,7 +8,7 @@ import time
 import pytest
 
 from gateway_api.db.models import Outcome
-from gateway_api.message_policies.judge import (
+from gateway_api.message_policies.judging.judge import (
     JUDGE_CLIENT,
     JUDGE_ENDPOINT,
     JUDGE_ERROR,
@@ -18,11 +18,11 @@ from gateway_api.message_policies.judge import (
     TIMED_OUT,
     UNREACHABLE,
 )
-from gateway_api.message_policies.judge_prompt import NO_REPLY
+from gateway_api.message_policies.judging.judge_prompt import NO_REPLY
 from gateway_api.message_policies.rules import PolicyRule, PolicyScope
 from gateway_api.message_policies.verdicts import JudgeVerdict
 from gateway_api.usage.rows import UsageRow
-from tests.message_policies.judge_support import CREDENTIALS, JUDGE_MODELS, POLICY, RULE, judge_model, judge_rig
+from tests.message_policies.judging.judge_support import CREDENTIALS, JUDGE_MODELS, POLICY, RULE, judge_model, judge_rig
 from tests.support.fakes.provider_bodies import FakeUsage
 from tests.support.fakes.upstream import FakeUpstream
 

@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 import orjson
 
-from gateway_api.message_policies.blocked_reply import message_item, message_item_events
-from gateway_api.message_policies.held_calls import CLIENT_CALL_ITEMS, FoundCalls, item_call
-from gateway_api.message_policies.sse_frames import UNREADABLE, SseEvent, event_bytes
+from gateway_api.message_policies.replies.blocked_reply import message_item, message_item_events
+from gateway_api.message_policies.replies.held_calls import CLIENT_CALL_ITEMS, FoundCalls, item_call
+from gateway_api.message_policies.replies.sse_frames import UNREADABLE, SseEvent, event_bytes
 from gateway_api.message_policies.verdicts import ToolCallText
 from gateway_api.providers.spec import EndpointKind
 

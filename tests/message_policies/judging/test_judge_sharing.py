@@ -9,10 +9,10 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
+from gateway_api.message_policies.judging.verdict_cache import VerdictCache
 from gateway_api.message_policies.rules import PolicyScope
-from gateway_api.message_policies.verdict_cache import VerdictCache
 from gateway_api.message_policies.verdicts import JudgeVerdict
-from tests.message_policies.judge_support import POLICY, judge_rig
+from tests.message_policies.judging.judge_support import POLICY, judge_rig
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.served import REDIS_URL
 

@@ -13,9 +13,9 @@ from sqlmodel import Session, col, select
 from gateway_api.calllog.retention import prune
 from gateway_api.calllog.sealing import BodySealer
 from gateway_api.db.models import MessagePolicyViolation
-from gateway_api.message_policies import violations as violations_module
 from gateway_api.message_policies.rules import PolicyAction, PolicyScope, Violation
-from gateway_api.message_policies.violations import ViolationRecorder, violation_sealer
+from gateway_api.message_policies.stored import violations as violations_module
+from gateway_api.message_policies.stored.violations import ViolationRecorder, violation_sealer
 
 SECRET_KEY = "violations-test-secret-key"
 

@@ -10,12 +10,12 @@ import openai
 import orjson
 import pytest
 
+from gateway_api.message_policies.replies.tool_call_guard import ToolCallGuard
 from gateway_api.message_policies.rules import Violation
-from gateway_api.message_policies.tool_call_guard import ToolCallGuard
 from gateway_api.message_policies.verdicts import ToolCallText
 from gateway_api.providers.spec import EndpointKind
-from tests.message_policies import tool_call_replies as replies
-from tests.message_policies.guard_runs import CASES, DANGEROUS_FIRST, STREAM_CASES, GuardRun, run_guard
+from tests.message_policies.replies import tool_call_replies as replies
+from tests.message_policies.replies.guard_runs import CASES, DANGEROUS_FIRST, STREAM_CASES, GuardRun, run_guard
 from tests.support.reply_server import ReplyServer
 
 pytestmark = pytest.mark.asyncio

@@ -5,7 +5,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway_api.message_policies.extraction import Inspection, inspect_request
+from gateway_api.message_policies.requests.extraction import Inspection, inspect_request
 from gateway_api.message_policies.rules import PolicyScope
 from gateway_api.providers.spec import EndpointKind
 

@@ -1,0 +1,1 @@
+"""What a request says, per policy scope: the text slots of each wire format."""
