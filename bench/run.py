@@ -346,7 +346,9 @@ class Bench:
                 "machine": report.machine_info(),
                 "proxy_core": self.proxy_core,
                 "load_core": self.load_core,
-                "args": vars(self.args),
+                "args": {
+                    name: str(value) if isinstance(value, Path) else value for name, value in vars(self.args).items()
+                },
                 "load_average_at_start": self.load_at_start,
                 "load_average_at_end": os.getloadavg(),
             }
