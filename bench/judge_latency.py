@@ -44,6 +44,7 @@ from gateway_api.message_policies.judge import LlmJudge
 from gateway_api.message_policies.patterns import PatternCache
 from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyAction, PolicyRule, PolicyScope
 from gateway_api.message_policies.verdict_cache import VerdictCache
+from gateway_api.message_policies.verdicts import Judge
 from gateway_api.message_policies.violations import ViolationRecorder, violation_sealer
 from gateway_api.providers.spec import EndpointKind
 from gateway_api.proxy.accounting.ledger import UsageLedger
@@ -176,7 +177,7 @@ async def _timed(calls: int, one: Callable[[int], Awaitable[None]]) -> tuple[lis
     return wall, time.process_time() - cpu_start
 
 
-def _build_step(judge: LlmJudge) -> MessagePolicyStep:
+def build_step(judge: Judge) -> MessagePolicyStep:
     """The step as app.py builds it; what only a blocked call or a violation uses (ledger, limits, catalog,
     violation recorder) is real but idle here: the bench's verdicts are compliant."""
     engine = create_engine("sqlite://")
@@ -200,7 +201,7 @@ async def measure(
     await client.start()
     model = _judge_model(port)
     judge = LlmJudge(lambda: model, client, cache, timeout=10.0, record_usage=rows.append)
-    step = _build_step(judge)
+    step = build_step(judge)
     run_id = secrets.token_hex(4)  # the Redis cache may hold verdicts of an earlier run: texts unique to this one
 
     async def check(text: str) -> None:
