@@ -36,6 +36,9 @@ class Side:
     description: str
     # Settings only this side's gateway gets (--ab-env-a / --ab-env-b): one revision with a feature on and off.
     env: tuple[tuple[str, str], ...] = ()
+    # A YAML file merged into this side's generated config only (--ab-config-a / --ab-config-b), e.g. message
+    # policies: the same revision with and without them.
+    config_extra: Path | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default=[],
             help=f"a setting only side {label.upper()}'s gateway gets (repeatable), e.g. GATEWAY_LLM_LOG_BODIES=true",
         )
+        parser.add_argument(
+            f"--ab-config-{label}",
+            metavar="FILE.yaml",
+            type=Path,
+            default=None,
+            help=f"config keys merged into side {label.upper()}'s generated gateway config only, e.g. "
+            "bench/message_policies_patterns.yaml",
+        )
 
 
 def apply_defaults(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -71,6 +82,12 @@ def apply_defaults(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             name, sep, _ = entry.partition("=")
             if not sep or not name.startswith("GATEWAY_"):
                 parser.error(f"--{option.replace('_', '-')} {entry!r}: expected GATEWAY_NAME=VALUE")
+    if args.gateway_config_extra is not None:
+        parser.error("--gateway-config-extra is for a run without --ab: use --ab-config-a / --ab-config-b")
+    for option in ("ab_config_a", "ab_config_b"):
+        path = getattr(args, option)
+        if path is not None and not path.is_file():
+            parser.error(f"--{option.replace('_', '-')} {path}: no such file")
     try:  # a mistyped revision fails here, before anything is started
         args.ab_commit = _git("rev-parse", "--verify", "--end-of-options", f"{args.ab}^{{commit}}")
     except SubjectUnavailable as error:
@@ -98,26 +115,31 @@ def _settings(entries: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple((name, value) for name, _, value in (entry.partition("=") for entry in entries))
 
 
-def _with_settings(description: str, env: tuple[tuple[str, str], ...]) -> str:
-    return description + "".join(f" [{name}={value}]" for name, value in env)
+def _with_settings(description: str, env: tuple[tuple[str, str], ...], config_extra: Path | None = None) -> str:
+    settings = "".join(f" [{name}={value}]" for name, value in env)
+    return description + settings + (f" [config + {config_extra.name}]" if config_extra is not None else "")
 
 
-def this_checkout(env: tuple[tuple[str, str], ...] = ()) -> Side:
+def this_checkout(env: tuple[tuple[str, str], ...] = (), config_extra: Path | None = None) -> Side:
     """A is the working tree as it is, uncommitted changes included: that is what a change is measured as."""
     commit = _git("rev-parse", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--", "gateway_api"))
     suffix = " + uncommitted changes in gateway_api/" if dirty else ""
-    return Side("A", REPO_ROOT, commit, _with_settings(f"this checkout: {_describe(commit)}{suffix}", env), env)
+    description = _with_settings(f"this checkout: {_describe(commit)}{suffix}", env, config_extra)
+    return Side("A", REPO_ROOT, commit, description, env, config_extra)
 
 
 @contextmanager
-def revision_tree(revision: str, commit: str, parent: Path, env: tuple[tuple[str, str], ...] = ()) -> Iterator[Side]:
+def revision_tree(
+    revision: str, commit: str, parent: Path, env: tuple[tuple[str, str], ...] = (), config_extra: Path | None = None
+) -> Iterator[Side]:
     """B: `commit` (what `revision` names) checked out, detached, into a git worktree under `parent`, removed again
     afterwards."""
     path = parent / f"ab-tree-{commit[:12]}"
     _git("worktree", "add", "--detach", "--quiet", str(path), commit)
     try:
-        yield Side("B", path, commit, _with_settings(f"{revision}: {_describe(commit)}", env), env)
+        description = _with_settings(f"{revision}: {_describe(commit)}", env, config_extra)
+        yield Side("B", path, commit, description, env, config_extra)
     finally:
         try:
             _git("worktree", "remove", "--force", str(path))
@@ -139,9 +161,9 @@ def verify_import(side: Side, cwd: Path) -> Path:
 def run(bench: Bench) -> None:
     """The A/B rounds: adds the per-round rows, the per-case summary and the two tables to `bench`."""
     try:
-        a = this_checkout(_settings(bench.args.ab_env_a))
+        a = this_checkout(_settings(bench.args.ab_env_a), bench.args.ab_config_a)
         b_env = _settings(bench.args.ab_env_b)
-        with revision_tree(bench.args.ab, bench.args.ab_commit, bench.work_dir, b_env) as b:
+        with revision_tree(bench.args.ab, bench.args.ab_commit, bench.work_dir, b_env, bench.args.ab_config_b) as b:
             sides = (a, b)
             for side in sides:
                 where = verify_import(side, bench.work_dir)
@@ -166,7 +188,12 @@ def _sides_record(sides: tuple[Side, Side], rounds: int) -> dict:
         "rounds": rounds,
         "order": "A B, B A, A B, ...",
         **{
-            f"side_{side.label}": {"commit": side.commit, "description": side.description, "tree": str(side.tree)}
+            f"side_{side.label}": {
+                "commit": side.commit,
+                "description": side.description,
+                "tree": str(side.tree),
+                "config_extra": str(side.config_extra) if side.config_extra is not None else None,
+            }
             for side in sides
         },
     }
@@ -211,12 +238,20 @@ def _run_side(bench: Bench, side: Side, round_number: int) -> list[dict]:
         "ab_round": round_number,
         "commit": side.commit,
         "settings": dict(side.env),
+        "config_extra": str(side.config_extra) if side.config_extra is not None else None,
         "load_average": os.getloadavg(),
     }
     try:
         # The run dir is also the log dir, so each round keeps its own gateway.log.
         run = gateway_subject.start_gateway(
-            bench.proxy_core, bench.upstream_port, run_dir, run_dir, tree=side.tree, name=name, env=dict(side.env)
+            bench.proxy_core,
+            bench.upstream_port,
+            run_dir,
+            run_dir,
+            tree=side.tree,
+            name=name,
+            env=dict(side.env),
+            config_extra=side.config_extra,
         )
     except (SubjectUnavailable, RuntimeError, subprocess.TimeoutExpired) as error:
         bench.log(f"{name} round {round_number} not measured: {error}")

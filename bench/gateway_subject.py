@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from bench import canned
 from bench.procs import Managed, free_port, start_pinned, wait_for_port
 from bench.subjects import PROVIDER_PATHS, PROVIDERS, SubjectUnavailable, Target, probe, provider_headers
@@ -42,6 +44,26 @@ def gateway_config_yaml(upstream_port: int) -> str:
 policies:
   - {{name: everyone, subjects: ["*"], models: ["*"]}}
 """
+
+
+def merged_config(base: str, extra_path: Path | None) -> str:
+    """The generated config with `extra_path`'s top-level keys added (e.g. `message_policies:`). A key both have
+    must be a list in both, and the extra file's items are appended (more providers or access policies); anything
+    else in both is refused, so an extra file never silently replaces the bench's providers."""
+    if extra_path is None:
+        return base
+    config = yaml.safe_load(base)
+    extra = yaml.safe_load(extra_path.read_text())
+    if not isinstance(extra, dict):
+        raise SubjectUnavailable(f"{extra_path}: expected a YAML mapping of config keys")
+    for key, value in extra.items():
+        if key not in config:
+            config[key] = value
+        elif isinstance(config[key], list) and isinstance(value, list):
+            config[key] = [*config[key], *value]
+        else:
+            raise SubjectUnavailable(f"{extra_path}: {key!r} is in the generated config already and is not a list")
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 @dataclass
@@ -75,10 +97,12 @@ def imported_from(tree: Path, cwd: Path) -> Path:
     return Path(completed.stdout.strip())
 
 
-def _environment(work_dir: Path, upstream_port: int, tree: Path) -> tuple[dict[str, str], Path]:
+def _environment(
+    work_dir: Path, upstream_port: int, tree: Path, config_extra: Path | None
+) -> tuple[dict[str, str], Path]:
     database_path = work_dir / "gateway.db"
     config_path = work_dir / "gateway.yaml"
-    config_path.write_text(gateway_config_yaml(upstream_port))
+    config_path.write_text(merged_config(gateway_config_yaml(upstream_port), config_extra))
     env = {
         **tree_environment(tree),
         # The generated secret key goes here too, not into ./data of the source tree the server runs from.
@@ -147,11 +171,13 @@ def start_gateway(
     tree: Path = REPO_ROOT,
     name: str = "gateway",
     env: dict[str, str] | None = None,
+    config_extra: Path | None = None,
 ) -> GatewayRun:
-    """`work_dir` gets the config and the database: a fresh directory gives a fresh gateway; `env` adds settings."""
+    """`work_dir` gets the config and the database: a fresh directory gives a fresh gateway; `env` adds settings,
+    `config_extra` a YAML file merged into the generated config (merged_config)."""
     if not GATEWAY_CLI.exists():
         raise SubjectUnavailable(f"{GATEWAY_CLI} does not exist yet (pip install -e . ?)")
-    base_env, database_path = _environment(work_dir, upstream_port, tree)
+    base_env, database_path = _environment(work_dir, upstream_port, tree, config_extra)
     env = {**base_env, **(env or {})}
     port = free_port()
     process = _start_server(core, port, env, log_dir, tree)

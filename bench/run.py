@@ -55,8 +55,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-usage-queries", action="store_true")
     parser.add_argument("--usage-rows", type=int, default=1_000_000, help="usage records seeded for query timing")
     parser.add_argument("--keep-work-dir", action="store_true", help="keep configs, DBs and logs for inspection")
+    parser.add_argument(
+        "--gateway-config-extra",
+        metavar="FILE.yaml",
+        type=Path,
+        default=None,
+        help="config keys merged into the gateway's generated config (with --ab: --ab-config-a / --ab-config-b)",
+    )
     ab.add_arguments(parser)
     args = parser.parse_args()
+    if args.gateway_config_extra is not None and not args.gateway_config_extra.is_file():
+        parser.error(f"--gateway-config-extra {args.gateway_config_extra}: no such file")
     if args.ab is None:
         args.subjects = ",".join(ALL_SUBJECTS) if args.subjects is None else args.subjects
         args.slow_streams = 1000 if args.slow_streams is None else args.slow_streams
@@ -105,7 +114,13 @@ class Bench:
             hop = upstream.start_nginx_hop(self.proxy_core, port, self.upstream_port, self.work_dir, self.log_dir)
             return subjects.plain_target("nginx", port, [hop]), None
         if name == "gateway":
-            run = gateway_subject.start_gateway(self.proxy_core, self.upstream_port, self.work_dir, self.log_dir)
+            run = gateway_subject.start_gateway(
+                self.proxy_core,
+                self.upstream_port,
+                self.work_dir,
+                self.log_dir,
+                config_extra=self.args.gateway_config_extra,
+            )
             return run.target, lambda target: self.report_usage_rows(
                 target,
                 run.database_path,
@@ -331,7 +346,9 @@ class Bench:
                 "machine": report.machine_info(),
                 "proxy_core": self.proxy_core,
                 "load_core": self.load_core,
-                "args": vars(self.args),
+                "args": {
+                    name: str(value) if isinstance(value, Path) else value for name, value in vars(self.args).items()
+                },
                 "load_average_at_start": self.load_at_start,
                 "load_average_at_end": os.getloadavg(),
             }
