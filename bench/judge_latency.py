@@ -40,12 +40,12 @@ from sqlalchemy import create_engine
 from gateway_api.catalog.snapshot import Catalog, ModelEntry, ProviderEntry
 from gateway_api.core.settings import Settings
 from gateway_api.limits.limiter import Limiter
-from gateway_api.message_policies.judge import LlmJudge
+from gateway_api.message_policies.judging.judge import LlmJudge
+from gateway_api.message_policies.judging.verdict_cache import VerdictCache
 from gateway_api.message_policies.patterns import PatternCache
 from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyAction, PolicyRule, PolicyScope
-from gateway_api.message_policies.verdict_cache import VerdictCache
+from gateway_api.message_policies.stored.violations import ViolationRecorder, violation_sealer
 from gateway_api.message_policies.verdicts import Judge
-from gateway_api.message_policies.violations import ViolationRecorder, violation_sealer
 from gateway_api.providers.spec import EndpointKind
 from gateway_api.proxy.accounting.ledger import UsageLedger
 from gateway_api.proxy.message_policy_step import MessagePolicyStep

@@ -27,8 +27,8 @@ import yaml
 
 from bench import canned
 from bench.judge_latency import build_step
-from gateway_api.message_policies.entries import rule_revision
 from gateway_api.message_policies.rules import MessagePolicyEntry, PolicyRule, PolicyScope
+from gateway_api.message_policies.stored.entries import rule_revision
 from gateway_api.message_policies.verdicts import JudgeVerdict
 from gateway_api.providers.names import ProviderName
 from gateway_api.providers.spec import EndpointKind
