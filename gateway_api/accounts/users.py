@@ -20,6 +20,27 @@ def find_user(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == normalise_email(email))).first()
 
 
+def resolve_subjects(session: Session, subjects: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Policy subjects (access and message policies) with user emails as stored, and as (field, message) the users
+    and groups that do not exist and duplicates that normalising revealed."""
+    problems: list[tuple[str, str]] = []
+    normalised: list[str] = []
+    for subject in subjects:
+        kind, _, name = subject.partition(":")
+        if kind == "user":
+            user = find_user(session, name)
+            if user is None:
+                problems.append(("subjects", f'user "{name}" does not exist'))
+                continue
+            subject = f"user:{user.email}"
+        elif kind == "group" and session.exec(select(Group.id).where(Group.name == name)).first() is None:
+            problems.append(("subjects", f'group "{name}" does not exist'))
+        normalised.append(subject)
+    if not problems and len(set(normalised)) != len(normalised):
+        problems.append(("subjects", "subjects contains duplicates"))
+    return normalised, problems
+
+
 def ensure_groups(session: Session, names: Iterable[str]) -> list[Group]:
     groups = []
     for name in names:

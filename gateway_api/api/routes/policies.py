@@ -11,12 +11,12 @@ from sqlmodel import Session, col, select
 
 from gateway_api.accounts.access import EVERYONE, pattern_matches, validate_policy
 from gateway_api.accounts.audit import record_event
-from gateway_api.accounts.users import find_user
+from gateway_api.accounts.users import resolve_subjects
 from gateway_api.api.crud import IdPath, commit_config_change, get_or_404
 from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_admin
 from gateway_api.api.errors import conflict, field_error, field_errors
 from gateway_api.core.names import Name
-from gateway_api.db.models import Group, Model, Policy, Provider, ProviderKind, utcnow
+from gateway_api.db.models import Model, Policy, Provider, ProviderKind, utcnow
 
 router = APIRouter(prefix="/policies", tags=["policies"], dependencies=[Depends(require_admin)])
 
@@ -77,20 +77,7 @@ def _validate(session: Session, subjects: list[str], models: list[str]) -> list[
     problems = validate_policy(subjects, models)
     if problems:
         raise field_errors(problems)
-    normalised = []
-    for subject in subjects:
-        kind, _, name = subject.partition(":")
-        if kind == "user":
-            user = find_user(session, name)
-            if user is None:
-                problems.append(("subjects", f'user "{name}" does not exist'))
-                continue
-            subject = f"user:{user.email}"
-        elif kind == "group" and session.exec(select(Group.id).where(Group.name == name)).first() is None:
-            problems.append(("subjects", f'group "{name}" does not exist'))
-        normalised.append(subject)
-    if not problems and len(set(normalised)) != len(normalised):
-        problems.append(("subjects", "subjects contains duplicates"))
+    normalised, problems = resolve_subjects(session, subjects)
     if problems:
         raise field_errors(problems)
     return normalised

@@ -16,9 +16,9 @@ from sqlmodel import Session, col, select
 
 from gateway_api.accounts.access import validate_policy
 from gateway_api.accounts.audit import SystemActor, record_event
-from gateway_api.accounts.users import find_user
+from gateway_api.accounts.users import resolve_subjects
 from gateway_api.core.names import check_name
-from gateway_api.db.models import Group, MessagePolicy, MessagePolicySettings, Model, User, saved_id, utcnow
+from gateway_api.db.models import MessagePolicy, MessagePolicySettings, Model, User, saved_id, utcnow
 from gateway_api.message_policies.patterns import validate_pattern
 from gateway_api.message_policies.rules import FailChoice, PolicyAction, PolicyScope
 
@@ -108,26 +108,6 @@ def rule_problems(fields: PolicyFields) -> Problems:
 def subject_shape_problems(subjects: Sequence[str]) -> Problems:
     """The access policies' subject rules (accounts/access.py), subjects only."""
     return [(f, m) for f, m in validate_policy(list(subjects), ["*"]) if f == "subjects"]
-
-
-def resolve_subjects(session: Session, subjects: Sequence[str]) -> tuple[list[str], Problems]:
-    """Subjects with user emails as stored, and the users and groups that do not exist."""
-    problems: Problems = []
-    normalised: list[str] = []
-    for subject in subjects:
-        kind, _, name = subject.partition(":")
-        if kind == "user":
-            user = find_user(session, name)
-            if user is None:
-                problems.append(("subjects", f'user "{name}" does not exist'))
-                continue
-            subject = f"user:{user.email}"
-        elif kind == "group" and session.exec(select(Group.id).where(Group.name == name)).first() is None:
-            problems.append(("subjects", f'group "{name}" does not exist'))
-        normalised.append(subject)
-    if not problems and len(set(normalised)) != len(normalised):
-        problems.append(("subjects", "subjects contains duplicates"))
-    return normalised, problems
 
 
 def policy_view(policy: MessagePolicy) -> dict[str, Any]:
