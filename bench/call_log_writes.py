@@ -14,6 +14,7 @@ so this CPU is taken from the event loop). Run with this tree first on PYTHONPAT
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import secrets
 import tempfile
@@ -49,6 +50,8 @@ REQUEST_HEADERS = [
     (b"content-type", b"application/json"),
     (b"user-agent", b"claude-cli/2.0.0 (external, cli)"),
 ]
+RUN_PREFIX = secrets.token_hex(6)
+CALL_NUMBERS = itertools.count()
 REPLY_HEADERS = [(b"content-type", b"application/json"), (b"request-id", b"req_bench")]
 
 
@@ -71,7 +74,7 @@ def _usage_row(index: int) -> UsageRow:
         client="claude-cli",
         session_id="session-bench",
         request_id="req_bench",
-        call_id=f"call-{secrets.token_hex(8)}-{index}",
+        call_id=f"{RUN_PREFIX}{next(CALL_NUMBERS):012x}",  # as the gateway numbers its calls: a prefix, a counter
         path="/api/llm-proxy/anthropic/v1/messages",
         method="POST",
         client_address="127.0.0.1",
@@ -117,7 +120,7 @@ def bodies_cost(engine: Engine, calls: int, batch: int) -> tuple[float, float]:
 
     def write(number: int) -> None:
         now = datetime.now(UTC)
-        writer._write([(f"call-{number}-{i}-{secrets.token_hex(4)}", now, e, 0) for i, e in enumerate(exchanges)])
+        writer._write([(f"call-{number}-{i}-{secrets.token_hex(4)}", now, e) for i, e in enumerate(exchanges)])
 
     write(-1)
     return sealing, _cpu_per_call(calls, batch, write) - sealing

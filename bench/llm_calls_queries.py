@@ -114,7 +114,10 @@ def _cases(now: datetime) -> dict[str, CallFilter]:
         "provider": CallFilter(provider="openai"),
         "model": CallFilter(model="o3"),
         "status 429": CallFilter(status=429),
+        "status 200 (time index)": CallFilter(status=200),
+        "status 503 (no row)": CallFilter(status=503),
         "outcome refused": CallFilter(outcome=Outcome.refused),
+        "outcome ok (time index)": CallFilter(outcome=Outcome.ok),
         "client": CallFilter(client="codex_cli_rs/0.50.0"),
         "session": CallFilter(session_id="session-4242"),
         "from (last 2 days)": CallFilter(start=now - timedelta(days=2)),
@@ -173,7 +176,7 @@ def time_export(engine: Engine, database: str, rows: int) -> dict[str, Any]:
 
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     started = time.perf_counter()
-    exported = sum(chunk.count(b"\n") for chunk in _jsonl(engine, CallFilter()))
+    exported = sum(chunk.count(b"\n") for chunk in _jsonl(engine, CallFilter(), None))
     seconds = time.perf_counter() - started
     peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     record = {

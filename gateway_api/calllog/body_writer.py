@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gateway_api.calllog.capture import Exchange
 from gateway_api.calllog.sealing import BodySealer
 from gateway_api.db.models import CallBody
+from gateway_api.db.prepared_statements import PreparedStatement
 from gateway_api.db.threaded_batches import ThreadedBatchWriter
 
 log = logging.getLogger("gateway.calllog")
@@ -31,6 +32,14 @@ class BodyWriter(ThreadedBatchWriter[tuple[str, datetime, Exchange]]):
         super().__init__(flush_interval, MAX_QUEUED_BYTES, MAX_BATCH, log)
         self._engine = engine
         self._sealer = sealer
+        table = CallBody.__table__  # type: ignore[attr-defined]
+        dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = PreparedStatement(
+            engine.dialect,
+            dialect_insert(table).on_conflict_do_nothing(index_elements=["call_id"]),
+            table,
+            ("call_id", "created_at", "sealed"),
+        )
 
     def add(self, call_id: str, created_at: datetime, exchange: Exchange) -> None:
         """Queue one call's exchange. Never blocks, never raises."""
@@ -39,10 +48,8 @@ class BodyWriter(ThreadedBatchWriter[tuple[str, datetime, Exchange]]):
 
     def _write(self, batch: list[tuple[str, datetime, Exchange]]) -> None:
         rows = [
-            {"call_id": call_id, "created_at": created_at, "sealed": self._sealer.seal(exchange.document())}
-            for call_id, created_at, exchange in batch
+            (call_id, created_at, self._sealer.seal(exchange.document())) for call_id, created_at, exchange in batch
         ]
-        table = CallBody.__table__  # type: ignore[attr-defined]
-        dialect_insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        parameters = self._insert.parameters_of_tuples(rows)
         with self._engine.begin() as connection:
-            connection.execute(dialect_insert(table).on_conflict_do_nothing(index_elements=["call_id"]), rows)
+            self._insert.execute(connection, parameters)

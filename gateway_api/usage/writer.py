@@ -9,7 +9,6 @@ rollups short.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -22,6 +21,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 
 from gateway_api.db.models import UsageDaily, UsageHourly, UsageModelDaily, UsageModelHourly, UsageRecord
+from gateway_api.db.prepared_statements import PreparedStatement
 from gateway_api.usage.rows import UsageRow
 from gateway_api.usage.tokens import TOKEN_FIELDS
 
@@ -68,70 +68,6 @@ _grouped_values = attrgetter(*(f"tokens.{name}" if name in TOKEN_FIELDS else nam
 Groups = dict[tuple[Any, ...], list[Any]]
 
 
-class PreparedStatement:
-    """A statement compiled once for a dialect, with its columns' bind conversions: executemany without
-    SQLAlchemy's per-row parameter handling, which spent the GIL the event loop needs on per-row Python."""
-
-    def __init__(
-        self, dialect: Dialect, statement: Insert, table: Table, columns: tuple[str, ...], memoized: str = ""
-    ) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
-        self.columns = columns
-        self.sql = compiled.string
-        converters: dict[str, Callable[[Any], Any]] = {}
-        for name in columns:
-            convert = table.columns[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if convert is not None:
-                # A column with few distinct values per batch (a rollup's bucket) converts each one once.
-                converters[name] = functools.lru_cache(maxsize=256)(convert) if name == memoized else convert
-        self._converters = list(converters.items())
-        # qmark/numeric dialects (SQLite) take tuples in compiled order; named ones (psycopg) take dicts.
-        positions = tuple(compiled.positiontup) if compiled.positiontup else None
-        self._positional = positions is not None
-        self._plan = [(name, converters.get(name)) for name in positions or columns]
-        # For tuples in `columns` order: (index, converter) in compiled order, None when that order is `columns`
-        # order (then only the converted columns are touched).
-        index = {name: i for i, name in enumerate(columns)}
-        tuple_plan = [(index[name], converters.get(name)) for name in positions or columns]
-        in_order = [i for i, _ in tuple_plan] == list(range(len(columns)))
-        self._tuple_plan: list[tuple[int, Callable[[Any], Any] | None]] | None = None if in_order else tuple_plan
-        self._tuple_converters = [(index[name], convert) for name, convert in converters.items()]
-
-    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """Driver parameters from rows of column values by name."""
-        if self._positional:
-            plan = self._plan
-            return [
-                tuple([row[name] if convert is None else convert(row[name]) for name, convert in plan]) for row in rows
-            ]
-        if not self._converters:
-            return list(rows)
-        converted = [dict(row) for row in rows]
-        for row in converted:
-            for name, convert in self._converters:
-                row[name] = convert(row[name])
-        return converted
-
-    def parameters_of_tuples(self, rows: Iterable[tuple[Any, ...]]) -> list[Any]:
-        """Driver parameters from tuples of values in ``columns`` order, without building a dict per row for the
-        positional dialects (the recorder's whole batches come this way)."""
-        if not self._positional:
-            return self.parameters([dict(zip(self.columns, row, strict=True)) for row in rows])
-        if self._tuple_plan is not None:
-            plan = self._tuple_plan
-            return [tuple([row[i] if convert is None else convert(row[i]) for i, convert in plan]) for row in rows]
-        if not self._tuple_converters:
-            return list(rows)
-        # Compiled order is `columns` order: convert only the few columns that need it, in place.
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i, convert in self._tuple_converters:
-                values[i] = convert(values[i])
-            converted.append(tuple(values))
-        return converted
-
-
 class UsageStatements:
     """The record INSERT (per column set) and the four rollup upserts, compiled once per dialect; the usage
     recorder keeps one for its engine."""
@@ -176,15 +112,15 @@ def insert_usage_records(
     if isinstance(rows[0], UsageRow):
         usage_rows = cast(Sequence[UsageRow], rows)
         prepared = statements.insert(RECORD_COLUMNS)
-        connection.exec_driver_sql(prepared.sql, prepared.parameters_of_tuples(map(_record_values, usage_rows)))
+        prepared.execute(connection, prepared.parameters_of_tuples(map(_record_values, usage_rows)))
         grouped = [_grouped_values(row) for row in usage_rows]
     else:
         records = _with_defaults(cast(Sequence[Mapping[str, Any]], rows))
         prepared = statements.insert(tuple(records[0]))
-        connection.exec_driver_sql(prepared.sql, prepared.parameters(records))
+        prepared.execute(connection, prepared.parameters(records))
         grouped = [tuple(row.get(name) for name in _GROUPED) for row in records]
     for upsert, groups in zip(statements.upserts, _rollups(_hourly(grouped)), strict=True):
-        connection.exec_driver_sql(upsert.sql, upsert.parameters_of_tuples(_as_rows(groups)))
+        upsert.execute(connection, upsert.parameters_of_tuples(_as_rows(groups)))
 
 
 def _columns(table: Table, keys: tuple[str, ...]) -> tuple[str, ...]:
