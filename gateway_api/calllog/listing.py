@@ -2,7 +2,8 @@
 same walk in batches for the export (bounded memory whatever the number of rows).
 
 Every filter but the free text has an index ``(column, created_at)`` (models.UsageRecord; partial for status,
-outcome, session and unknown key prefix), so the newest page under one filter reads about a page of index entries; the cursor is the last row's ``(created_at, id)``, never an offset.
+outcome, session and unknown key prefix), so the newest page under one filter reads about a page of index entries;
+the cursor is the last row's ``(created_at, id)``, never an offset.
 """
 
 from __future__ import annotations

@@ -229,7 +229,7 @@ class UsageRecord(SQLModel, table=True):
             sqlite_where=text("usage_estimated = 1"),
         ),
         # The call log lists the newest calls under one filter by walking one of these (migration 0011); those
-        # with a condition hold only the rows that filter looks for (0013, calllog/listing.py's LISTING_INDEXES).
+        # with a condition hold only the rows that filter looks for (0013, PARTIAL_LISTING_INDEXES above).
         Index("ix_usage_provider_time", "provider", "created_at"),
         Index("ix_usage_client_time", "client", "created_at"),
         *(
