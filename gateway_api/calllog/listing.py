@@ -71,7 +71,7 @@ class CallFilter:
         ]
         conditions.extend(col(column) == value for column, value in exact if value is not None)
         conditions.extend(
-            _partial_index_conditions(
+            partial_index_conditions(
                 {"status_code": self.status, "outcome": self.outcome, "session_id": self.session_id}
             )
         )
@@ -84,7 +84,7 @@ class CallFilter:
         return conditions
 
 
-def _partial_index_conditions(filters: dict[str, Any]) -> list[ColumnElement[bool]]:
+def partial_index_conditions(filters: dict[str, Any]) -> list[ColumnElement[bool]]:
     """The condition of the partial listing index on a filtered column (models.PARTIAL_LISTING_INDEXES) when the
     filter's value is one the index holds: implied by the filter, but SQLite uses a partial index only when the
     query repeats its condition. A filter for a value the index leaves out (status 200, outcome ok) walks the time

@@ -16,18 +16,12 @@ import os
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Delete, Engine, delete, select, text, update
+from sqlalchemy import Delete, Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
-from gateway_api.db.models import (
-    PARTIAL_LISTING_INDEXES,
-    CallBody,
-    MaintenanceLock,
-    MessagePolicyViolation,
-    Outcome,
-    UsageRecord,
-)
+from gateway_api.calllog.listing import partial_index_conditions
+from gateway_api.db.models import CallBody, MaintenanceLock, MessagePolicyViolation, Outcome, UsageRecord
 
 log = logging.getLogger("gateway.calllog")
 
@@ -36,10 +30,6 @@ LEASE = timedelta(minutes=10)
 BATCH = 1000
 MAX_BATCHES_PER_RUN = 500  # a first run over a large backlog continues at the next run
 PRUNE_INTERVAL = 3600.0
-
-
-# Repeats the condition of the partial index on outcome (models.PARTIAL_LISTING_INDEXES), so that SQLite walks it.
-REFUSALS_INDEXED = text(next(i.condition for i in PARTIAL_LISTING_INDEXES if i.column == "outcome"))
 
 
 def holder_name() -> str:
@@ -108,7 +98,12 @@ def _old_bodies(cutoff: datetime, batch: int) -> Delete:
 def _old_refusals(cutoff: datetime, batch: int) -> Delete:
     oldest = (
         select(col(UsageRecord.id))
-        .where(col(UsageRecord.outcome) == Outcome.refused, REFUSALS_INDEXED, col(UsageRecord.created_at) < cutoff)
+        .where(
+            col(UsageRecord.outcome) == Outcome.refused,
+            # The partial index's own condition, so that SQLite walks it.
+            *partial_index_conditions({"outcome": Outcome.refused}),
+            col(UsageRecord.created_at) < cutoff,
+        )
         .limit(batch)
     )
     return delete(UsageRecord).where(col(UsageRecord.id).in_(oldest.scalar_subquery()))
