@@ -13,10 +13,20 @@ from playwright.sync_api import Locator, Page, expect
 
 from gateway_ui.state.keys import PAGE_SIZE
 from tests.ui.conftest import NARROW_VIEWPORT, REPO_ROOT, UiServer
-from tests.ui.seed import Account, AdminApi, clipboard_text, fits_the_viewport, login_token, open_signed_in, unique_tag
+from tests.ui.seed import (
+    Account,
+    AdminApi,
+    clipboard_text,
+    fits_the_viewport,
+    from_own_address,
+    login_token,
+    open_signed_in,
+    unique_tag,
+)
 
 ROUTE = "/llm-gateway/keys"
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "keys.png"
+PROXY_CALLS_ADDRESS = "127.0.0.2"  # a revoked key counts as a failed guess: see from_own_address
 KEY_PREFIX_LENGTH = 12  # "gwk_" and 8 more characters
 SECRET_PATTERN = re.compile(r"^gwk_[A-Za-z0-9_-]{40,}$")
 
@@ -39,9 +49,10 @@ def owner_page(page: Page, key_owner: Account) -> Page:
 
 def proxy_status(ui_server: UiServer, secret: str) -> int:
     """What the LLM proxy says to the key (200: accepted, 401: not a working key)."""
-    return httpx.get(
-        f"{ui_server.url}/api/llm-proxy/anthropic/v1/models", headers={"x-api-key": secret}, timeout=30
-    ).status_code
+    with from_own_address(PROXY_CALLS_ADDRESS) as client:
+        return client.get(
+            f"{ui_server.url}/api/llm-proxy/anthropic/v1/models", headers={"x-api-key": secret}
+        ).status_code
 
 
 def create_key(page: Page, name: str, expiry_label: str) -> str:

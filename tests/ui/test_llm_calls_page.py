@@ -14,21 +14,22 @@ from playwright.sync_api import Locator, Page, expect
 from tests.support.fakes.provider_bodies import FakeUsage
 from tests.support.fakes.upstream import FakeUpstream
 from tests.ui.conftest import REPO_ROOT, UiServer
-from tests.ui.seed import AdminApi, login_token, open_signed_in, unique_tag
+from tests.ui.seed import AdminApi, from_own_address, login_token, open_signed_in, unique_tag
 from tests.ui.test_usage_page import CLAUDE_PRICE
 
 ROUTE = "/llm-gateway/calls"
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "llm-calls.png"
+REFUSED_CALLS_ADDRESS = "127.0.0.3"  # unknown keys count as failed guesses: see from_own_address
 SCREENSHOT_VIEWPORT = {"width": 1440, "height": 1000}
 
 
 def _refused_call(url: str, session: str, key: str) -> None:
-    response = httpx.post(
-        f"{url}/api/llm-proxy/anthropic/v1/messages",
-        headers={"x-api-key": key, "x-claude-code-session-id": session, "user-agent": "calls-page-test/1.0"},
-        json={"model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]},
-        timeout=30,
-    )
+    with from_own_address(REFUSED_CALLS_ADDRESS) as client:
+        response = client.post(
+            f"{url}/api/llm-proxy/anthropic/v1/messages",
+            headers={"x-api-key": key, "x-claude-code-session-id": session, "user-agent": "calls-page-test/1.0"},
+            json={"model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]},
+        )
     assert response.status_code == 401, response.text
 
 
@@ -59,6 +60,7 @@ def test_refused_calls_are_listed_filtered_by_the_url_and_open_in_the_drawer(pag
     fields = page.get_by_test_id("call-fields")
     expect(fields).to_contain_text("invalid API key")
     expect(fields).to_contain_text("calls-page-test/1.0")
+    expect(fields).to_contain_text(REFUSED_CALLS_ADDRESS)
     expect(fields).to_contain_text("POST /api/llm-proxy/anthropic/v1/messages")
 
 
