@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gateway_api.calllog.listing import CallFilter, decode_cursor, page
 from gateway_api.db.engine import make_engine, upgrade_database
-from gateway_api.db.models import Outcome, UsageModelDaily, User
+from gateway_api.db.models import Outcome, UsageModelDaily, UsageRecord, User
 
 TEMPLATES = 9973
 DAYS = 30
@@ -36,6 +36,9 @@ REPEATS = 5
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_BENCH_DB = "gateway_bench_llm_calls"
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5", "gpt-5", "gpt-5-mini", "gpt-4.1", "o3", "o4-mini"]
+# One template in RARE_EVERY goes to a small provider with a model of its own (a regional deployment, say): the
+# provider filter walks the provider's models through the model index (no provider index since migration 0014).
+RARE_PROVIDER, RARE_MODEL, RARE_EVERY = "anthropic-eu", "claude-sonnet-4-5@eu", 500
 CLIENTS = ["claude-cli/2.0.14 (external, cli)", "codex_cli_rs/0.50.0", "python-httpx/0.28.1", "OpenAI/Python 1.99"]
 COLUMNS = (
     "created_at", "user_id", "api_key_id", "provider", "provider_kind", "model", "endpoint", "streamed",
@@ -48,9 +51,12 @@ def _rows(now: datetime, count: int) -> Iterator[tuple[Any, ...]]:
     """`count` calls over DAYS days, newest first; about 2 % refused (401/429), 1 % upstream errors."""
     generator = random.Random(16)
     templates = []
-    for _ in range(TEMPLATES):
+    for template in range(TEMPLATES):
         model = generator.choice(MODELS)
         kind = "anthropic" if model.startswith("claude") else "openai"
+        provider = kind
+        if template % RARE_EVERY == 0:
+            provider, model = RARE_PROVIDER, RARE_MODEL
         user = generator.randint(1, 200)
         roll = generator.random()
         status, outcome = (200, "ok")
@@ -62,7 +68,7 @@ def _rows(now: datetime, count: int) -> Iterator[tuple[Any, ...]]:
             status, outcome = 529, "upstream_error"
         templates.append(
             (
-                user, user * 3 + generator.randint(0, 2), kind, kind, model, "messages", True,
+                user, user * 3 + generator.randint(0, 2), provider, kind, model, "messages", True,
                 generator.randint(100, 120_000), generator.randint(10, 4000), 0, 0, 0,
                 round(generator.random() * 0.5, 6), status, outcome, round(generator.random() * 3000, 1),
                 generator.choice(CLIENTS), f"session-{generator.randint(1, 5000)}",
@@ -93,14 +99,16 @@ def _seed_postgres(url: str, now: datetime, rows: int) -> None:
 
 
 def _seed_names(url: str, now: datetime) -> None:
-    """The users and the per-model rollup the free text is resolved against (the records were bulk-loaded past
-    the writer, which fills the rollups)."""
+    """The users, and the per-model rollup that the free text and the provider filter read the models from (the
+    records were bulk-loaded past the writer, which fills the rollups): one row per provider and model."""
     engine = make_engine(url)
     with Session(engine) as session:
         session.add_all(User(id=i, email=f"user-{i}@example.com", name=f"User {i}") for i in range(1, 201))
         day = now.replace(hour=0, minute=0, second=0)
+        pairs = session.exec(select(UsageRecord.provider, UsageRecord.model).distinct()).all()
         session.add_all(
-            UsageModelDaily(bucket_start=day, provider="x", model=model, outcome="ok", requests=1) for model in MODELS
+            UsageModelDaily(bucket_start=day, provider=provider, model=model, outcome="ok", requests=1)
+            for provider, model in pairs
         )
         session.commit()
     engine.dispose()
@@ -112,6 +120,8 @@ def _cases(now: datetime) -> dict[str, CallFilter]:
         "user": CallFilter(user_id=17),
         "key": CallFilter(api_key_id=52),
         "provider": CallFilter(provider="openai"),
+        f"provider (rare, 1 in {RARE_EVERY})": CallFilter(provider=RARE_PROVIDER),
+        "provider (no row)": CallFilter(provider="no-such-provider"),
         "model": CallFilter(model="o3"),
         "status 429": CallFilter(status=429),
         "status 200 (time index)": CallFilter(status=200),

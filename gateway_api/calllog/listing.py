@@ -1,9 +1,13 @@
 """The call log's queries: one page of calls newest first under a filter, continued by a keyset cursor, and the
 same walk in batches for the export (bounded memory whatever the number of rows).
 
-Every filter but the free text has an index ``(column, created_at)`` (models.UsageRecord; partial for status,
-outcome, session and unknown key prefix), so the newest page under one filter reads about a page of index entries;
-the cursor is the last row's ``(created_at, id)``, never an offset.
+Every filter but the provider and the free text has an index ``(column, created_at)`` (models.UsageRecord; partial
+for status, outcome, session and unknown key prefix), so the newest page under one filter reads about a page of
+index entries; the cursor is the last row's ``(created_at, id)``, never an offset.
+
+A provider's calls are walked model by model instead (its models are few, and the per-model rollup names them):
+an index on the provider would cost the usage writer a B-tree insert on every call (migration 0014, bench/README.md,
+issue 16) to serve a filter the model index already serves.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, false, or_, text, tuple_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from gateway_api.db.models import (
     PARTIAL_LISTING_INDEXES,
@@ -32,7 +37,11 @@ from gateway_api.security.keys import KEY_PREFIX, visible_prefix
 # Free text matching more names than this is narrowed to the first ones (a search for "a" is not a useful one).
 MAX_MATCHES = 500
 PREFIX_LENGTH = len(visible_prefix(KEY_PREFIX + "x" * 64))
+# A provider with more models than this (clients' refused calls name any model they like) is listed by walking
+# the time index with the provider as a condition.
+MAX_PROVIDER_MODELS = 64
 _PARTIAL_INDEX_OF = {index.column: index for index in PARTIAL_LISTING_INDEXES}
+_NEWEST_FIRST = (col(UsageRecord.created_at).desc(), col(UsageRecord.id).desc())
 
 
 class CursorError(ValueError):
@@ -148,16 +157,51 @@ def page(
     conditions = call_filter.conditions(session)
     if after is not None:
         conditions.append(tuple_(col(UsageRecord.created_at), col(UsageRecord.id)) < tuple_(*after))
-    statement = (
-        select(UsageRecord)
-        .where(*conditions)
-        .order_by(col(UsageRecord.created_at).desc(), col(UsageRecord.id).desc())
-        .limit(limit + 1)
-    )
-    rows = list(session.exec(statement))
+    models = _models_of_provider(session, call_filter.provider) if call_filter.model is None else None
+    if models is None:
+        rows = _newest(session, conditions, limit + 1)
+    else:
+        rows = _newest_across_models(session, conditions, models, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+def _newest(session: Session, conditions: list[ColumnElement[bool]], count: int) -> list[UsageRecord]:
+    statement = select(UsageRecord).where(*conditions).order_by(*_NEWEST_FIRST).limit(count)
+    return list(session.exec(statement))
+
+
+def _models_of_provider(session: Session, provider: str | None) -> list[str] | None:
+    """The models a provider's calls name, from the per-model rollup (the usage writer fills it with every record,
+    refused calls included); None without a provider filter or when it has too many to walk one by one."""
+    if provider is None:
+        return None
+    rollup = UsageModelDaily
+    statement = select(rollup.model).where(col(rollup.provider) == provider).distinct().limit(MAX_PROVIDER_MODELS + 1)
+    models = sorted(set(session.exec(statement)))
+    return models if len(models) <= MAX_PROVIDER_MODELS else None
+
+
+def _newest_across_models(
+    session: Session, conditions: list[ColumnElement[bool]], models: list[str], count: int
+) -> list[UsageRecord]:
+    """The newest `count` rows under `conditions` among those of `models`: each model's newest `count` through
+    the model index, merged. Only the (created_at, id) keys are merged; the rows are read once, at the end."""
+    newest: list[tuple[datetime, int]] = []
+    for model in models:
+        found = session.exec(model_walk(conditions, model, count))
+        newest += [(created_at, row_id) for created_at, row_id in found if row_id is not None]
+    newest.sort(reverse=True)
+    ids = [row_id for _, row_id in newest[:count]]
+    return _newest(session, [col(UsageRecord.id).in_(ids)], count) if ids else []
+
+
+def model_walk(conditions: list[ColumnElement[bool]], model: str, count: int) -> Select[datetime, int | None]:
+    """The keys of one model's newest `count` rows under `conditions` (the model index, newest first)."""
+    record = UsageRecord
+    statement = select(col(record.created_at), col(record.id)).where(*conditions, col(record.model) == model)
+    return statement.order_by(*_NEWEST_FIRST).limit(count)
 
 
 def walk(engine: Engine, call_filter: CallFilter, batch: int = 1000) -> Iterator[list[UsageRecord]]:

@@ -229,8 +229,8 @@ class UsageRecord(SQLModel, table=True):
             sqlite_where=text("usage_estimated = 1"),
         ),
         # The call log lists the newest calls under one filter by walking one of these (migration 0011); those
-        # with a condition hold only the rows that filter looks for (0013, PARTIAL_LISTING_INDEXES above).
-        Index("ix_usage_provider_time", "provider", "created_at"),
+        # with a condition hold only the rows that filter looks for (0013, PARTIAL_LISTING_INDEXES above). A
+        # provider's calls are walked through the model index, model by model (0014, calllog/listing.py).
         Index("ix_usage_client_time", "client", "created_at"),
         *(
             Index(name, column, "created_at", postgresql_where=text(condition), sqlite_where=text(condition))
