@@ -41,6 +41,7 @@ from gateway_api.proxy.content_decoding import (
     DecodeLimits,
     StreamDecoder,
 )
+from gateway_api.proxy.deadline import UpstreamDeadline
 from gateway_api.proxy.http1 import UpstreamResponse
 from gateway_api.proxy.large_body import LARGE_BODY_BYTES, read_large_request
 from gateway_api.proxy.message_policy_step import MessagePolicyStep, PolicyBlocked
@@ -258,12 +259,15 @@ class ProxyApp:
         watch = DisconnectWatch(receive, task, DISCONNECT_WATCH_DELAY)
         # The first-byte limit runs from here to the first body byte (head and first chunk), separately from the
         # idle limit between later chunks: a model may think long before its first token, then stream briskly.
-        first_byte_deadline = loop.time() + settings.upstream_first_byte_timeout
+        first_byte_at = loop.time() + settings.upstream_first_byte_timeout
+        deadline = UpstreamDeadline(task, first_byte_at, settings.upstream_idle_timeout)
         try:
             try:
-                response = await self._upstream.send(scope["method"], url, headers, body)
+                with deadline:
+                    response = await self._upstream.request(scope["method"], url, headers, body)
             except TimeoutError:
                 watch.stop()
+                deadline.close()  # nothing the client is sent now is bounded by the upstream's limits
                 await _upstream_failed(send, provider, trace, 504, f"the {provider} upstream did not answer in time")
                 return
             except OSError as exc:
@@ -271,11 +275,13 @@ class ProxyApp:
                     "upstream unreachable", extra={"provider": model.provider.name, "error": type(exc).__name__}
                 )
                 watch.stop()
+                deadline.close()
                 await _upstream_failed(send, provider, trace, 502, f"could not reach the {provider} upstream")
                 return
             if is_redirect(response.status):
                 response.close()
                 watch.stop()
+                deadline.close()
                 await _upstream_failed(send, provider, trace, 502, f"the {provider} upstream answered with a redirect")
                 return
             guard: ToolCallGuard | None = None
@@ -294,6 +300,7 @@ class ProxyApp:
                 if guard is not None and decoder is None and encoded(response):
                     # Tool calls the gateway cannot read are never relayed unchecked.
                     watch.stop()
+                    deadline.close()
                     what = f"the {provider} upstream sent a reply in a coding the gateway cannot check"
                     await _upstream_failed(send, provider, trace, 502, what)
                     return
@@ -307,7 +314,7 @@ class ProxyApp:
                     # A copy: the parser's list may be reused; redacted in the body writer's thread.
                     capture = trace.exchange.reply(response.status, list(response.raw_headers), trace.streamed)
                 await self._relay(
-                    send, provider, response, decoder, scanner, trace, watch, first_byte_deadline, hider, capture, guard
+                    send, provider, response, decoder, scanner, trace, watch, deadline, hider, capture, guard
                 )
             finally:
                 response.close()  # after a full read the connection is already back in the pool; else drop it
@@ -326,6 +333,7 @@ class ProxyApp:
                 trace.status_code = trace.status_code or 499
         finally:
             watch.stop()
+            deadline.close()
             if trace is not None:
                 ledger.add(trace, scanner, loop.time())
 
@@ -338,7 +346,7 @@ class ProxyApp:
         scanner: UsageScanner | None,
         trace: CallTrace | None,
         watch: DisconnectWatch,
-        first_byte_deadline: float,
+        deadline: UpstreamDeadline,
         hider: UsageChunkHider | None,
         capture: CappedBody | None,
         guard: ToolCallGuard | None,
@@ -347,15 +355,13 @@ class ProxyApp:
         capture, when it stores bodies) on the way. A tool-call guard holds the reply from its first tool call
         until the calls are judged, at its end."""
         loop = asyncio.get_running_loop()
-        idle_timeout = self._settings.upstream_idle_timeout
         content = response.content
         head_sent = False
         try:
-            async with asyncio.timeout(None) as idle:
+            with deadline:
                 while True:
-                    idle.reschedule(loop.time() + idle_timeout if head_sent else first_byte_deadline)
                     chunk = await content.readany()
-                    idle.reschedule(None)  # a slow client is not an idle upstream
+                    deadline.pause()  # a slow client is not an idle upstream
                     if decoder is not None and chunk:
                         chunk = b"".join(decoder.decode(chunk))
                     if scanner is not None:
@@ -380,15 +386,19 @@ class ProxyApp:
                         break
                     if chunk:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    deadline.resume()
         except TimeoutError:
             watch.stop()  # whatever is sent now is the last message
+            deadline.close()
             what = "stopped sending" if head_sent else "did not answer in time"
             await _ended_early(send, provider, trace, head_sent, Outcome.gateway_error, 504, what)
         except OSError:
             watch.stop()
+            deadline.close()
             await _ended_early(send, provider, trace, head_sent, Outcome.upstream_error, 502, "closed the connection")
         except DecodedTooLarge as exc:
             watch.stop()
+            deadline.close()
             log.warning("compressed reply refused: %s", exc)
             what = "sent a compressed reply past the gateway's decoding limits"
             await _ended_early(send, provider, trace, head_sent, Outcome.gateway_error, 502, what)

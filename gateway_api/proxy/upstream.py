@@ -74,12 +74,16 @@ class UpstreamClient:
 
         `header_block` comes from `forward_headers`. Raises TimeoutError, or OSError (ConnectionError and
         friends) when the upstream cannot be reached or breaks the exchange."""
+        # First byte and idle limits are enforced around the pool, so a slow client never counts against them.
+        async with asyncio.timeout(self._settings.upstream_first_byte_timeout):
+            return await self.request(method, url, header_block, body)
+
+    async def request(self, method: str, url: str, header_block: bytes, body: bytes) -> UpstreamResponse:
+        """`send` without a time limit of its own: the proxy bounds the whole exchange with one UpstreamDeadline."""
         pool = self._pool
         if pool is None:
             raise ClientClosed("the upstream client is not started")
-        # First byte and idle limits are enforced around the pool, so a slow client never counts against them.
-        async with asyncio.timeout(self._settings.upstream_first_byte_timeout):
-            return await pool.request(method, url, header_block, body, send_length=method in _BODY_METHODS)
+        return await pool.request(method, url, header_block, body, send_length=method in _BODY_METHODS)
 
 
 def forward_headers(raw_headers: list[tuple[bytes, bytes]], provider: ProviderName, credential: str) -> bytes:

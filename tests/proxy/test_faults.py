@@ -3,6 +3,8 @@ while calls keep coming (authorised from the cached catalog, usage queued and wr
 
 from __future__ import annotations
 
+import json
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +66,51 @@ def test_idle_limit_does_not_cut_a_slow_first_token(proxy_env: ProxyEnv, alice_k
     assert response.text.endswith('data: {"type":"message_stop"}\n\n')
     [row] = proxy_env.usage_rows(1)
     assert (row.outcome, row.input_tokens, row.output_tokens) == (Outcome.ok, 13, 5)
+
+
+def test_a_slow_client_is_not_an_idle_upstream(proxy_env: ProxyEnv, alice_key: str) -> None:
+    """The idle limit times the upstream, not the client: a client that reads nothing for five idle limits, while
+    the gateway waits to write a reply far larger than the sockets hold, still gets all of it."""
+    proxy_env.services.settings.upstream_idle_timeout = 0.3
+    word = "w" * 65536
+    proxy_env.fake.configure(reply_text=" ".join([word] * 256), usage=USAGE)  # 16 MiB of text
+    host, port = httpx.URL(proxy_env.live.url).host, httpx.URL(proxy_env.live.url).port
+    body = json.dumps(
+        {"model": SONNET, "max_tokens": 64, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    )
+    request = (
+        f"POST /api/llm-proxy/anthropic/v1/messages HTTP/1.1\r\nhost: {host}\r\nx-api-key: {alice_key}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n{body}"
+    )
+    with socket.socket() as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+        client.settimeout(30)
+        client.connect((host, port))
+        client.sendall(request.encode())
+        received = [client.recv(4096)]
+        time.sleep(1.5)
+        while chunk := client.recv(1 << 20):
+            received.append(chunk)
+    head, _, chunked = b"".join(received).partition(b"\r\n\r\n")
+
+    assert head.startswith(b"HTTP/1.1 200")
+    reply = _dechunked(chunked)
+    assert reply.count(word.encode()) == 256
+    assert reply.endswith(b'data: {"type":"message_stop"}\n\n')
+    [row] = proxy_env.usage_rows(1)
+    assert (row.outcome, row.input_tokens, row.output_tokens) == (Outcome.ok, 13, 5)
+
+
+def _dechunked(data: bytes) -> bytes:
+    """An HTTP/1.1 chunked body, whole (it must end with its last chunk)."""
+    parts = []
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            return b"".join(parts)
+        parts.append(data[:size])
+        data = data[size + 2 :]
 
 
 @dataclass
