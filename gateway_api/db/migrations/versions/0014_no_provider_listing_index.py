@@ -1,6 +1,6 @@
 """the call log lists a provider's calls model by model through the model index (calllog/listing.py), so the
-provider index of migration 0011 goes: it cost the usage writer a B-tree insert on every call, about 2-5 % of a
-proxied call's CPU on SQLite (bench/README.md, issue 16)
+provider index of migration 0011 goes: it cost the usage writer a B-tree insert on every call, 0 to 9 % of a
+proxied call's CPU at c=64 on SQLite (bench/README.md, issue 16)
 
 Revision ID: 0014
 Revises: 0013
