@@ -74,7 +74,7 @@ class UpstreamClient:
 
         `header_block` comes from `forward_headers`. Raises TimeoutError, or OSError (ConnectionError and
         friends) when the upstream cannot be reached or breaks the exchange."""
-        # First byte and idle limits are enforced around the pool, so a slow client never counts against them.
+        # The first-byte limit is enforced around the pool, not around the caller: a slow client never counts.
         async with asyncio.timeout(self._settings.upstream_first_byte_timeout):
             return await self.request(method, url, header_block, body)
 
