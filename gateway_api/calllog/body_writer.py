@@ -1,5 +1,6 @@
 """Stored bodies go to the database from a worker thread, in batches (db/threaded_batches.py): the event loop only
-queues each call's exchange; building its document, compressing, encrypting and inserting all happen in the thread.
+queues each call's exchange; framing it (stored_exchange.py), compressing, encrypting and inserting all happen in
+the thread.
 
 At most MAX_QUEUED_BYTES of bodies wait; past it an exchange is dropped and counted
 (gateway_call_log_bodies_dropped) rather than letting a database outage or a flood of large calls grow memory.
@@ -15,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway_api.calllog.capture import Exchange
 from gateway_api.calllog.sealing import BodySealer
+from gateway_api.calllog.stored_exchange import encode_exchange
 from gateway_api.db.models import CallBody
 from gateway_api.db.prepared_statements import PreparedStatement
 from gateway_api.db.threaded_batches import ThreadedBatchWriter
@@ -48,7 +50,8 @@ class BodyWriter(ThreadedBatchWriter[tuple[str, datetime, Exchange]]):
 
     def _write(self, batch: list[tuple[str, datetime, Exchange]]) -> None:
         rows = [
-            (call_id, created_at, self._sealer.seal(exchange.document())) for call_id, created_at, exchange in batch
+            (call_id, created_at, self._sealer.seal(encode_exchange(exchange)))
+            for call_id, created_at, exchange in batch
         ]
         parameters = self._insert.parameters_of_tuples(rows)
         with self._engine.begin() as connection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -18,17 +19,19 @@ def is_secret_header(name: str) -> bool:
     return lowered in _SECRET_NAMES or _SECRET_PART.search(lowered) is not None
 
 
-# Header names repeat from call to call: each is looked at once (bounded: names a client makes up only evict).
-_is_secret_header_cached = functools.lru_cache(maxsize=1024)(is_secret_header)
+# Header names repeat from call to call: each is decoded and looked at once (bounded: names a client makes up only
+# evict).
+@functools.lru_cache(maxsize=1024)
+def _stored_name(raw_name: bytes) -> tuple[str, bool]:
+    name = raw_name.decode("latin-1").lower()
+    return name, is_secret_header(name)
 
 
-def redacted_headers(headers: Iterable[tuple[bytes, bytes]] | Iterable[tuple[str, str]]) -> list[list[str]]:
-    """(name, value) pairs in order, at most MAX_HEADERS, values cut at MAX_HEADER_VALUE characters."""
+def redacted_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[list[str]]:
+    """(name, value) pairs in order, names lower-cased, at most MAX_HEADERS, values cut at MAX_HEADER_VALUE
+    characters (latin-1: one per byte)."""
     kept: list[list[str]] = []
-    for raw_name, raw_value in headers:
-        if len(kept) >= MAX_HEADERS:
-            break
-        name = raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name
-        value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
-        kept.append([name.lower(), REDACTED if _is_secret_header_cached(name) else value[:MAX_HEADER_VALUE]])
+    for raw_name, raw_value in itertools.islice(headers, MAX_HEADERS):
+        name, secret = _stored_name(raw_name)
+        kept.append([name, REDACTED if secret else raw_value[:MAX_HEADER_VALUE].decode("latin-1")])
     return kept

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from gateway_api.calllog.capture import CappedBody, request_exchange
 from gateway_api.calllog.reassembly import reassembled, with_reassembly
 from gateway_api.calllog.redaction import redacted_headers
+from gateway_api.calllog.stored_exchange import FRAME_MAGIC, body_document, decode_exchange, encode_exchange
 from gateway_api.db.models import Outcome
 from gateway_api.proxy.accounting.refused_row import MAX_QUEUED_REFUSALS, RefusalSink
 from gateway_api.usage.rows import UsageRow
@@ -34,11 +36,12 @@ def test_a_body_is_capped_and_a_split_character_does_not_make_it_binary() -> Non
     body = CappedBody(limit=5)
     for chunk in (b"ab", "\u00e9\u00e9".encode(), b"more"):
         body.add(chunk)
-    stored = body.document()
-    assert stored == {"bytes": 10, "kept_bytes": 5, "truncated": True, "text": "ab\u00e9"}
+    assert body_document(b"".join(body.chunks), body.seen) == {
+        "bytes": 10, "kept_bytes": 5, "truncated": True, "text": "ab\u00e9"
+    }  # fmt: skip
     binary = CappedBody(limit=100)
     binary.add(b"\x00\xff\xfe")
-    assert binary.document()["base64"] == "AP/+"
+    assert body_document(b"".join(binary.chunks), binary.seen)["base64"] == "AP/+"
 
 
 def test_streams_of_the_three_formats_are_reassembled() -> None:
@@ -78,10 +81,49 @@ def test_streams_of_the_three_formats_are_reassembled() -> None:
 
 def test_the_request_of_an_exchange_is_kept_as_sent() -> None:
     exchange = request_exchange([(b"x-api-key", b"gwk_secret")], b'{"model":"m"}', 1024)
-    document = orjson.loads(exchange.document())
-    assert document["request"]["body"]["text"] == '{"model":"m"}'
-    assert document["request"]["headers"] == [["x-api-key", "[redacted]"]]
-    assert document["response"]["body"] is None
+    stored = decode_exchange(encode_exchange(exchange))
+    assert stored["request"]["body"]["text"] == '{"model":"m"}'
+    assert stored["request"]["headers"] == [["x-api-key", "[redacted]"]]
+    assert stored["response"] == {"status": 0, "headers": [], "body": None}
+
+
+def test_a_stored_exchange_reads_back_as_sent_with_its_reply_streamed_binary_and_truncated() -> None:
+    events = [b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}\n\n',
+              b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"lo"}}\n\n']  # fmt: skip
+    exchange = request_exchange([(b"Authorization", b"Bearer gwk_x"), (b"User-Agent", b"curl/8")], b"\xff\x00", 4096)
+    reply = exchange.reply(200, [(b"content-type", b"text/event-stream"), (b"set-cookie", b"s=1")], streamed=True)
+    for event in events:
+        reply.add(event)
+    framed = encode_exchange(exchange)
+    assert framed.startswith(FRAME_MAGIC) and b"gwk_x" not in framed and b"s=1" not in framed
+    stored = decode_exchange(framed)
+    assert stored["request"] == {
+        "headers": [["authorization", "[redacted]"], ["user-agent", "curl/8"]],
+        "body": {"bytes": 2, "kept_bytes": 2, "truncated": False, "base64": "/wA="},
+    }
+    response = stored["response"]
+    assert response["status"] == 200 and response["streamed"] is True
+    assert response["headers"] == [["content-type", "text/event-stream"], ["set-cookie", "[redacted]"]]
+    assert response["body"]["text"] == b"".join(events).decode()
+    assert response["body"]["events_reassembled"] == {"text": "Hello", "tool_calls": []}
+
+    capped = request_exchange([], b"0123456789", 4)
+    capped.reply(500, [], streamed=False).add(b"an error body")
+    stored = decode_exchange(encode_exchange(capped))
+    assert stored["request"]["body"] == {"bytes": 10, "kept_bytes": 4, "truncated": True, "text": "0123"}
+    assert stored["response"]["body"] == {"bytes": 13, "kept_bytes": 4, "truncated": True, "text": "an e"}
+
+
+def test_documents_sealed_as_json_by_earlier_versions_still_read_and_damaged_frames_do_not() -> None:
+    older = {
+        "request": {"headers": [], "body": {"bytes": 2, "kept_bytes": 2, "truncated": False, "text": "{}"}},
+        "response": {"status": 200, "headers": [], "body": {"bytes": 2, "kept_bytes": 2, "truncated": False, "text": "{}"}},
+    }  # fmt: skip
+    assert decode_exchange(orjson.dumps(older)) == older
+    framed = encode_exchange(request_exchange([], b"body", 1024))
+    for damaged in (framed[:-1], framed + b"x", FRAME_MAGIC + framed[len(FRAME_MAGIC) :][:6], b"not json", b"[1]"):
+        with pytest.raises(ValueError):
+            decode_exchange(damaged)
 
 
 def test_refused_rows_are_dropped_and_counted_once_too_many_wait() -> None:

@@ -23,8 +23,8 @@ from gateway_api.api.deps import AdminUser, ServicesDep, SessionDep, require_adm
 from gateway_api.api.errors import field_error
 from gateway_api.api.routes.usage import utc_query_time
 from gateway_api.calllog.listing import CallFilter, CursorError, Names, decode_cursor, names_of, page, walk
-from gateway_api.calllog.reassembly import with_reassembly
 from gateway_api.calllog.sealing import BodySealer
+from gateway_api.calllog.stored_exchange import decode_exchange
 from gateway_api.db.models import CallBody, Outcome, UsageRecord
 from gateway_api.usage.system_actor import MESSAGE_POLICY_JUDGE, is_judge_call
 
@@ -209,7 +209,7 @@ def _stored_bodies(session: Session, rows: list[UsageRecord], sealer: BodySealer
 
 def _opened(sealer: BodySealer, sealed: bytes) -> dict[str, Any]:
     try:
-        return with_reassembly(orjson.loads(sealer.open(sealed)))
+        return decode_exchange(sealer.open(sealed))
     except ValueError:
         return UNREADABLE_BODIES
 
