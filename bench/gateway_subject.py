@@ -214,3 +214,13 @@ def count_usage_rows(database_path: Path) -> tuple[str, int] | None:
         table = candidates[0]
         (count,) = connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
         return table, int(count)
+
+
+def count_call_bodies(database_path: Path) -> int | None:
+    """Rows of the call log's body table (GATEWAY_LLM_LOG_BODIES), or None when the gateway has no such table."""
+    with sqlite3.connect(database_path) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "callbody" not in tables:
+            return None
+        (count,) = connection.execute("SELECT COUNT(*) FROM callbody").fetchone()
+        return int(count)

@@ -290,6 +290,9 @@ class Bench:
         slow_failures = sum(r["errors"] for r in slow_rows)
         in_flight_bound = sum(r["concurrency"] for r in rows) + self.args.concurrency_levels_max + slow_failures
         counted = gateway_subject.count_usage_rows(database_path)
+        # With GATEWAY_LLM_LOG_BODIES on, one stored body per forwarded call: fewer means the body writer fell behind
+        # or failed, and the run measured less work than it claims.
+        bodies = gateway_subject.count_call_bodies(database_path)
         record = {
             "kind": "usage_rows",
             "subject": target.name,
@@ -297,11 +300,13 @@ class Bench:
             "in_flight_at_cutoff_max": in_flight_bound,
             "table": counted[0] if counted else None,
             "rows": counted[1] if counted else None,
+            "call_bodies": bodies,
         }
         self.records.append(record)
         self.log(
             f"usage rows: {record['rows']} in {record['table']} for {sent_ok} completed requests "
             f"(+ up to {in_flight_bound} cut off in flight when wrk stopped)"
+            + (f"; {bodies} call bodies stored" if bodies else "")
         )
         return record
 
@@ -336,6 +341,7 @@ class Bench:
                 print(
                     f"\n{record['subject']}{where} usage rows: {record['rows']} for {record['completed_requests']} "
                     f"completed requests (up to {record['in_flight_at_cutoff_max']} more were in flight at cutoff)"
+                    + (f"; {record['call_bodies']} call bodies stored" if record.get("call_bodies") else "")
                 )
         results_dir = BENCH_DIR / "results"
         out = report.JsonLines(results_dir / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")

@@ -1,6 +1,8 @@
-"""Stored bodies go to the database from a worker thread, in batches (db/threaded_batches.py): the event loop only
-queues each call's exchange; framing it (stored_exchange.py), compressing, encrypting and inserting all happen in
-the thread.
+"""Stored bodies go to the database from a worker thread, in batches (db/threaded_batches.py). The event loop frames
+each call's exchange when the call ends (stored_exchange.py: a small JSON head and a join of the bytes it relayed)
+and queues the frame; compressing, encrypting and inserting happen in the thread. A frame is one bytes object, which
+the cyclic garbage collector never walks: half a second of queued exchanges (several lists and objects each) made
+every collection on the event loop longer (bench/README.md, issue 16).
 
 At most MAX_QUEUED_BYTES of bodies wait; past it an exchange is dropped and counted
 (gateway_call_log_bodies_dropped) rather than letting a database outage or a flood of large calls grow memory.
@@ -27,7 +29,7 @@ MAX_QUEUED_BYTES = 256 * 1024 * 1024
 MAX_BATCH = 200
 
 
-class BodyWriter(ThreadedBatchWriter[tuple[str, datetime, Exchange]]):
+class BodyWriter(ThreadedBatchWriter[tuple[str, datetime, bytes]]):
     what = "call bodies"
 
     def __init__(self, engine: Engine, sealer: BodySealer, flush_interval: float) -> None:
@@ -44,15 +46,12 @@ class BodyWriter(ThreadedBatchWriter[tuple[str, datetime, Exchange]]):
         )
 
     def add(self, call_id: str, created_at: datetime, exchange: Exchange) -> None:
-        """Queue one call's exchange. Never blocks, never raises."""
-        size = exchange.request.size + (exchange.response.size if exchange.response is not None else 0)
-        self._queue((call_id, created_at, exchange), size)
+        """Frame one call's exchange and queue it. Never blocks, never raises."""
+        frame = encode_exchange(exchange)
+        self._queue((call_id, created_at, frame), len(frame))
 
-    def _write(self, batch: list[tuple[str, datetime, Exchange]]) -> None:
-        rows = [
-            (call_id, created_at, self._sealer.seal(encode_exchange(exchange)))
-            for call_id, created_at, exchange in batch
-        ]
+    def _write(self, batch: list[tuple[str, datetime, bytes]]) -> None:
+        rows = [(call_id, created_at, self._sealer.seal(frame)) for call_id, created_at, frame in batch]
         parameters = self._insert.parameters_of_tuples(rows)
         with self._engine.begin() as connection:
             self._insert.execute(connection, parameters)

@@ -1,9 +1,10 @@
 """What the call log keeps of a call's exchange when GATEWAY_LLM_LOG_BODIES is on: the request and the reply, each
 capped at GATEWAY_LLM_LOG_MAX_BODY_BYTES (the rest dropped and the body marked truncated), the headers redacted.
 
-On the event loop a call only appends references to the headers and chunks it relays (no copy, no parsing);
-redacting the headers, framing and encrypting happen in the body writer's thread (body_writer.py,
-stored_exchange.py); text or base64 and the reply's events reassembled into a message are worked out when read."""
+While a call runs it only appends references to the headers and chunks it relays (no copy, no parsing); when it
+ends they are framed with the headers redacted (stored_exchange.py) and the body writer's thread compresses,
+encrypts and inserts the frame (body_writer.py); text or base64 and the reply's events reassembled into a message
+are worked out when read."""
 
 from __future__ import annotations
 

@@ -8,12 +8,11 @@ refuses goes back to the front of the queue and is retried, with a backoff, whil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from typing import Generic, TypeVar
-
-from sqlalchemy.exc import SQLAlchemyError
 
 Item = TypeVar("Item")
 MAX_RETRY_DELAY = 2.0
@@ -54,13 +53,15 @@ class ThreadedBatchWriter(ABC, Generic[Item]):
             delay = self._flush_interval if await self.flush() else min(delay * 2, MAX_RETRY_DELAY)
 
     async def flush(self) -> bool:
-        """Write everything queued; False when the database refused a batch (it stays queued)."""
+        """Write everything queued; False when a batch could not be written (it stays queued). Any error keeps the
+        batch: one the database did not cause is retried and logged like an outage, rather than ending the writer's
+        task and leaving everything after it unwritten for the life of the process."""
         async with self._lock:
             while self._pending:
                 batch = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
                 try:
                     await asyncio.to_thread(self._write, [item for item, _ in batch])
-                except (SQLAlchemyError, OSError) as exc:
+                except Exception as exc:  # noqa: BLE001 - kept queued and logged by type only (items may hold bodies)
                     self.write_failures += 1
                     self._pending.extendleft(reversed(batch))
                     self._log.warning(
@@ -76,7 +77,15 @@ class ThreadedBatchWriter(ABC, Generic[Item]):
         """Write one batch (in the worker thread); raise to keep it queued."""
 
     async def close(self, deadline: float) -> None:
-        try:
-            await asyncio.wait_for(self.flush(), deadline)
-        except TimeoutError:
+        """Write everything queued, calls finishing meanwhile included, retrying while the database is away, for up
+        to `deadline` seconds."""
+
+        async def drain() -> None:
+            while self._pending:
+                if not await self.flush():
+                    await asyncio.sleep(self._flush_interval)
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drain(), deadline)
+        if self._pending:
             self._log.error("shutting down with %d %s unwritten", len(self._pending), self.what)
