@@ -19,12 +19,21 @@ def is_secret_header(name: str) -> bool:
     return lowered in _SECRET_NAMES or _SECRET_PART.search(lowered) is not None
 
 
-# Header names repeat from call to call: each is decoded and looked at once (bounded: names a client makes up only
-# evict).
+# Header names repeat from call to call: each is decoded and looked at once. Bounded in entries and in bytes: only
+# names of ordinary length are kept (a client may send names of kilobytes, and made-up ones only evict).
+MAX_CACHED_NAME = 64
+
+
 @functools.lru_cache(maxsize=1024)
-def _stored_name(raw_name: bytes) -> tuple[str, bool]:
+def _cached_name(raw_name: bytes) -> tuple[str, bool]:
     name = raw_name.decode("latin-1").lower()
     return name, is_secret_header(name)
+
+
+def _stored_name(raw_name: bytes) -> tuple[str, bool]:
+    if len(raw_name) > MAX_CACHED_NAME:
+        return _cached_name.__wrapped__(raw_name)
+    return _cached_name(raw_name)
 
 
 def redacted_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[list[str]]:

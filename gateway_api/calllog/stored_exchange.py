@@ -1,6 +1,6 @@
 """How a call's exchange is laid out before it is sealed, and read back into the document the REST API returns.
 
-Written (in the body writer's thread, once per call): a frame of a small JSON head (redacted headers, status,
+Written on the event loop when a call ends (the body writer's thread seals it): a frame of a small JSON head (redacted headers, status,
 sizes) followed by the kept request and reply bytes as they came. The bodies are not put inside the JSON: escaping
 every quote of a streamed reply's events and decoding them as text cost more than compressing and sealing them,
 and made the sealed document about half as large again (bench/README.md, issue 16). Text or base64, truncation
@@ -73,24 +73,24 @@ def _from_frame(stored: bytes) -> dict[str, Any]:
         request, response = head["request"], head.get("response")
         request_end = head_end + request["kept"]
         response_end = request_end + (response["kept"] if response is not None else 0)
+        if response_end != len(stored):
+            raise ValueError("stored exchange frame's sizes do not match its length")
+        document: dict[str, Any] = {
+            "request": {
+                "headers": request["headers"],
+                "body": body_document(stored[head_end:request_end], request["bytes"]),
+            },
+            "response": {"status": 0, "headers": [], "body": None},
+        }
+        if response is not None:
+            document["response"] = {
+                "status": response["status"],
+                "streamed": response["streamed"],
+                "headers": response["headers"],
+                "body": body_document(stored[request_end:response_end], response["bytes"]),
+            }
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError("stored exchange frame has no readable head") from exc
-    if response_end != len(stored):
-        raise ValueError("stored exchange frame's sizes do not match its length")
-    document: dict[str, Any] = {
-        "request": {
-            "headers": request["headers"],
-            "body": body_document(stored[head_end:request_end], request["bytes"]),
-        },
-        "response": {"status": 0, "headers": [], "body": None},
-    }
-    if response is not None:
-        document["response"] = {
-            "status": response["status"],
-            "streamed": response["streamed"],
-            "headers": response["headers"],
-            "body": body_document(stored[request_end:response_end], response["bytes"]),
-        }
     return document
 
 
