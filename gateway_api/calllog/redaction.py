@@ -24,16 +24,16 @@ def is_secret_header(name: str) -> bool:
 MAX_CACHED_NAME = 64
 
 
-@functools.lru_cache(maxsize=1024)
-def _cached_name(raw_name: bytes) -> tuple[str, bool]:
+def _name_and_secrecy(raw_name: bytes) -> tuple[str, bool]:
     name = raw_name.decode("latin-1").lower()
     return name, is_secret_header(name)
 
 
+_cached_name_and_secrecy = functools.lru_cache(maxsize=1024)(_name_and_secrecy)
+
+
 def _stored_name(raw_name: bytes) -> tuple[str, bool]:
-    if len(raw_name) > MAX_CACHED_NAME:
-        return _cached_name.__wrapped__(raw_name)
-    return _cached_name(raw_name)
+    return (_name_and_secrecy if len(raw_name) > MAX_CACHED_NAME else _cached_name_and_secrecy)(raw_name)
 
 
 def redacted_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[list[str]]:

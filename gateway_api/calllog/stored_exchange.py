@@ -1,10 +1,10 @@
 """How a call's exchange is laid out before it is sealed, and read back into the document the REST API returns.
 
-Written on the event loop when a call ends (the body writer's thread seals it): a frame of a small JSON head (redacted headers, status,
-sizes) followed by the kept request and reply bytes as they came. The bodies are not put inside the JSON: escaping
-every quote of a streamed reply's events and decoding them as text cost more than compressing and sealing them,
-and made the sealed document about half as large again (bench/README.md, issue 16). Text or base64, truncation
-marks and the reassembled stream are worked out when a document is read, which is rare.
+Written on the event loop when a call ends (the body writer's thread seals it): a frame of a small JSON head
+(redacted headers, status, sizes) followed by the kept request and reply bytes as they came. The bodies are not
+put inside the JSON: escaping every quote of a streamed reply's events and decoding them as text cost more than
+compressing and sealing them, and made the sealed document about half as large again (bench/README.md, issue 16).
+Text or base64, truncation marks and the reassembled stream are worked out when a document is read, which is rare.
 
 Read: frames, and the JSON documents earlier versions sealed (they start with `{`, a frame with a NUL byte).
 """

@@ -35,14 +35,14 @@ def test_secret_looking_headers_are_redacted() -> None:
 
 def test_long_header_names_are_redacted_but_not_cached() -> None:
     long_secret, long_plain = b"x-" + b"a" * 5000 + b"-Token", b"x-" + b"b" * 5000
-    before = redaction._cached_name.cache_info().currsize
+    before = redaction._cached_name_and_secrecy.cache_info().currsize
     kept = redacted_headers([(long_secret, b"s3cret"), (long_plain, b"v"), (b"x-short-token", b"t")])
     assert kept == [
         [long_secret.decode().lower(), "[redacted]"],
         [long_plain.decode(), "v"],
         ["x-short-token", "[redacted]"],
     ]
-    assert redaction._cached_name.cache_info().currsize <= before + 1  # only the short name
+    assert redaction._cached_name_and_secrecy.cache_info().currsize <= before + 1  # only the short name
 
 
 def test_a_body_is_capped_and_a_split_character_does_not_make_it_binary() -> None:
